@@ -1,0 +1,378 @@
+"""SQLAlchemy models: the tables of Akkoord and the rules the database itself enforces."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which stores naive text) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use UTC-aware datetimes")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ROLES = ("coordinator", "editor", "member", "observer")
+VOTING_ROLES = ("coordinator", "editor", "member")
+STAFF_ROLES = ("coordinator", "editor")
+DOCUMENT_KINDS = (
+    "ambitieverklaring",
+    "intentieverklaring",
+    "samenwerkingsovereenkomst",
+    "visiedocument",
+    "plan_van_aanpak",
+    "regioplan",
+    "notitie",
+    "anders",
+)
+DOCUMENT_STATUSES = ("draft", "in_review", "final", "withdrawn")
+ROUND_STATUSES = ("open", "closed", "superseded")
+VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
+APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Network(Base):
+    __tablename__ = "networks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="other")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A person's place in one network for a period: toe- en uittreding are its joined/left dates."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        Index(
+            "uq_memberships_active",
+            "network_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def can_vote(self) -> bool:
+        return self.role in VOTING_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class Blob(Base):
+    """An original upload, kept byte for byte and addressed by its sha256."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind"),
+        CheckConstraint(_in("status", DOCUMENT_STATUSES), name="status"),
+        CheckConstraint("(status = 'final') = (final_version_id IS NOT NULL)", name="final_has_version"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    final_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True, name="fk_documents_final_version_id_versions")
+    )
+
+    network: Mapped[Network] = relationship()
+
+
+class Version(Base):
+    """Immutable text of a document at one moment (a database trigger refuses updates)."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int]
+    blocks: Mapped[list[Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_format: Mapped[str] = mapped_column(String(10))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    original_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    findings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship(lazy="joined")
+    document: Mapped[Document] = relationship(foreign_keys=[document_id])
+
+
+class Finalisation(Base):
+    """The one act that made a document final; unique per document."""
+
+    __tablename__ = "finalisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    finalised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    finalised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(_in("status", ROUND_STATUSES), name="status"),
+        CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_when_not_open"),
+        UniqueConstraint("document_id", "number"),
+        Index(
+            "uq_rounds_one_open_per_document",
+            "document_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    message: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[dt.datetime]
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+
+    version: Mapped[Version] = relationship()
+    document: Mapped[Document] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+class Participant(Base):
+    """A person's place in one round: invited, opened, decided."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    can_vote: Mapped[bool]
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]
+    first_opened_at: Mapped[dt.datetime | None]
+    last_opened_at: Mapped[dt.datetime | None]
+    current_verdict_id: Mapped[int | None] = mapped_column(
+        ForeignKey("verdicts.id", use_alter=True, name="fk_participants_current_verdict_id_verdicts")
+    )
+
+    round: Mapped[Round] = relationship()
+    person: Mapped[Person] = relationship(lazy="joined")
+    membership: Mapped[Membership] = relationship()
+    current_verdict: Mapped["Verdict | None"] = relationship(foreign_keys=[current_verdict_id])
+
+
+class PersonalLink(Base):
+    """A member's personal link into one round; the token itself is never stored, only its hash."""
+
+    __tablename__ = "personal_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    first_used_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    participant: Mapped[Participant] = relationship()
+
+
+class Verdict(Base):
+    """One verdict as given, with its evidence; never updated (the participant points at the latest)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        CheckConstraint(_in("value", VERDICTS), name="value"),
+        CheckConstraint("value != 'niet_akkoord' OR length(reason) > 0", name="reason_for_niet_akkoord"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    value: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    person_name: Mapped[str] = mapped_column(String(200))
+    person_email: Mapped[str] = mapped_column(String(254))
+    organisation_name: Mapped[str] = mapped_column(String(200), default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    block_id: Mapped[str | None] = mapped_column(String(40))
+    quote: Mapped[str] = mapped_column(Text, default="")
+    context_before: Mapped[str] = mapped_column(Text, default="")
+    context_after: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    answer: Mapped[str] = mapped_column(Text, default="")
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class SignInToken(Base):
+    __tablename__ = "sign_in_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+class OutboxMessage(Base):
+    """An email decided in a transaction and delivered by a worker after it commits."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
+    email: Mapped[str] = mapped_column(String(50))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class AuditEvent(Base):
+    """One state change; a network's events form a hash chain (seq, prev_hash, hash)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("network_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(60))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
