@@ -1,0 +1,70 @@
+"""Documents and their versions: create, upload a new immutable version, supersede the open round."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage import importing
+from storage.blocks import content_hash
+from storage.db import lock
+from storage.models import DOCUMENT_KINDS, Blob, Document, Network, Person, Version, utcnow
+from workflows import audit
+from workflows.errors import AlreadyFinal, InvalidInput, UploadRefused
+
+
+def create_document(session: Session, network: Network, *, kind: str, title: str, actor: Person) -> Document:
+    title = title.strip()
+    if kind not in DOCUMENT_KINDS:
+        raise InvalidInput("unknown_kind")
+    if not title:
+        raise InvalidInput("title_required")
+    document = Document(network_id=network.id, kind=kind, title=title, created_by_id=actor.id, status="draft")
+    session.add(document)
+    session.flush()
+    audit.record(session, network.id, "document_created", actor_id=actor.id, document_id=document.id,
+                 kind=kind, title=title)
+    return document
+
+
+def upload_version(session: Session, document: Document, *, filename: str, data: bytes, change_note: str,
+                   actor: Person) -> Version:
+    """Import the file as the next version; an open round on an older version is superseded (invariant 3)."""
+    try:
+        imported = importing.import_upload(filename, data)
+    except importing.ImportRefused as refused:
+        raise UploadRefused(refused.code, **refused.params) from None
+    document = lock(session, Document, document.id)
+    if document.status == "final":
+        raise AlreadyFinal()
+    sha256 = hashlib.sha256(data).hexdigest()
+    if session.get(Blob, sha256) is None:
+        session.add(Blob(sha256=sha256, size=len(data), data=data))
+    number = (session.scalar(select(func.max(Version.number)).where(Version.document_id == document.id)) or 0) + 1
+    version = Version(
+        document_id=document.id, number=number, blocks=imported.blocks, content_hash=content_hash(imported.blocks),
+        source_format=imported.source_format, original_filename=filename[:255], original_sha256=sha256,
+        findings=imported.findings, change_note=change_note.strip(), author_id=actor.id, created_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    audit.record(session, document.network_id, "version_uploaded", actor_id=actor.id, document_id=document.id,
+                 version_id=version.id, number=number, content_hash=version.content_hash, filename=filename)
+    from workflows import rounds
+
+    rounds.supersede_open_round(session, document, by=version, actor=actor)
+    return version
+
+
+def latest_version(session: Session, document_id: int) -> Version | None:
+    return session.scalar(
+        select(Version).where(Version.document_id == document_id).order_by(Version.number.desc()).limit(1)
+    )
+
+
+def versions_of(session: Session, document_id: int) -> list[Version]:
+    return list(session.scalars(
+        select(Version).where(Version.document_id == document_id).order_by(Version.number.desc())
+    ))

@@ -1,0 +1,423 @@
+"""Redlines: what changed between two versions of a document, block by block and word by word.
+
+Two passes. First the blocks are aligned as wholes: each block's (type, level, text) becomes one
+character, so the alignment diffs a string as long as the document has blocks. Within every range
+where old blocks were replaced by new ones, similar blocks are paired up as "changed" and the rest
+are inserted or deleted. Then each changed pair is diffed word by word: words, whitespace runs and
+punctuation marks each become one character, the encoded strings are diffed, the result is decoded
+and given diff-match-patch's semantic cleanup.
+
+Nothing here depends on diff-match-patch's Diff_Timeout, which silently answers "delete everything,
+insert everything" when it runs out of time. Encoded inputs short enough to diff exactly
+(`EXACT_LIMIT` characters) are diffed with the timeout off; longer ones are first cut into smaller
+problems around the common stretches difflib finds, and only those pieces are diffed exactly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from itertools import chain
+
+from diff_match_patch import diff_match_patch
+
+from storage.blocks import block_text
+
+# Longest encoded input (old + new characters) diffed exactly. Myers' algorithm costs about
+# (N + M) * D steps, so the worst case (nothing in common) stays near a tenth of a second.
+EXACT_LIMIT = 1200
+# Two blocks in a replaced range are the same block, changed, when their word sets overlap this much
+# (Dice coefficient: twice the shared words over the sum of both counts).
+PAIR_SIMILARITY = 0.5
+# Replaced ranges up to this many old x new blocks are paired optimally; larger ones greedily.
+OPTIMAL_PAIRING_LIMIT = 10_000
+# How far the greedy pairing looks ahead, in blocks, for a partner.
+GREEDY_WINDOW = 8
+# A replaced word is shown changed inside the word when it keeps at least this much of itself
+# (common prefix + suffix over the longer word), e.g. "verplicht" -> "verplichte".
+INFLECTION_SHARE = 0.6
+GRANULARITIES = ("word", "char")
+
+EQUAL, INSERT, DELETE = "equal", "insert", "delete"
+_OPS = {diff_match_patch.DIFF_EQUAL: EQUAL, diff_match_patch.DIFF_INSERT: INSERT,
+        diff_match_patch.DIFF_DELETE: DELETE}
+
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class RedlineRow:
+    """One block of the redline: as it stands in either version, or how it changed."""
+
+    status: str  # "equal" | "changed" | "inserted" | "deleted"
+    type: str
+    level: int | None
+    label: str | None
+    old_id: str | None
+    new_id: str | None
+    segments: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def old_text(self) -> str:
+        return "".join(text for op, text in self.segments if op != INSERT)
+
+    @property
+    def new_text(self) -> str:
+        return "".join(text for op, text in self.segments if op != DELETE)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Consecutive rows shown together; a collapsed stretch is unchanged text folded away."""
+
+    collapsed: bool
+    rows: list[RedlineRow]
+
+
+@dataclass
+class Redline:
+    rows: list[RedlineRow]
+    inserted_words: int = 0
+    deleted_words: int = 0
+    changed_blocks: int = 0
+    inserted_blocks: int = 0
+    deleted_blocks: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return any(row.status != "equal" for row in self.rows)
+
+    def stretches(self, context: int = 1) -> list[Stretch]:
+        """The rows cut into what to show and what to fold: unchanged rows more than `context`
+        rows away from a change are folded, unless folding would hide fewer than two."""
+        changed = [i for i, row in enumerate(self.rows) if row.status != "equal"]
+        shown = [False] * len(self.rows)
+        for i in changed:
+            for j in range(max(0, i - context), min(len(self.rows), i + context + 1)):
+                shown[j] = True
+        out: list[Stretch] = []
+        i = 0
+        while i < len(self.rows):
+            j = i
+            while j < len(self.rows) and shown[j] == shown[i]:
+                j += 1
+            rows = self.rows[i:j]
+            collapse = not shown[i] and len(rows) >= 2
+            if out and out[-1].collapsed == collapse:
+                out[-1].rows.extend(rows)
+            else:
+                out.append(Stretch(collapse, list(rows)))
+            i = j
+        return out
+
+
+def redline(old_blocks: list[dict], new_blocks: list[dict], *, granularity: str = "word") -> Redline:
+    """Compare two versions' top-level blocks; tables are compared as their text.
+
+    `granularity` is how changed blocks are diffed inside: see `diff_words`.
+    """
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
+    old_keys = [_block_key(b) for b in old_blocks]
+    new_keys = [_block_key(b) for b in new_blocks]
+    rows: list[RedlineRow] = []
+    for op, old_range, new_range in _align(old_keys, new_keys):
+        if op == EQUAL:
+            for old, new in zip(old_range, new_range):
+                rows.append(_row("equal", old_blocks[old], new_blocks[new]))
+            continue
+        olds = [old_blocks[i] for i in old_range]
+        news = [new_blocks[j] for j in new_range]
+        for old, new in _pair(olds, news):
+            if old is None:
+                rows.append(_row("inserted", None, new))
+            elif new is None:
+                rows.append(_row("deleted", old, None))
+            else:
+                rows.append(_row("changed", old, new, granularity))
+    return _counted(rows)
+
+
+def diff_words(old: str, new: str, granularity: str = "word") -> list[tuple[str, str]]:
+    """Segments turning `old` into `new`, cleaned up for a human reader.
+
+    "word": whole words change, except a word that keeps most of itself ("Partij" -> "Partijen"
+    shows as Partij + inserted "en"). "char": every replaced stretch is re-diffed letter by letter,
+    which is as small as a diff gets but splits words where two words merely share letters.
+    """
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, not {granularity!r}")
+    if old == new:
+        return [(EQUAL, old)] if old else []
+    vocabulary: dict[str, str] = {}
+    old_code = _encode(_TOKEN.findall(old), vocabulary)
+    new_code = _encode(_TOKEN.findall(new), vocabulary)
+    tokens = {code: token for token, code in vocabulary.items()}
+    diffs = [(op, "".join(tokens[c] for c in code)) for op, code in _diff_encoded(old_code, new_code)]
+    # Cleaned up on the decoded text, not the codes: the cleanup weighs equalities by their length
+    # and moves edits to word boundaries, and both only make sense on real characters.
+    diff_match_patch().diff_cleanupSemantic(diffs)
+    segments = [(_OPS[op], text) for op, text in diffs]
+    return _merge(_refined(segments, granularity))
+
+
+def _refined(segments: list[tuple[str, str]], granularity: str) -> list[tuple[str, str]]:
+    """Each stretch where old text was replaced by new, diffed again inside at finer grain."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(segments):
+        if segments[i][0] == EQUAL:
+            out.append(segments[i])
+            i += 1
+            continue
+        deleted, inserted = [], []
+        while i < len(segments) and segments[i][0] != EQUAL:
+            (deleted if segments[i][0] == DELETE else inserted).append(segments[i][1])
+            i += 1
+        deleted_text, inserted_text = "".join(deleted), "".join(inserted)
+        if not deleted_text or not inserted_text:
+            out.extend(segments[i - len(deleted) - len(inserted):i])
+        elif granularity == "char":
+            diffs = _diff_encoded(deleted_text, inserted_text)
+            diff_match_patch().diff_cleanupSemanticLossless(diffs)
+            out.extend((_OPS[op], text) for op, text in diffs)
+        else:
+            out.extend(_inflected(deleted_text, inserted_text))
+    return out
+
+
+def _inflected(deleted: str, inserted: str) -> list[tuple[str, str]]:
+    """One word replaced by another that keeps most of it: only the differing part changes."""
+    if not (_WORD.fullmatch(deleted) and _WORD.fullmatch(inserted)):
+        return [(DELETE, deleted), (INSERT, inserted)]
+    prefix = len(os.path.commonprefix([deleted, inserted]))
+    suffix = len(os.path.commonprefix([deleted[prefix:][::-1], inserted[prefix:][::-1]]))
+    if (prefix + suffix) / max(len(deleted), len(inserted)) < INFLECTION_SHARE:
+        return [(DELETE, deleted), (INSERT, inserted)]
+    return [
+        (EQUAL, deleted[:prefix]),
+        (DELETE, deleted[prefix:len(deleted) - suffix]),
+        (INSERT, inserted[prefix:len(inserted) - suffix]),
+        (EQUAL, deleted[len(deleted) - suffix:]),
+    ]
+
+
+def _merge(segments: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """No empty segments, and no two neighbours with the same op."""
+    out: list[tuple[str, str]] = []
+    for op, text in segments:
+        if not text:
+            continue
+        if out and out[-1][0] == op:
+            out[-1] = (op, out[-1][1] + text)
+        else:
+            out.append((op, text))
+    return out
+
+
+# Alignment of blocks -----------------------------------------------------------------------------
+
+def _block_key(block: dict) -> tuple:
+    # The list label is left out: inserting one item renumbers every later one, and that
+    # renumbering is not a change anyone wrote.
+    if block["type"] == "image":
+        return ("image", None, block.get("alt", ""))
+    return (block["type"], block.get("level"), block_text(block))
+
+
+def _align(old_keys: list[tuple], new_keys: list[tuple]):
+    """(op, old index range, new index range) runs; op is EQUAL or "replace"."""
+    vocabulary: dict[tuple, str] = {}
+    old_code = _encode(old_keys, vocabulary)
+    new_code = _encode(new_keys, vocabulary)
+    i = j = 0
+    pending_old, pending_new = i, j
+    for op, code in _diff_encoded(old_code, new_code):
+        n = len(code)
+        if op == diff_match_patch.DIFF_EQUAL:
+            if (pending_old, pending_new) != (i, j):
+                yield "replace", range(pending_old, i), range(pending_new, j)
+            yield EQUAL, range(i, i + n), range(j, j + n)
+            i += n
+            j += n
+            pending_old, pending_new = i, j
+        elif op == diff_match_patch.DIFF_DELETE:
+            i += n
+        else:
+            j += n
+    if (pending_old, pending_new) != (i, j):
+        yield "replace", range(pending_old, i), range(pending_new, j)
+
+
+def _encode(items, vocabulary: dict) -> str:
+    """One character per item, equal items equal characters (diff-match-patch's line mode trick)."""
+    chars = []
+    for item in items:
+        code = vocabulary.get(item)
+        if code is None:
+            number = len(vocabulary) + 1
+            if number >= 0xD800:  # skip the surrogate range
+                number += 0x800
+            code = vocabulary[item] = chr(number)
+        chars.append(code)
+    return "".join(chars)
+
+
+def _diff_encoded(a: str, b: str) -> list[tuple[int, str]]:
+    """A diff of two encoded strings, in diff-match-patch's form, that never degenerates on time.
+
+    Short inputs get an exact Myers diff with no deadline. Long ones are split around the common
+    stretches difflib finds, and each gap between them is diffed the same way; a gap is no longer
+    than its parent, and one with nothing in common is a plain delete + insert, which is then true.
+    """
+    if len(a) + len(b) <= EXACT_LIMIT:
+        dmp = diff_match_patch()
+        dmp.Diff_Timeout = 0
+        return dmp.diff_main(a, b, False)
+    diffs: list[tuple[int, str]] = []
+    matcher = difflib.SequenceMatcher(None, a, b)
+    opcodes = matcher.get_opcodes()
+    if len(opcodes) == 1 and opcodes[0][0] == "replace":
+        return [(diff_match_patch.DIFF_DELETE, a), (diff_match_patch.DIFF_INSERT, b)]
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            diffs.append((diff_match_patch.DIFF_EQUAL, a[i1:i2]))
+        elif tag == "delete":
+            diffs.append((diff_match_patch.DIFF_DELETE, a[i1:i2]))
+        elif tag == "insert":
+            diffs.append((diff_match_patch.DIFF_INSERT, b[j1:j2]))
+        else:
+            diffs.extend(_diff_encoded(a[i1:i2], b[j1:j2]))
+    return diffs
+
+
+# Pairing within a replaced range ----------------------------------------------------------------
+
+def _pair(olds: list[dict], news: list[dict]) -> list[tuple[dict | None, dict | None]]:
+    """Old and new blocks in document order, similar ones side by side as pairs."""
+    if not olds or not news:
+        return [(o, None) for o in olds] + [(None, n) for n in news]
+    old_words = [_word_set(b) for b in olds]
+    new_words = [_word_set(b) for b in news]
+
+    def similarity(i: int, j: int) -> float:
+        if _category(olds[i]) != _category(news[j]):
+            return 0.0
+        a, b = old_words[i], new_words[j]
+        if not a and not b:
+            return 1.0
+        score = 2 * len(a & b) / (len(a) + len(b))
+        return score if score >= PAIR_SIMILARITY else 0.0
+
+    if len(olds) * len(news) <= OPTIMAL_PAIRING_LIMIT:
+        matches = _pair_optimally(len(olds), len(news), similarity)
+    else:
+        matches = _pair_greedily(len(olds), len(news), similarity)
+    out: list[tuple[dict | None, dict | None]] = []
+    i = j = 0
+    for mi, mj in chain(matches, [(len(olds), len(news))]):
+        out.extend((o, None) for o in olds[i:mi])
+        out.extend((None, n) for n in news[j:mj])
+        if mi < len(olds):
+            out.append((olds[mi], news[mj]))
+        i, j = mi + 1, mj + 1
+    return out
+
+
+def _pair_optimally(n: int, m: int, similarity) -> list[tuple[int, int]]:
+    """Order-keeping pairs with the greatest total similarity (a weighted LCS)."""
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            best = max(score[i + 1][j], score[i][j + 1])
+            s = similarity(i, j)
+            if s:
+                best = max(best, score[i + 1][j + 1] + s)
+            score[i][j] = best
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        s = similarity(i, j)
+        if s and score[i][j] == score[i + 1][j + 1] + s:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif score[i][j] == score[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _pair_greedily(n: int, m: int, similarity) -> list[tuple[int, int]]:
+    """For long replaced ranges: take the nearest similar pair within a small window, and move on."""
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        found = None
+        for distance in range(2 * GREEDY_WINDOW + 1):
+            candidates = [(i + d, j + distance - d) for d in range(distance + 1)
+                          if d <= GREEDY_WINDOW and distance - d <= GREEDY_WINDOW
+                          and i + d < n and j + distance - d < m]
+            scored = [(similarity(a, b), a, b) for a, b in candidates]
+            scored = [s for s in scored if s[0]]
+            if scored:
+                found = max(scored, key=lambda s: s[0])[1:]
+                break
+        if found is None:
+            i, j = i + 1, j + 1  # neither has a partner nearby: both stay unpaired
+            continue
+        pairs.append(found)
+        i, j = found[0] + 1, found[1] + 1
+    return pairs
+
+
+def _category(block: dict) -> str:
+    return block["type"] if block["type"] in ("table", "image") else "text"
+
+
+def _word_set(block: dict) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(_text(block)))
+
+
+# Rows -------------------------------------------------------------------------------------------
+
+def _text(block: dict) -> str:
+    return block.get("alt", "") if block["type"] == "image" else block_text(block)
+
+
+def _row(status: str, old: dict | None, new: dict | None, granularity: str = "word") -> RedlineRow:
+    shown = new if new is not None else old
+    if status == "changed":
+        segments = diff_words(_text(old), _text(new), granularity)
+    else:
+        text = _text(shown)
+        op = {"equal": EQUAL, "inserted": INSERT, "deleted": DELETE}[status]
+        segments = [(op, text)] if text else []
+    return RedlineRow(
+        status=status,
+        type=shown["type"],
+        level=shown.get("level"),
+        label=shown.get("label"),
+        old_id=old.get("id") if old is not None else None,
+        new_id=new.get("id") if new is not None else None,
+        segments=segments,
+    )
+
+
+def _counted(rows: list[RedlineRow]) -> Redline:
+    def words(op: str) -> int:
+        return sum(len(_WORD.findall(text)) for row in rows for o, text in row.segments if o == op)
+
+    def blocks(status: str) -> int:
+        return sum(1 for row in rows if row.status == status)
+
+    return Redline(
+        rows=rows,
+        inserted_words=words(INSERT),
+        deleted_words=words(DELETE),
+        changed_blocks=blocks("changed"),
+        inserted_blocks=blocks("inserted"),
+        deleted_blocks=blocks("deleted"),
+    )
+

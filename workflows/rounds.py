@@ -1,0 +1,293 @@
+"""Comment rounds: open, invite, personal links, verdicts, comments, close and supersede."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.blocks import block_text
+from storage.db import lock
+from storage.models import (
+    VERDICTS,
+    Comment,
+    Document,
+    Membership,
+    OutboxMessage,
+    Participant,
+    PersonalLink,
+    Person,
+    Round,
+    Verdict,
+    Version,
+    utcnow,
+)
+from workflows import audit, jobs
+from workflows.documents import latest_version
+from workflows.errors import AlreadyFinal, Conflict, InvalidInput, LinkInvalid, NotAllowed, RoundClosed, StaleVersion
+from workflows.membership import active_members
+from workflows.notifications import PENDING_IDS, queue_email
+from workflows.tokens import hash_token, new_token
+
+LINK_LIFETIME_AFTER_CLOSE = dt.timedelta(days=30)
+MAX_COMMENT_LENGTH = 10_000
+MAX_REASON_LENGTH = 5_000
+QUOTE_LENGTH = 300
+
+
+def open_rounds_in_network(session: Session, network_id: int) -> list[Round]:
+    return list(session.scalars(
+        select(Round).join(Document, Round.document_id == Document.id)
+        .where(Document.network_id == network_id, Round.status == "open")
+    ))
+
+
+def open_round(session: Session, document: Document, *, deadline: dt.datetime, message: str, actor: Person,
+               version_id: int | None = None, now: dt.datetime | None = None) -> Round:
+    """Open a round on the latest version and invite every current member (HTML + text email, personal link)."""
+    now = now or utcnow()
+    document = lock(session, Document, document.id)
+    if document.status == "final":
+        raise AlreadyFinal()
+    version = latest_version(session, document.id)
+    if version is None:
+        raise InvalidInput("no_version")
+    if version_id is not None and version_id != version.id:
+        raise StaleVersion()
+    if deadline <= now:
+        raise InvalidInput("deadline_in_past")
+    if session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open")):
+        raise Conflict("round_already_open")
+    number = (session.scalar(select(func.max(Round.number)).where(Round.document_id == document.id)) or 0) + 1
+    round_ = Round(document_id=document.id, version_id=version.id, number=number, deadline=deadline,
+                   message=message.strip(), opened_by_id=actor.id, opened_at=now, status="open")
+    session.add(round_)
+    document.status = "in_review"
+    session.flush()
+    members = active_members(session, document.network_id)
+    participants = [
+        Participant(round_id=round_.id, person_id=m.person_id, membership_id=m.id, can_vote=m.can_vote, added_at=now)
+        for m in members
+    ]
+    session.add_all(participants)
+    session.flush()
+    # One outbox row per member, flushed together: a round for 1,000 members commits in well under 2 s.
+    invitations = [
+        OutboxMessage(idempotency_key=f"invitation:{p.id}:1", email="invitation", person_id=m.person_id,
+                      to_address=m.person.email, locale=m.person.locale, network_id=document.network_id,
+                      round_id=round_.id, params={"participant_id": p.id})
+        for p, m in zip(participants, members)
+    ]
+    session.add_all(invitations)
+    session.flush()
+    session.info.setdefault(PENDING_IDS, []).extend(message.id for message in invitations)
+    audit.record(session, document.network_id, "round_opened", actor_id=actor.id, document_id=document.id,
+                 round_id=round_.id, version_id=version.id, content_hash=version.content_hash,
+                 deadline=deadline.isoformat(), participants=len(participants))
+    jobs.after_commit(session, "workflows.jobs.close_round_if_due", round_.id, at=deadline)
+    return round_
+
+
+def add_participant(session: Session, round_: Round, membership: Membership, *, actor: Person | None) -> Participant:
+    """A member who joins during an open round is added to it and invited (invariant 4)."""
+    participant = session.scalar(
+        select(Participant).where(Participant.round_id == round_.id, Participant.person_id == membership.person_id)
+    )
+    if participant is None:
+        participant = Participant(round_id=round_.id, person_id=membership.person_id, membership_id=membership.id,
+                                  can_vote=membership.can_vote)
+        session.add(participant)
+    else:  # rejoined during the same round
+        participant.membership_id = membership.id
+        participant.can_vote = membership.can_vote
+        participant.removed_at = None
+    session.flush()
+    _queue_invitation(session, participant, round_)
+    audit.record(session, round_.document.network_id, "participant_added", actor_id=actor.id if actor else None,
+                 document_id=round_.document_id, round_id=round_.id, person_id=membership.person_id)
+    return participant
+
+
+def _queue_invitation(session: Session, participant: Participant, round_: Round) -> OutboxMessage:
+    sent_before = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.email == "invitation", OutboxMessage.round_id == round_.id,
+            OutboxMessage.person_id == participant.person_id,
+        )
+    )
+    return queue_email(session, "invitation", participant.person, key=f"invitation:{participant.id}:{sent_before + 1}",
+                       network_id=round_.document.network_id, round_id=round_.id, participant_id=participant.id)
+
+
+def resend_link(session: Session, participant: Participant, *, actor: Person) -> None:
+    """Send a fresh personal link; every earlier link of this participant dies now."""
+    round_ = participant.round
+    if participant.removed_at is not None:
+        raise NotAllowed("participant_removed")
+    _revoke_links(session, participant)
+    _queue_invitation(session, participant, round_)
+    audit.record(session, round_.document.network_id, "link_resent", actor_id=actor.id,
+                 document_id=round_.document_id, round_id=round_.id, person_id=participant.person_id)
+
+
+def _revoke_links(session: Session, participant: Participant) -> None:
+    now = utcnow()
+    for link in session.scalars(select(PersonalLink).where(
+            PersonalLink.participant_id == participant.id, PersonalLink.revoked_at.is_(None))):
+        link.revoked_at = now
+
+
+def mint_link(session: Session, participant: Participant) -> str:
+    """Create a personal link at delivery time; return the token for the email (only its hash is stored)."""
+    token, token_hash = new_token()
+    round_ = participant.round
+    expires_at = round_.closed_at + LINK_LIFETIME_AFTER_CLOSE if round_.closed_at else None
+    session.add(PersonalLink(participant_id=participant.id, token_hash=token_hash, expires_at=expires_at))
+    session.flush()
+    return token
+
+
+def use_link(session: Session, token: str, *, note_open: bool = True, now: dt.datetime | None = None) -> PersonalLink:
+    """Resolve a personal link; at most notes that it was opened (GET never changes a round: invariant 5)."""
+    link = session.scalar(select(PersonalLink).where(PersonalLink.token_hash == hash_token(token)))
+    if link is None:
+        raise LinkInvalid("link_unknown")
+    check_link(link, now=now)
+    if note_open:
+        now = now or utcnow()
+        link.first_used_at = link.first_used_at or now
+        link.last_used_at = now
+        participant = link.participant
+        participant.first_opened_at = participant.first_opened_at or now
+        participant.last_opened_at = now
+    return link
+
+
+def check_link(link: PersonalLink, *, now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
+    if link.revoked_at is not None or link.participant.removed_at is not None:
+        raise LinkInvalid("link_revoked")
+    if link.expires_at is not None and now >= link.expires_at:
+        raise LinkInvalid("link_expired")
+
+
+@dataclass
+class Evidence:
+    """What is kept with a verdict to show who gave it, where from and through which link."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+    link_id: int | None = None
+
+
+def _lock_open_round(session: Session, participant: Participant) -> Round:
+    round_ = lock(session, Round, participant.round_id)
+    if not round_.is_open:
+        raise RoundClosed()
+    if participant.removed_at is not None:
+        raise NotAllowed("participant_removed")
+    return round_
+
+
+def record_verdict(session: Session, participant: Participant, *, value: str, reason: str, evidence: Evidence) -> Verdict:
+    """Record a verdict on the round's version; the last one before the round closes counts."""
+    round_ = _lock_open_round(session, participant)
+    if not participant.can_vote:
+        raise NotAllowed("observer_no_verdict")
+    if value not in VERDICTS:
+        raise InvalidInput("unknown_verdict")
+    reason = reason.strip()
+    if value == "niet_akkoord" and not reason:
+        raise InvalidInput("reason_required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput("too_long", limit=MAX_REASON_LENGTH)
+    person = participant.person
+    organisation = participant.membership.organisation
+    version = session.get(Version, round_.version_id)
+    verdict = Verdict(
+        round_id=round_.id, participant_id=participant.id, value=value, reason=reason, version_id=version.id,
+        content_hash=version.content_hash, person_name=person.name, person_email=person.email,
+        organisation_name=organisation.name if organisation else "", ip_address=evidence.ip_address[:64],
+        user_agent=evidence.user_agent[:500], link_id=evidence.link_id, created_at=utcnow(),
+    )
+    session.add(verdict)
+    session.flush()
+    participant.current_verdict_id = verdict.id
+    audit.record(session, round_.document.network_id, "verdict_given", actor_id=person.id,
+                 document_id=round_.document_id, round_id=round_.id, verdict_id=verdict.id, value=value,
+                 content_hash=version.content_hash, ip_address=verdict.ip_address, link_id=evidence.link_id)
+    queue_email(session, "verdict_confirmation", person, key=f"verdict_confirmation:{verdict.id}",
+                network_id=round_.document.network_id, round_id=round_.id, verdict_id=verdict.id)
+    return verdict
+
+
+def add_comment(session: Session, participant: Participant, *, body: str, block_id: str | None = None) -> Comment:
+    """A general comment, or one on a paragraph of the round's version (quoted, with a little context)."""
+    round_ = _lock_open_round(session, participant)
+    body = body.strip()
+    if not body:
+        raise InvalidInput("comment_required")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise InvalidInput("too_long", limit=MAX_COMMENT_LENGTH)
+    version = session.get(Version, round_.version_id)
+    quote = before = after = ""
+    if block_id:
+        ids = [block["id"] for block in version.blocks]
+        if block_id not in ids:
+            raise InvalidInput("unknown_passage")
+        index = ids.index(block_id)
+        quote = block_text(version.blocks[index])[:QUOTE_LENGTH]
+        before = block_text(version.blocks[index - 1])[-80:] if index > 0 else ""
+        after = block_text(version.blocks[index + 1])[:80] if index + 1 < len(ids) else ""
+    comment = Comment(round_id=round_.id, version_id=version.id, participant_id=participant.id,
+                      person_id=participant.person_id, block_id=block_id or None, quote=quote,
+                      context_before=before, context_after=after, body=body, created_at=utcnow())
+    session.add(comment)
+    session.flush()
+    audit.record(session, round_.document.network_id, "comment_added", actor_id=participant.person_id,
+                 document_id=round_.document_id, round_id=round_.id, comment_id=comment.id, block_id=block_id)
+    return comment
+
+
+def close_round(session: Session, round_: Round, *, actor: Person | None, reason: str = "manual",
+                status: str = "closed", now: dt.datetime | None = None) -> Round:
+    round_ = lock(session, Round, round_.id)
+    if not round_.is_open:
+        raise RoundClosed()
+    now = now or utcnow()
+    round_.status = status
+    round_.closed_at = now
+    round_.close_reason = reason
+    for link in session.scalars(select(PersonalLink).join(Participant).where(Participant.round_id == round_.id)):
+        if link.expires_at is None:
+            link.expires_at = now + LINK_LIFETIME_AFTER_CLOSE
+    document = round_.document
+    if document.status == "in_review" and status != "superseded" and reason != "finalised":
+        document.status = "draft"
+    audit.record(session, document.network_id, "round_closed", actor_id=actor.id if actor else None,
+                 document_id=document.id, round_id=round_.id, reason=reason, status=status)
+    return round_
+
+
+def supersede_open_round(session: Session, document: Document, *, by: Version, actor: Person) -> None:
+    """A new version closes an open round on an older one; verdicts never carry over (invariant 3)."""
+    open_ = session.scalar(select(Round).where(Round.document_id == document.id, Round.status == "open"))
+    if open_ is not None and open_.version_id != by.id:
+        close_round(session, open_, actor=actor, reason="superseded", status="superseded")
+        document.status = "draft"
+
+
+def close_round_if_due(session: Session, round_id: int, *, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    round_ = session.get(Round, round_id)
+    if round_ is None or not round_.is_open or round_.deadline > now:
+        return False
+    close_round(session, round_, actor=None, reason="deadline", now=now)
+    return True
+
+
+def overdue_round_ids(session: Session, *, now: dt.datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    return list(session.scalars(select(Round.id).where(Round.status == "open", Round.deadline <= now)))
