@@ -79,7 +79,7 @@ DOCUMENT_STATUSES = ("draft", "in_review", "final", "withdrawn")
 ROUND_STATUSES = ("open", "closed", "superseded")
 VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
 APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -185,7 +185,7 @@ class Version(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     number: Mapped[int]
-    blocks: Mapped[list[Any]]
+    blocks: Mapped[list[Any]] = mapped_column(deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     source_format: Mapped[str] = mapped_column(String(10))
     original_filename: Mapped[str] = mapped_column(String(255))

@@ -25,7 +25,7 @@ def create_document(session: Session, network: Network, *, kind: str, title: str
     session.add(document)
     session.flush()
     audit.record(session, network.id, "document_created", actor_id=actor.id, document_id=document.id,
-                 kind=kind, title=title)
+                 document_kind=kind, title=title)
     return document
 
 

@@ -57,6 +57,8 @@ def environment(locale: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(Translations.load(str(TRANSLATIONS), [locale]), newstyle=True)
     env.filters["datetime"] = lambda value: format_when(value, locale)
+    env.globals["verdict_words"] = {"akkoord": "akkoord", "akkoord_met_opmerkingen": "akkoord met opmerkingen",
+                                    "niet_akkoord": "niet akkoord"}
     return env
 
 

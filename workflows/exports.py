@@ -8,7 +8,6 @@ from babel.support import Translations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.docx_writer import write_docx
 from storage.models import Document, Finalisation, Round, Verdict, Version
 from workflows.emails import TRANSLATIONS, format_when
 from workflows.finalising import standings
@@ -22,12 +21,16 @@ def safe_filename(title: str, suffix: str) -> str:
 
 
 def version_docx(session: Session, version: Version) -> tuple[str, bytes]:
+    from storage.docx_writer import write_docx  # python-docx is loaded only by processes that export
+
     document = session.get(Document, version.document_id)
     return safe_filename(f"{document.title} v{version.number}", ".docx"), write_docx(version.blocks, title=None)
 
 
 def final_docx(session: Session, document: Document, locale: str = "nl") -> tuple[str, bytes]:
     """The final version with an annex: every voter, organisation, verdict, date and round, and the content hash."""
+    from storage.docx_writer import write_docx
+
     catalogue = Translations.load(str(TRANSLATIONS), [locale])
 
     def _(message: str, **params) -> str:

@@ -1,0 +1,84 @@
+"""Forms (Flask-WTF: CSRF on every POST); labels and messages go through the catalogues."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+ROLE_CHOICES = [
+    ("member", _l("Member (comments and decides)")),
+    ("coordinator", _l("Coordinator (kerngroep/bestuur)")),
+    ("editor", _l("Editor (projectgroep)")),
+    ("observer", _l("Observer (comments, no vote)")),
+]
+KIND_CHOICES = [
+    ("samenwerkingsovereenkomst", _l("Samenwerkingsovereenkomst")),
+    ("ambitieverklaring", _l("Ambitieverklaring")),
+    ("intentieverklaring", _l("Intentieverklaring")),
+    ("visiedocument", _l("Visiedocument")),
+    ("plan_van_aanpak", _l("Plan van aanpak")),
+    ("regioplan", _l("Regioplan")),
+    ("notitie", _l("Notitie")),
+    ("anders", _l("Other")),
+]
+VERDICT_CHOICES = [
+    ("akkoord", _l("Akkoord")),
+    ("akkoord_met_opmerkingen", _l("Akkoord met opmerkingen")),
+    ("niet_akkoord", _l("Niet akkoord")),
+]
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: nothing but the CSRF token."""
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class NetworkForm(FlaskForm):
+    name = StringField(_l("Name of the network"), validators=[DataRequired(), Length(max=200)])
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
+
+
+class CsvForm(FlaskForm):
+    file = FileField(_l("CSV file (naam,email,organisatie,rol)"), validators=[FileRequired()])
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+
+
+class VersionForm(FlaskForm):
+    file = FileField(_l("Word document (.docx), Markdown (.md) or text (.txt)"), validators=[FileRequired()])
+    change_note = TextAreaField(_l("What changed in this version?"), validators=[Optional(), Length(max=5000)])
+
+
+class RoundForm(FlaskForm):
+    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    message = TextAreaField(_l("Message to the members (optional)"), validators=[Optional(), Length(max=5000)])
+    version_id = HiddenField()
+
+
+class VerdictForm(FlaskForm):
+    value = RadioField(_l("Your verdict"), choices=VERDICT_CHOICES, validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason or remarks"), validators=[Optional(), Length(max=5000)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000)])
+    block_id = HiddenField()
+
+
+class FinaliseForm(FlaskForm):
+    version_id = HiddenField(validators=[DataRequired()])

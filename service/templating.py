@@ -1,0 +1,83 @@
+"""Template filters and labels: dates in Dutch time, the words for roles, states and statuses."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_datetime, lazy_gettext as _l
+from markupsafe import Markup
+
+from service.forms import KIND_CHOICES
+from workflows.emails import TIMEZONE
+
+ROLES = {"coordinator": _l("coordinator"), "editor": _l("editor"), "member": _l("member"), "observer": _l("observer")}
+STATES = {
+    "akkoord": (_l("akkoord"), "ok"),
+    "akkoord_met_opmerkingen": (_l("akkoord met opmerkingen"), "ok"),
+    "niet_akkoord": (_l("niet akkoord"), "bad"),
+    "no_verdict": (_l("no verdict yet"), "warn"),
+    "not_invited": (_l("not in a round on this version"), "warn"),
+}
+DOCUMENT_STATUSES = {"draft": (_l("draft"), "warn"), "in_review": (_l("in review"), "warn"),
+                     "final": (_l("definitief"), "final"), "withdrawn": (_l("withdrawn"), "bad")}
+MAIL = {None: _l("not planned"), "pending": _l("queued"), "sending": _l("sending"), "sent": _l("delivered to mail server"),
+        "failed": _l("failed"), "cancelled": _l("not sent")}
+CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("closed at the deadline"),
+                 "superseded": _l("superseded by a newer version"), "finalised": _l("closed: document made final")}
+FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
+            "images": _l("images")}
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def badge(text, kind: str) -> Markup:
+    return Markup('<span class="badge {}">{}</span>').format(kind, text)
+
+
+def state_badge(state: str) -> Markup:
+    text, kind = STATES.get(state, (state, "warn"))
+    return badge(text, kind)
+
+
+def status_badge(status: str) -> Markup:
+    text, kind = DOCUMENT_STATUSES.get(status, (status, "warn"))
+    return badge(text, kind)
+
+
+def round_status(round_) -> str:
+    if round_.is_open:
+        return str(_l("open"))
+    return str(CLOSE_REASONS.get(round_.close_reason, _l("closed")))
+
+
+def findings_text(findings: dict) -> str:
+    return ", ".join(f"{count} {FINDINGS.get(key, key)}" for key, count in findings.items() if count)
+
+
+def when(value) -> str:
+    return format_datetime(value.astimezone(TIMEZONE), "d MMM y, HH:mm") if value else ""
+
+
+def short_date(value) -> str:
+    return format_datetime(value.astimezone(TIMEZONE), "d MMM y") if value else ""
+
+
+def safe_href(url: str | None) -> str:
+    """Links from uploaded documents: only web and mail addresses, never javascript: or data:."""
+    if url and url.strip().lower().startswith(SAFE_SCHEMES):
+        return url.strip()
+    return "#"
+
+
+def init_app(app: Flask) -> None:
+    kinds = dict(KIND_CHOICES)
+    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
+    app.jinja_env.globals.update(
+        badge=badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
+        findings_text=findings_text,
+        role_label=lambda role: ROLES.get(role, role),
+        kind_label=lambda kind: kinds.get(kind, kind),
+        state_label=lambda state: STATES.get(state, (state,))[0],
+        verdict_label=lambda value: STATES.get(value, (value,))[0],
+        mail_status=lambda status: MAIL.get(status, status),
+    )
+
+

@@ -1,0 +1,59 @@
+"""Sign-in by email link, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session as cookie, url_for
+
+from service import auth, db
+from service.forms import ConfirmForm, SignInForm
+from service.i18n import LANGUAGES
+from workflows import signin
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("staff.dashboard")
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if form.validate_on_submit():
+        signin.request_sign_in(db.session(), form.email.data)
+        # The same answer whether or not the address is known.
+        return render_template("auth/check_mail.html", email=form.email.data)
+    return render_template("auth/sign_in.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.get("/signin/<token>")
+def confirm(token: str):
+    """A mail scanner may open this link: show a button, sign in only on POST."""
+    signin.find_token(db.session(), token)
+    return render_template("auth/confirm.html", form=ConfirmForm())
+
+
+@bp.post("/signin/<token>")
+def complete(token: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("auth/confirm.html", form=form), 400
+    person = signin.complete_sign_in(db.session(), token)
+    auth.sign_in(person)
+    return redirect(url_for("staff.dashboard"), 303)
+
+
+@bp.post("/signout")
+def sign_out():
+    if ConfirmForm().validate_on_submit():
+        auth.sign_out()
+    return redirect(url_for("auth.sign_in"), 303)
+
+
+@bp.post("/lang/<code>")
+def set_language(code: str):
+    if code in LANGUAGES and ConfirmForm().validate_on_submit():
+        cookie["lang"] = code
+    return redirect(_safe_next(request.form.get("next")), 303)

@@ -1,0 +1,328 @@
+"""Pages for coordinators and editors: networks, members, documents, versions, rounds, finalising."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from service import auth, db
+from service.forms import (
+    ConfirmForm,
+    CsvForm,
+    DocumentForm,
+    FinaliseForm,
+    MemberForm,
+    NetworkForm,
+    RoundForm,
+    VersionForm,
+)
+from service.i18n import CSV_PROBLEMS
+from service.rendering import rendered_blocks
+from storage.models import (
+    Blob,
+    Comment,
+    Document,
+    Membership,
+    Network,
+    OutboxMessage,
+    Participant,
+    Round,
+    Verdict,
+    Version,
+)
+from workflows import documents, exports, finalising, membership, redlines, rounds
+from workflows.emails import TIMEZONE
+from workflows.errors import CsvRejected, DomainError
+
+bp = Blueprint("staff", __name__)
+
+COORDINATOR = ("coordinator",)
+STAFF = ("coordinator", "editor")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _get(model, id_: int):
+    obj = db.session().get(model, id_)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@bp.get("/")
+def dashboard():
+    person = auth.current_person()
+    if person is None:
+        return redirect(url_for("auth.sign_in"))
+    rows = db.session().execute(
+        select(Membership, Network).join(Network, Membership.network_id == Network.id)
+        .where(Membership.person_id == person.id, Membership.left_at.is_(None)).order_by(Network.name)
+    ).all()
+    return render_template("staff/dashboard.html", person=person, rows=rows, form=NetworkForm())
+
+
+@bp.post("/networks")
+def create_network():
+    person = auth.require_person()
+    form = NetworkForm()
+    if not form.validate_on_submit():
+        return render_template("staff/dashboard.html", person=person, rows=[], form=form), 400
+    network = membership.create_network(db.session(), form.name.data, coordinator=person)
+    return redirect(url_for("staff.network", network_id=network.id), 303)
+
+
+def _network_page(network: Network, status: int = 200, **forms):
+    person, own = auth.require_role(network.id, *STAFF)
+    session = db.session()
+    members = membership.active_members(session, network.id)
+    docs = session.scalars(select(Document).where(Document.network_id == network.id).order_by(Document.id.desc())).all()
+    context = dict(network=network, person=person, own=own, members=members, documents=docs,
+                   member_form=MemberForm(), csv_form=CsvForm(), document_form=DocumentForm(),
+                   confirm=ConfirmForm(), csv_problems=None)
+    context.update(forms)
+    return render_template("staff/network.html", **context), status
+
+
+@bp.get("/n/<int:network_id>")
+def network(network_id: int):
+    return _network_page(_get(Network, network_id))
+
+
+@bp.post("/n/<int:network_id>/members")
+def add_member(network_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        return _network_page(network, 400, member_form=form)
+    membership.add_member(db.session(), network, name=form.name.data, email=form.email.data,
+                          organisation_name=form.organisation.data or "", role=form.role.data, actor=person)
+    flash(_("%(name)s was added.", name=form.name.data))
+    return redirect(url_for("staff.network", network_id=network.id), 303)
+
+
+@bp.post("/n/<int:network_id>/members/import")
+def import_members(network_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    form = CsvForm()
+    if not form.validate_on_submit():
+        return _network_page(network, 400, csv_form=form)
+    try:
+        added = membership.import_members_csv(db.session(), network, form.file.data.read(), actor=person)
+    except CsvRejected as rejected:
+        problems = [(line, str(CSV_PROBLEMS.get(code, code)), value) for line, code, value in rejected.params["problems"]]
+        return _network_page(network, 400, csv_problems=problems)
+    flash(_("%(count)s people were imported.", count=len(added)))
+    return redirect(url_for("staff.network", network_id=network.id), 303)
+
+
+@bp.post("/n/<int:network_id>/members/<int:membership_id>/remove")
+def remove_member(network_id: int, membership_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    member = _get(Membership, membership_id)
+    if member.network_id != network.id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    membership.remove_member(db.session(), member, actor=person)
+    flash(_("%(name)s has left the network.", name=member.person.name))
+    return redirect(url_for("staff.network", network_id=network.id), 303)
+
+
+@bp.post("/n/<int:network_id>/documents")
+def create_document(network_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *STAFF)
+    form = DocumentForm()
+    if not form.validate_on_submit():
+        return _network_page(network, 400, document_form=form)
+    document = documents.create_document(db.session(), network, kind=form.kind.data, title=form.title.data,
+                                         actor=person)
+    return redirect(url_for("staff.document", document_id=document.id), 303)
+
+
+def _document_page(document: Document, status: int = 200, **forms):
+    person, own = auth.require_role(document.network_id, *STAFF)
+    session = db.session()
+    versions = documents.versions_of(session, document.id)
+    round_list = session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())).all()
+    open_round = next((r for r in round_list if r.is_open), None)
+    latest = versions[0] if versions else None
+    standing = finalising.standings(session, document, latest) if latest else []
+    context = dict(
+        document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
+        open_round=open_round, latest=latest, standings=standing,
+        unanimous=bool(standing) and all(s.approves for s in standing),
+        version_form=VersionForm(), round_form=RoundForm(version_id=latest.id if latest else ""),
+        finalise_form=FinaliseForm(version_id=latest.id if latest else ""), missing=None,
+    )
+    context.update(forms)
+    return render_template("staff/document.html", **context), status
+
+
+@bp.get("/d/<int:document_id>")
+def document(document_id: int):
+    return _document_page(_get(Document, document_id))
+
+
+@bp.post("/d/<int:document_id>/versions")
+def upload_version(document_id: int):
+    document = _get(Document, document_id)
+    person, _own = auth.require_role(document.network_id, *STAFF)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        return _document_page(document, 400, version_form=form)
+    upload = form.file.data
+    version = documents.upload_version(db.session(), document, filename=upload.filename or "upload",
+                                       data=upload.read(), change_note=form.change_note.data or "", actor=person)
+    return redirect(url_for("staff.version", version_id=version.id), 303)
+
+
+@bp.get("/v/<int:version_id>")
+def version(version_id: int):
+    version = _get(Version, version_id)
+    document = version.document
+    person, own = auth.require_role(document.network_id, *STAFF)
+    others = documents.versions_of(db.session(), document.id)
+    return render_template("staff/version.html", version=version, document=document, network=document.network,
+                           own=own, others=others, body=rendered_blocks(version, mode="read"))
+
+
+@bp.get("/v/<int:version_id>/download.docx")
+def version_docx(version_id: int):
+    version = _get(Version, version_id)
+    auth.require_role(version.document.network_id, *STAFF)
+    filename, data = exports.version_docx(db.session(), version)
+    return _download(data, DOCX, filename)
+
+
+@bp.get("/v/<int:version_id>/original")
+def version_original(version_id: int):
+    version = _get(Version, version_id)
+    auth.require_role(version.document.network_id, *STAFF)
+    blob = _get(Blob, version.original_sha256)
+    return _download(blob.data, "application/octet-stream", version.original_filename)
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
+@bp.get("/d/<int:document_id>/compare")
+def compare(document_id: int):
+    document = _get(Document, document_id)
+    person, own = auth.require_role(document.network_id, *STAFF)
+    versions = documents.versions_of(db.session(), document.id)
+    by_id = {v.id: v for v in versions}
+    old = by_id.get(request.args.get("old", type=int))
+    new = by_id.get(request.args.get("new", type=int))
+    if old is None or new is None:
+        if len(versions) < 2:
+            abort(404)
+        old, new = versions[1], versions[0]
+    result = redlines.redline(old.blocks, new.blocks)
+    return render_template("staff/compare.html", document=document, network=document.network, own=own,
+                           versions=versions, old=old, new=new, redline=result)
+
+
+@bp.post("/d/<int:document_id>/rounds")
+def open_round(document_id: int):
+    document = _get(Document, document_id)
+    person, _own = auth.require_role(document.network_id, *COORDINATOR)
+    form = RoundForm()
+    if not form.validate_on_submit():
+        return _document_page(document, 400, round_form=form)
+    deadline = form.deadline.data.replace(tzinfo=TIMEZONE)
+    round_ = rounds.open_round(db.session(), document, deadline=deadline, message=form.message.data or "",
+                               actor=person, version_id=int(form.version_id.data) if form.version_id.data else None)
+    flash(_("Round %(number)s is open; the invitations are being sent.", number=round_.number))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
+
+
+@bp.get("/r/<int:round_id>")
+def round_page(round_id: int):
+    round_ = _get(Round, round_id)
+    document = round_.document
+    person, own = auth.require_role(document.network_id, *STAFF)
+    session = db.session()
+    rows = session.execute(
+        select(Participant, Membership, Verdict)
+        .join(Membership, Participant.membership_id == Membership.id)
+        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Participant.round_id == round_.id)
+        .order_by(Participant.id)
+    ).all()
+    mail = {}
+    for person_id, status, sent_at in session.execute(
+        select(OutboxMessage.person_id, OutboxMessage.status, OutboxMessage.sent_at)
+        .where(OutboxMessage.round_id == round_.id, OutboxMessage.email == "invitation")
+        .order_by(OutboxMessage.id)
+    ):
+        mail[person_id] = (status, sent_at)  # the latest invitation wins
+    comments = session.scalars(
+        select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)
+    ).all()
+    counts = {"invited": len(rows), "decided": sum(1 for r in rows if r.Verdict is not None)}
+    return render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
+                           rows=rows, mail=mail, comments=comments, counts=counts, confirm=ConfirmForm())
+
+
+@bp.post("/r/<int:round_id>/close")
+def close_round(round_id: int):
+    round_ = _get(Round, round_id)
+    person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    rounds.close_round(db.session(), round_, actor=person)
+    flash(_("The round is closed."))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
+
+
+@bp.post("/r/<int:round_id>/participants/<int:participant_id>/resend")
+def resend_link(round_id: int, participant_id: int):
+    round_ = _get(Round, round_id)
+    person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
+    participant = _get(Participant, participant_id)
+    if participant.round_id != round_.id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    rounds.resend_link(db.session(), participant, actor=person)
+    flash(_("A new link was sent to %(name)s; the old link no longer works.", name=participant.person.name))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
+
+
+@bp.post("/d/<int:document_id>/finalise")
+def finalise(document_id: int):
+    document = _get(Document, document_id)
+    person, _own = auth.require_role(document.network_id, *COORDINATOR)
+    form = FinaliseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    version = _get(Version, int(form.version_id.data))
+    try:
+        finalising.finalise_document(db.session(), document, version, actor=person)
+    except DomainError as error:
+        db.session().rollback()
+        flash(_("Not final: %(reason)s", reason=_error_text(error)), "error")
+        return _document_page(_get(Document, document_id), error.status)
+    flash(_("The document is final. Everyone receives it by email."))
+    return redirect(url_for("staff.document", document_id=document.id), 303)
+
+
+def _error_text(error: DomainError) -> str:
+    from service.i18n import error_message
+
+    return error_message(error.code, error.params)
+
+
+@bp.get("/d/<int:document_id>/final.docx")
+def final_docx(document_id: int):
+    document = _get(Document, document_id)
+    auth.require_role(document.network_id, *STAFF)
+    if document.status != "final":
+        abort(404)
+    filename, data = exports.final_docx(db.session(), document)
+    return _download(data, DOCX, filename)
+
+

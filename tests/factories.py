@@ -1,0 +1,56 @@
+"""Test data made through the workflows themselves, so every row is one a user could have made."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from storage.models import utcnow
+from workflows import documents, membership, rounds
+
+_counter = itertools.count(1)
+
+DRAFT_TEXT = """# Samenwerkingsovereenkomst
+
+## Artikel 1 Doel
+
+De partijen werken samen aan goede zorg voor mensen met een zeldzame aandoening.
+
+## Artikel 2 Taken
+
+- De patiëntenvereniging brengt de ervaringskennis in.
+- Het expertisecentrum brengt de medische kennis in.
+
+Dit document wordt definitief zodra iedereen akkoord is.
+"""
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+def make_network(db, *, members: int = 3, observers: int = 0, editors: int = 1):
+    """A network with one coordinator, `editors` editors, `members` members and `observers` observers."""
+    tag = unique("n")
+    coordinator = membership.get_or_create_person(db, name=f"Coördinator {tag}", email=f"coord-{tag}@example.org")
+    network = membership.create_network(db, f"Zorgnetwerk {tag}", coordinator=coordinator)
+    people = []
+    for role, count in (("editor", editors), ("member", members), ("observer", observers)):
+        for i in range(count):
+            people.append(membership.add_member(
+                db, network, name=f"{role.title()} {i} {tag}", email=f"{role}{i}-{tag}@example.org",
+                organisation_name=f"Organisatie {i % 2} {tag}", role=role, actor=coordinator))
+    db.flush()
+    return network, coordinator, people
+
+
+def make_document(db, network, actor, text: str = DRAFT_TEXT, filename: str = "concept.md"):
+    document = documents.create_document(db, network, kind="samenwerkingsovereenkomst", title=f"Overeenkomst {unique('d')}",
+                                         actor=actor)
+    version = documents.upload_version(db, document, filename=filename, data=text.encode(), change_note="eerste concept",
+                                       actor=actor)
+    return document, version
+
+
+def open_round(db, document, actor, days: int = 14):
+    return rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=days), message="Graag reageren", actor=actor)
