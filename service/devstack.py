@@ -54,8 +54,17 @@ class StackFailed(Exception):
     """A step failed or a child died: the message says which."""
 
 
+def write(text: str) -> None:
+    # A closed terminal or pipe must not keep the stack from stopping.
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        pass
+
+
 def say(text: str = "") -> None:
-    print(f"[devstack] {text}" if text else "", flush=True)
+    write(f"[devstack] {text}\n" if text else "\n")
 
 
 @dataclass
@@ -81,9 +90,8 @@ class Stack:
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
+        # Only count: printing here could re-enter a write in progress.
         self.signals_received += 1
-        if self.signals_received == 2:
-            print("\n[devstack] Asked again: killing what is left.", flush=True)
 
     def check(self) -> None:
         if self.signals_received:
@@ -151,8 +159,7 @@ class Stack:
             for raw in process.stdout:
                 line = raw.decode("utf-8", errors="replace")
                 lines.append(line.rstrip("\n"))
-                sys.stdout.write(line)
-                sys.stdout.flush()
+                write(line)
 
         pumping = threading.Thread(target=pump, daemon=True)
         pumping.start()
@@ -199,6 +206,8 @@ class Stack:
         for child in running:
             while child.process.poll() is None and time.monotonic() < deadline and self.signals_received < 2:
                 time.sleep(0.05)
+        if self.signals_received >= 2 and any(c.process.poll() is None for c in running):
+            say("Asked again: killing what is left.")
         # The process group also holds what a child started (gunicorn's workers,
         # the worker's job process): take it all down if anything is left.
         for child in self.children:
@@ -276,10 +285,10 @@ def run(instance: Path = INSTANCE) -> int:
             env,
         )
         stack.wait_until_listening(port)
-        print("\n" + _banner(env, sign_in) + "\n", flush=True)
+        write("\n" + _banner(env, sign_in) + "\n\n")
         stack.watch()
     except Stopped:
-        print(flush=True)
+        say()
         say("Stop asked.")
         return 0
     except StackFailed as failure:
