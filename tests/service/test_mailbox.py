@@ -1,4 +1,8 @@
-"""The mailbox pages, on a minimal app with only this blueprint and a stand-in base.html."""
+"""The mailbox pages, on a minimal app with only this blueprint and a stand-in base.html.
+
+The fixtures are not named `app` and `client`: those names belong to the full
+app of tests/conftest.py, whose autouse fixtures prepare a queue for it.
+"""
 
 import html
 import re
@@ -20,7 +24,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
-def app(tmp_path):
+def mailbox_app(tmp_path):
     app = Flask(__name__, template_folder=str(TEMPLATES))
     app.config.update(
         TESTING=True,
@@ -37,13 +41,13 @@ def app(tmp_path):
 
 
 @pytest.fixture
-def store(app):
-    return MailStore(app.config["MAILBOX_DIR"])
+def store(mailbox_app):
+    return MailStore(mailbox_app.config["MAILBOX_DIR"])
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def mailbox_client(mailbox_app):
+    return mailbox_app.test_client()
 
 
 def _invitation(to="anna@example.org", subject="Commentaarronde: <Ambitieverklaring>"):
@@ -62,11 +66,11 @@ def _invitation(to="anna@example.org", subject="Commentaarronde: <Ambitieverklar
     return message.as_bytes()
 
 
-def test_list_shows_newest_first_with_links(client, store):
+def test_list_shows_newest_first_with_links(mailbox_client, store):
     first = store.save(_invitation(to="anna@example.org", subject="Eerste"))
     second = store.save(_invitation(to="bram@example.org", subject="Tweede <b>"))
 
-    response = client.get("/mailbox/")
+    response = mailbox_client.get("/mailbox/")
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -77,17 +81,17 @@ def test_list_shows_newest_first_with_links(client, store):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_empty_list(client):
-    response = client.get("/mailbox/")
+def test_empty_list(mailbox_client):
+    response = mailbox_client.get("/mailbox/")
 
     assert response.status_code == 200
     assert "The mailbox is empty." in response.get_data(as_text=True)
 
 
-def test_message_page_has_a_clickable_link_and_a_sandboxed_html_body(client, store):
+def test_message_page_has_a_clickable_link_and_a_sandboxed_html_body(mailbox_client, store):
     message_id = store.save(_invitation())
 
-    response = client.get(f"/mailbox/{message_id}")
+    response = mailbox_client.get(f"/mailbox/{message_id}")
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -108,25 +112,25 @@ def test_message_page_has_a_clickable_link_and_a_sandboxed_html_body(client, sto
     assert "ambitieverklaring.docx" in page
 
 
-def test_attachment_downloads(client, store):
+def test_attachment_downloads(mailbox_client, store):
     message_id = store.save(_invitation())
 
-    response = client.get(f"/mailbox/{message_id}/attachments/1")
+    response = mailbox_client.get(f"/mailbox/{message_id}/attachments/1")
 
     assert response.status_code == 200
     assert response.data == b"PK\x03\x04 docx"
     assert response.mimetype == DOCX
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert "ambitieverklaring.docx" in response.headers["Content-Disposition"]
-    assert client.get(f"/mailbox/{message_id}/attachments/2").status_code == 404
-    assert client.get(f"/mailbox/{message_id}/attachments/0").status_code == 404
+    assert mailbox_client.get(f"/mailbox/{message_id}/attachments/2").status_code == 404
+    assert mailbox_client.get(f"/mailbox/{message_id}/attachments/0").status_code == 404
 
 
-def test_raw_message_downloads(client, store):
+def test_raw_message_downloads(mailbox_client, store):
     raw = _invitation()
     message_id = store.save(raw)
 
-    response = client.get(f"/mailbox/{message_id}/raw")
+    response = mailbox_client.get(f"/mailbox/{message_id}/raw")
 
     assert response.status_code == 200
     assert response.data == raw
@@ -142,30 +146,30 @@ def test_raw_message_downloads(client, store):
         "/mailbox/..%2Fsecret/raw",
     ],
 )
-def test_unknown_or_bad_ids_are_404(client, store, path):
+def test_unknown_or_bad_ids_are_404(mailbox_client, store, path):
     store.save(_invitation())
 
-    assert client.get(path).status_code == 404
+    assert mailbox_client.get(path).status_code == 404
 
 
-def test_clear_empties_the_mailbox(client, store):
+def test_clear_empties_the_mailbox(mailbox_client, store):
     store.save(_invitation())
 
-    response = client.post("/mailbox/clear")
+    response = mailbox_client.post("/mailbox/clear")
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/mailbox/"
     assert store.list() == []
 
 
-def test_clear_needs_the_csrf_token_from_the_page(app, client, store):
-    app.config["WTF_CSRF_ENABLED"] = True
+def test_clear_needs_the_csrf_token_from_the_page(mailbox_app, mailbox_client, store):
+    mailbox_app.config["WTF_CSRF_ENABLED"] = True
     store.save(_invitation())
 
-    assert client.post("/mailbox/clear").status_code == 400
+    assert mailbox_client.post("/mailbox/clear").status_code == 400
     assert len(store.list()) == 1
 
-    page = client.get("/mailbox/").get_data(as_text=True)
+    page = mailbox_client.get("/mailbox/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/mailbox/clear", data={"csrf_token": token}).status_code == 302
+    assert mailbox_client.post("/mailbox/clear", data={"csrf_token": token}).status_code == 302
     assert store.list() == []
