@@ -54,6 +54,7 @@ _OPS = {diff_match_patch.DIFF_EQUAL: EQUAL, diff_match_patch.DIFF_INSERT: INSERT
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _WORD = re.compile(r"\w+")
 _WORD_END = re.compile(r"\w+$")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -238,8 +239,11 @@ def _refined(segments: list[tuple[str, str]], granularity: str) -> list[tuple[st
 
 
 def _inflected(deleted: str, inserted: str) -> list[tuple[str, str]]:
-    """One word replaced by another that keeps most of it: only the differing part changes."""
-    if not (_WORD.fullmatch(deleted) and _WORD.fullmatch(inserted)):
+    """One word replaced by another that keeps most of it: only the differing part changes.
+
+    Only for words of letters: "100" -> "120" is a new amount, not an inflection of the old one.
+    """
+    if not (_LETTERS.fullmatch(deleted) and _LETTERS.fullmatch(inserted)):
         return [(DELETE, deleted), (INSERT, inserted)]
     prefix = len(os.path.commonprefix([deleted, inserted]))
     suffix = len(os.path.commonprefix([deleted[prefix:][::-1], inserted[prefix:][::-1]]))
