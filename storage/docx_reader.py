@@ -630,7 +630,7 @@ class _BodyReader:
         direct_outline = _int(ppr.find(OUTLINE_LVL)) if ppr is not None else None
         level = self.styles.heading_level(style_id, direct_outline)
         if level is not None:
-            return {"type": "heading", "level": level, "prefix": label[0] if label else ""}
+            return {"type": "heading", "level": level, "prefix": label[0] if label and label[1] else ""}
         if label and label[0].strip():
             return {"type": "list_item", "level": ilvl, "ordered": label[1], "label": label[0]}
         return {"type": "paragraph"}
@@ -642,7 +642,7 @@ class _BodyReader:
         if prefix.strip():
             # A numbered heading shows its number, so the text carries it too.
             pieces = [[prefix + " ", False, False, False, None], *pieces]
-        runs = merge_runs(pieces)
+        runs = _trim_breaks(merge_runs(pieces))
         block = {**kind, "text": "".join(run["text"] for run in runs)}
         if any(len(run) > 1 for run in runs):
             block["runs"] = runs
@@ -820,6 +820,18 @@ def _cells(tr: etree._Element):
 def _pick(element: etree._Element | None, inherited: bool) -> bool:
     value = _on(element)
     return inherited if value is None else value
+
+
+def _trim_breaks(runs: list[dict]) -> list[dict]:
+    """Drop line and page breaks at a paragraph's edges: they only move text to another line or page."""
+    while runs and not runs[0]["text"].lstrip("\n"):
+        runs.pop(0)
+    while runs and not runs[-1]["text"].rstrip("\n"):
+        runs.pop()
+    if runs:
+        runs[0]["text"] = runs[0]["text"].lstrip("\n")
+        runs[-1]["text"] = runs[-1]["text"].rstrip("\n")
+    return runs
 
 
 def merge_runs(pieces: list[list]) -> list[dict]:
