@@ -46,7 +46,8 @@ def model_blocks(model: list[dict]) -> list[dict]:
         elif kind == "bullet":
             blocks.append({"type": "list_item", "level": 0, "ordered": False, "label": "•", "text": item["text"]})
         elif kind == "num":
-            blocks.append({"type": "list_item", "level": 0, "ordered": True, "label": f"{number}.", "text": item["text"]})
+            blocks.append({"type": "list_item", "level": 0, "ordered": True, "label": f"{number}.",
+                           "text": item["text"]})
         elif kind == "table":
             blocks.append({"type": "table", "rows": [
                 [{"blocks": [{"type": "paragraph", "text": cell}], "colspan": 1, "rowspan": 1} for cell in row]
@@ -109,8 +110,9 @@ def main() -> None:
         label = "word (default)" if granularity == "word" else "char"
         print(f"  {label:<15} {seconds * 1000:7.1f} ms   {verdict(seconds * 1000 <= TIME_TARGET_MS)}")
     result = results["word"]
-    print(f"  rows: {result.changed_blocks} changed, {result.inserted_blocks} inserted, {result.deleted_blocks} deleted, "
-          f"{len(result.rows) - result.changed_blocks - result.inserted_blocks - result.deleted_blocks} equal; "
+    equal = sum(1 for row in result.rows if row.status == "equal")
+    print(f"  rows: {result.changed_blocks} changed, {result.inserted_blocks} inserted, "
+          f"{result.deleted_blocks} deleted, {equal} equal; "
           f"{result.inserted_words} words inserted, {result.deleted_words} deleted")
     print()
 

@@ -50,7 +50,8 @@ def model_blocks(model: list[dict]) -> list[dict]:
         elif kind == "bullet":
             blocks.append({"type": "list_item", "level": 0, "ordered": False, "label": "•", "text": item["text"]})
         elif kind == "num":
-            blocks.append({"type": "list_item", "level": 0, "ordered": True, "label": f"{number}.", "text": item["text"]})
+            blocks.append({"type": "list_item", "level": 0, "ordered": True, "label": f"{number}.",
+                           "text": item["text"]})
         elif kind == "table":
             blocks.append({"type": "table", "rows": [
                 [{"blocks": [{"type": "paragraph", "text": cell}], "colspan": 1, "rowspan": 1} for cell in row]
@@ -86,9 +87,11 @@ def assert_faithful(result, old_blocks, new_blocks):
         else:
             assert row.status == "changed"
         if row.old_id is not None:
-            assert "".join(t for op, t in row.segments if op in ("equal", "delete")) == redlines._text(old_by_id[row.old_id])
+            old_side = "".join(t for op, t in row.segments if op in ("equal", "delete"))
+            assert old_side == redlines._text(old_by_id[row.old_id])
         if row.new_id is not None:
-            assert "".join(t for op, t in row.segments if op in ("equal", "insert")) == redlines._text(new_by_id[row.new_id])
+            new_side = "".join(t for op, t in row.segments if op in ("equal", "insert"))
+            assert new_side == redlines._text(new_by_id[row.new_id])
     assert [r.old_id for r in result.rows if r.old_id] == [b["id"] for b in old_blocks]
     assert [r.new_id for r in result.rows if r.new_id] == [b["id"] for b in new_blocks]
     statuses = [r.status for r in result.rows]
