@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from redis import Redis
 from rq import Worker
 from sqlalchemy import select
@@ -41,6 +42,7 @@ def _sign_in_url(session, person: Person) -> str:
 
 
 @click.command("db-upgrade")
+@with_appcontext
 def db_upgrade():
     """Apply the Alembic migrations (the Procfile's release step)."""
     upgrade(current_app.config["DATABASE_URL"])
@@ -48,6 +50,7 @@ def db_upgrade():
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """A demo zorgnetwerk: 4 organisations, 6 people, a draft samenwerkingsovereenkomst. Idempotent."""
     with _session() as session:
@@ -74,6 +77,7 @@ def seed_demo():
 
 
 @click.command("create-network")
+@with_appcontext
 @click.argument("name")
 @click.option("--coordinator-name", required=True)
 @click.option("--coordinator-email", required=True)
@@ -88,6 +92,7 @@ def create_network(name: str, coordinator_name: str, coordinator_email: str):
 
 
 @click.command("sign-in-link")
+@with_appcontext
 @click.argument("email")
 def sign_in_link(email: str):
     """Print a one-time sign-in link for a coordinator or editor."""
@@ -101,6 +106,7 @@ def sign_in_link(email: str):
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst: bool):
     """An RQ worker with the built-in scheduler, on the Akkoord queue."""

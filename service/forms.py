@@ -5,29 +5,29 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectChoice, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 ROLE_CHOICES = [
-    ("member", _l("Member (comments and decides)")),
-    ("coordinator", _l("Coordinator (kerngroep/bestuur)")),
-    ("editor", _l("Editor (projectgroep)")),
-    ("observer", _l("Observer (comments, no vote)")),
+    SelectChoice("member", _l("Member (comments and decides)")),
+    SelectChoice("coordinator", _l("Coordinator (kerngroep/bestuur)")),
+    SelectChoice("editor", _l("Editor (projectgroep)")),
+    SelectChoice("observer", _l("Observer (comments, no vote)")),
 ]
 KIND_CHOICES = [
-    ("samenwerkingsovereenkomst", _l("Samenwerkingsovereenkomst")),
-    ("ambitieverklaring", _l("Ambitieverklaring")),
-    ("intentieverklaring", _l("Intentieverklaring")),
-    ("visiedocument", _l("Visiedocument")),
-    ("plan_van_aanpak", _l("Plan van aanpak")),
-    ("regioplan", _l("Regioplan")),
-    ("notitie", _l("Notitie")),
-    ("anders", _l("Other")),
+    SelectChoice("samenwerkingsovereenkomst", _l("Samenwerkingsovereenkomst")),
+    SelectChoice("ambitieverklaring", _l("Ambitieverklaring")),
+    SelectChoice("intentieverklaring", _l("Intentieverklaring")),
+    SelectChoice("visiedocument", _l("Visiedocument")),
+    SelectChoice("plan_van_aanpak", _l("Plan van aanpak")),
+    SelectChoice("regioplan", _l("Regioplan")),
+    SelectChoice("notitie", _l("Notitie")),
+    SelectChoice("anders", _l("Other")),
 ]
 VERDICT_CHOICES = [
-    ("akkoord", _l("Akkoord")),
-    ("akkoord_met_opmerkingen", _l("Akkoord met opmerkingen")),
-    ("niet_akkoord", _l("Niet akkoord")),
+    SelectChoice("akkoord", _l("Akkoord")),
+    SelectChoice("akkoord_met_opmerkingen", _l("Akkoord met opmerkingen")),
+    SelectChoice("niet_akkoord", _l("Niet akkoord")),
 ]
 
 

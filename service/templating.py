@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import format_datetime, get_locale, lazy_gettext as _l
 from markupsafe import Markup
 
 from service.forms import KIND_CHOICES
@@ -68,10 +68,10 @@ def safe_href(url: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    kinds = dict(KIND_CHOICES)
+    kinds = {choice.value: choice.label for choice in KIND_CHOICES}
     app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
     app.jinja_env.globals.update(
-        badge=badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
+        get_locale=get_locale, badge=badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
         findings_text=findings_text,
         role_label=lambda role: ROLES.get(role, role),
         kind_label=lambda kind: kinds.get(kind, kind),

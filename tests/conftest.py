@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from service import create_app
 from service.embedded import MailStore, start_redis_server, start_smtp_server
-from storage.db import upgrade
+from storage.db import make_session_factory, upgrade
 from workflows import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,7 +106,11 @@ def _no_mail_to_the_outside_world(monkeypatch):
 
 @pytest.fixture
 def db(app):
-    session = app.extensions["akkoord_sessions"]()
+    """The test's own session. It starts deferred (like a reader) so that between the test's commits the app
+    and the worker can write; after-commit hooks are installed, so mail it queues is delivered for real."""
+    factory = make_session_factory(app.extensions["akkoord_engine"], read_only=True)
+    jobs.install(factory)
+    session = factory()
     yield session
     session.rollback()
     session.close()

@@ -1,0 +1,141 @@
+"""Personal links over HTTP: GET and HEAD never record anything (invariant 5), tokens leave the URL at first use,
+expired and revoked links are refused with a clear message (invariant 7), and bad input changes nothing (invariant 9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
+from tests.conftest import csrf_token
+from tests.factories import make_document, make_network, open_round
+from workflows import rounds
+
+
+@pytest.fixture
+def invited(db):
+    network, coordinator, people = make_network(db, members=2, observers=1)
+    document, version = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    member = db.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                                 Participant.person_id == people[1].person_id))
+    observer = db.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                                   Participant.person_id == people[3].person_id))
+    token = rounds.mint_link(db, member)
+    observer_token = rounds.mint_link(db, observer)
+    db.commit()
+    return {"round": round_, "member": member, "token": token, "observer": observer, "observer_token": observer_token,
+            "coordinator": coordinator, "version": version}
+
+
+def counts(db, round_id):
+    db.rollback()  # end the test's read transaction so it sees what the app committed
+    return (db.scalar(select(func.count()).select_from(Verdict).where(Verdict.round_id == round_id)),
+            db.scalar(select(func.count()).select_from(Comment).where(Comment.round_id == round_id)),
+            db.get(Round, round_id).status)
+
+
+def test_get_and_head_on_a_link_change_nothing_but_the_opened_mark(app, db, invited):
+    round_id = invited["round"].id
+    before = counts(db, round_id)
+    scanner = app.test_client()  # a mail scanner: no cookies, follows nothing
+    head = scanner.head(f"/l/{invited['token']}")
+    assert head.status_code == 303
+    cookieless = app.test_client(use_cookies=False)
+    for _ in range(3):
+        response = cookieless.get(f"/l/{invited['token']}", follow_redirects=True)
+        assert response.status_code in (200, 404)  # without a cookie the review page is not reachable
+    person = app.test_client()
+    response = person.get(f"/l/{invited['token']}")
+    assert response.status_code == 303
+    assert invited["token"] not in response.headers["Location"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+    page = person.get(response.headers["Location"])
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    # Forms and links on the page: opening every link with GET still records nothing.
+    for path in ("verdict", "comments", "comment?block=b1", "comment"):
+        person.get(response.headers["Location"] + path)
+    assert counts(db, round_id) == before
+    participant = db.get(Participant, invited["member"].id)
+    assert participant.first_opened_at is not None and participant.current_verdict_id is None
+
+
+def test_a_verdict_needs_a_post_with_the_csrf_token(app, db, invited):
+    person = app.test_client()
+    review = person.get(f"/l/{invited['token']}").headers["Location"]
+    response = person.post(review + "verdict", data={"value": "akkoord"})
+    assert response.status_code == 400
+    assert counts(db, invited["round"].id)[0] == 0
+    token = csrf_token(person.get(review).get_data(as_text=True))
+    response = person.post(review + "verdict", data={"value": "akkoord", "csrf_token": token})
+    assert response.status_code == 303
+    db.rollback()
+    verdict = db.scalar(select(Verdict).where(Verdict.round_id == invited["round"].id))
+    assert verdict.value == "akkoord" and verdict.link_id is not None and verdict.user_agent
+
+
+def test_niet_akkoord_without_reason_gets_a_dutch_message_and_records_nothing(app, db, invited):
+    person = app.test_client()
+    review = person.get(f"/l/{invited['token']}").headers["Location"]
+    token = csrf_token(person.get(review).get_data(as_text=True))
+    response = person.post(review + "verdict", data={"value": "niet_akkoord", "reason": "", "csrf_token": token})
+    assert response.status_code == 400
+    assert "geef een toelichting" in response.get_data(as_text=True).lower()
+    assert counts(db, invited["round"].id)[0] == 0
+
+
+def test_an_observer_comments_but_cannot_give_a_verdict(app, db, invited):
+    person = app.test_client()
+    review = person.get(f"/l/{invited['observer_token']}").headers["Location"]
+    page = person.get(review).get_data(as_text=True)
+    assert 'name="value"' not in page
+    token = csrf_token(page)
+    assert person.post(review + "verdict", data={"value": "akkoord", "csrf_token": token}).status_code == 403
+    assert person.post(review + "comments", data={"body": "Een vraag", "block_id": "b2", "csrf_token": token}).status_code == 303
+    assert counts(db, invited["round"].id)[:2] == (0, 1)
+
+
+def test_a_closed_round_refuses_verdicts_and_comments_with_a_clear_message(app, db, invited):
+    person = app.test_client()
+    review = person.get(f"/l/{invited['token']}").headers["Location"]
+    token = csrf_token(person.get(review).get_data(as_text=True))
+    rounds.close_round(db, db.get(Round, invited["round"].id), actor=invited["coordinator"])
+    db.commit()
+    response = person.post(review + "verdict", data={"value": "akkoord", "csrf_token": token})
+    assert response.status_code == 409 and "gesloten" in response.get_data(as_text=True)
+    response = person.post(review + "comments", data={"body": "Te laat", "csrf_token": token})
+    assert response.status_code == 409
+    assert counts(db, invited["round"].id)[:2] == (0, 0)
+    assert person.get(review).status_code == 200  # still readable after closing
+
+
+def test_revoked_and_expired_links_are_refused(app, db, invited):
+    person = app.test_client()
+    rounds.resend_link(db, db.get(Participant, invited["member"].id), actor=invited["coordinator"])
+    db.commit()
+    response = person.get(f"/l/{invited['token']}")
+    assert response.status_code == 410 and "vervangen" in response.get_data(as_text=True)
+
+    link = db.scalar(select(PersonalLink).where(PersonalLink.participant_id == invited["observer"].id))
+    link.expires_at = utcnow() - dt.timedelta(minutes=1)
+    db.commit()
+    response = app.test_client().get(f"/l/{invited['observer_token']}")
+    assert response.status_code == 410 and "verlopen" in response.get_data(as_text=True)
+    assert app.test_client().get("/l/unknown-token").status_code == 410
+
+
+def test_a_cookie_from_a_revoked_link_no_longer_opens_the_page(app, db, invited):
+    person = app.test_client()
+    review = person.get(f"/l/{invited['token']}").headers["Location"]
+    rounds.resend_link(db, db.get(Participant, invited["member"].id), actor=invited["coordinator"])
+    db.commit()
+    assert person.get(review).status_code == 410
+
+
+def test_another_members_review_page_is_not_reachable(app, db, invited):
+    person = app.test_client()
+    person.get(f"/l/{invited['token']}")
+    assert person.get(f"/review/{invited['observer'].id}/").status_code == 404

@@ -1,0 +1,168 @@
+"""Coordinator and editor pages over HTTP: sign-in, bad input with clear Dutch messages, finalising checks."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Membership, OutboxMessage, Participant, SignInToken, Version
+from tests.conftest import CORPUS, csrf_token
+from tests.factories import make_document, make_network, open_round
+from workflows import rounds, signin
+
+
+def signed_in(app, db, person):
+    token = signin.issue_link_token(db, person)
+    db.commit()
+    client = app.test_client()
+    page = client.get(f"/signin/{token}")
+    assert page.status_code == 200
+    assert client.post(f"/signin/{token}", data={"csrf_token": csrf_token(page.get_data(as_text=True))}).status_code == 303
+    return client
+
+
+def submit(client, page: str, action: str, data: dict, **kwargs):
+    token = csrf_token(client.get(page).get_data(as_text=True))
+    return client.post(action, data={"csrf_token": token, **data}, **kwargs)
+
+
+@pytest.fixture
+def setup(app, db):
+    network, coordinator, people = make_network(db, members=2)
+    document, version = make_document(db, network, coordinator)
+    db.commit()
+    return network, coordinator, people, document, version
+
+
+def test_the_sign_in_link_is_used_by_a_button_not_by_opening_it(app, db, setup):
+    _network, coordinator, *_ = setup
+    token = signin.issue_link_token(db, coordinator)
+    db.commit()
+    scanner = app.test_client()
+    for _ in range(2):
+        assert scanner.get(f"/signin/{token}").status_code == 200
+    assert scanner.get("/", follow_redirects=False).status_code == 302  # opening it did not sign anyone in
+    person = app.test_client()
+    page = person.get(f"/signin/{token}").get_data(as_text=True)
+    assert person.post(f"/signin/{token}", data={"csrf_token": csrf_token(page)}).status_code == 303
+    assert person.get("/").status_code == 200
+    assert app.test_client().get(f"/signin/{token}").status_code == 410  # used once
+
+
+def test_requesting_a_sign_in_link_answers_the_same_for_unknown_addresses(app, db, setup, run_worker, mail_store):
+    _network, coordinator, people, *_ = setup
+    client = app.test_client()
+    answers = []
+    for email in (coordinator.email, "onbekend@example.org", people[1].person.email):
+        answers.append(submit(client, "/signin", "/signin", {"email": email}).get_data(as_text=True).replace(email, "X"))
+    assert answers[0] == answers[1] == answers[2]
+    run_worker()
+    assert [m.to for m in mail_store.list()] == [[coordinator.email]]  # members use their personal links
+    db.rollback()
+    assert db.scalar(select(SignInToken).where(SignInToken.person_id == coordinator.id, SignInToken.token_hash.is_not(None)))
+
+
+def test_pages_are_dutch_by_default_and_english_on_request(app, db, setup):
+    _network, coordinator, *_ = setup
+    client = signed_in(app, db, coordinator)
+    page = client.get("/").get_data(as_text=True)
+    assert 'lang="nl"' in page and "Uitloggen" in page
+    assert submit(client, "/", "/lang/en", {"next": "/"}).status_code == 303
+    page = client.get("/").get_data(as_text=True)
+    assert 'lang="en"' in page and "Sign out" in page
+
+
+@pytest.mark.parametrize("filename, data, message", [
+    ("kapot.docx", (CORPUS / "docx" / "32_edge-corrupt-truncated-zip_truncated62886.docx").read_bytes(), "beschadigd"),
+    ("geheim.docx", (CORPUS / "docx" / "33_edge-encrypted-password_bug53475-password-is-pass.docx").read_bytes(), "wachtwoord"),
+    ("macro.docm", (CORPUS / "docx" / "36_edge-macro-enabled_SimpleMacro.docm").read_bytes(), "macro"),
+    ("leeg.docx", (CORPUS / "docx" / "31_edge-minimal-empty_empty.docx").read_bytes(), "geen tekst"),
+    ("foto.docx", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "word"),
+])
+def test_bad_uploads_get_a_clear_dutch_message_and_change_nothing(app, db, setup, filename, data, message):
+    _network, coordinator, _people, document, _version = setup
+    client = signed_in(app, db, coordinator)
+    before = db.scalar(select(func.count()).select_from(Version).where(Version.document_id == document.id))
+    response = submit(client, f"/d/{document.id}", f"/d/{document.id}/versions",
+                      {"file": (io.BytesIO(data), filename), "change_note": ""}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True).lower()
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Version).where(Version.document_id == document.id)) == before
+
+
+def test_an_upload_over_20_mb_is_refused(app, db, setup):
+    _network, coordinator, _people, document, _version = setup
+    client = signed_in(app, db, coordinator)
+    response = submit(client, f"/d/{document.id}", f"/d/{document.id}/versions",
+                      {"file": (io.BytesIO(b"a" * (22 * 1024 * 1024)), "groot.txt")}, content_type="multipart/form-data")
+    assert response.status_code == 413 and "20 MB" in response.get_data(as_text=True)
+
+
+def test_csv_with_bad_rows_shows_every_line_and_imports_nothing(app, db, setup):
+    network, coordinator, *_ = setup
+    client = signed_in(app, db, coordinator)
+    before = db.scalar(select(func.count()).select_from(Membership).where(Membership.network_id == network.id))
+    csv = "naam,email,organisatie,rol\nGoed,goed@x.example,Org,lid\nFout,fout,Org,lid\nRol,rol@x.example,Org,koning\n"
+    response = submit(client, f"/n/{network.id}", f"/n/{network.id}/members/import",
+                      {"file": (io.BytesIO(csv.encode()), "leden.csv")}, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Regel 3" in page and "Regel 4" in page and "Regel 2" not in page
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Membership).where(Membership.network_id == network.id)) == before
+
+
+def test_finalising_without_everyone_says_who_is_missing(app, db, setup):
+    _network, coordinator, people, document, version = setup
+    round_ = open_round(db, document, coordinator)
+    for participant in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
+        if participant.person_id != people[2].person_id:
+            rounds.record_verdict(db, participant, value="akkoord", reason="", evidence=rounds.Evidence())
+    db.commit()
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/d/{document.id}").get_data(as_text=True)
+    assert people[2].person.name in page
+    response = submit(client, f"/d/{document.id}", f"/d/{document.id}/finalise", {"version_id": version.id})
+    assert response.status_code == 409
+    assert people[2].person.name in response.get_data(as_text=True)
+    db.rollback()
+    assert document.status == "in_review"
+
+
+def test_members_and_other_networks_cannot_reach_staff_pages(app, db, setup):
+    network, coordinator, people, document, _version = setup
+    member_client = signed_in(app, db, people[1].person)  # people[1] is a plain member: no staff pages
+    assert member_client.get(f"/n/{network.id}").status_code == 403
+    other_network, other_coordinator, _ = make_network(db, members=0)
+    db.commit()
+    outsider = signed_in(app, db, other_coordinator)
+    assert outsider.get(f"/d/{document.id}").status_code == 403
+    assert outsider.get(f"/n/{network.id}").status_code == 403
+    assert app.test_client().get(f"/d/{document.id}").status_code == 302  # not signed in: to the sign-in page
+
+
+def test_resending_a_link_queues_a_new_invitation(app, db, setup, run_worker, mail_store):
+    _network, coordinator, people, document, _version = setup
+    round_ = open_round(db, document, coordinator)
+    db.commit()
+    run_worker()
+    participant = db.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                                      Participant.person_id == people[1].person_id))
+    first = next(m for m in mail_store.list() if m.to == [people[1].person.email])
+    old_link = next(link for link in first.links() if "/l/" in link)
+    client = signed_in(app, db, coordinator)
+    response = submit(client, f"/r/{round_.id}", f"/r/{round_.id}/participants/{participant.id}/resend", {})
+    assert response.status_code == 303
+    run_worker()
+    mails = [m for m in mail_store.list() if m.to == [people[1].person.email]]
+    assert len(mails) == 2
+    new_link = next(link for link in mails[0].links() if "/l/" in link)
+    assert app.test_client().get(old_link.removeprefix("http://localhost")).status_code == 410
+    assert app.test_client().get(new_link.removeprefix("http://localhost")).status_code == 303
+    page = client.get(f"/r/{round_.id}").get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.round_id == round_.id, OutboxMessage.status == "sent")) == len(people) + 1 + 1
+    assert people[1].person.name in page
