@@ -55,7 +55,6 @@ class _Container:
 
     def __init__(self, target, cell: bool = False):
         self.target = target
-        self.cell = cell
         self.spare = target.paragraphs[0] if cell else None
 
     def paragraph(self, style_id: str | None):
