@@ -83,7 +83,7 @@ def _import_docx(data: bytes) -> tuple[list[dict], dict]:
     except (zipfile.BadZipFile, ValueError, EOFError) as error:
         raise ImportRefused("corrupt") from error
     with archive:
-        check_archive(archive, data)
+        _check_archive(archive, data)
     try:
         return read_docx(data)
     except DocxRefused as refusal:
@@ -91,7 +91,7 @@ def _import_docx(data: bytes) -> tuple[list[dict], dict]:
         raise ImportRefused(refusal.code, **params) from refusal
 
 
-def check_archive(archive: zipfile.ZipFile, data: bytes) -> None:
+def _check_archive(archive: zipfile.ZipFile, data: bytes) -> None:
     """Refuse zip bombs and ambiguous archives from the central directory, before inflating anything."""
     infos = archive.infolist()
     if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
