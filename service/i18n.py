@@ -16,6 +16,7 @@ def select_locale() -> str:
 
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "nl")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam")  # every date on a page is Dutch time
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     Babel(app, locale_selector=select_locale)
 

@@ -7,7 +7,6 @@ from flask_babel import format_datetime, get_locale, lazy_gettext as _l
 from markupsafe import Markup
 
 from service.forms import KIND_CHOICES
-from workflows.emails import TIMEZONE
 
 ROLES = {"coordinator": _l("coordinator"), "editor": _l("editor"), "member": _l("member"), "observer": _l("observer")}
 STATES = {
@@ -24,7 +23,8 @@ MAIL = {None: _l("not planned"), "pending": _l("queued"), "sending": _l("sending
 CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("closed at the deadline"),
                  "superseded": _l("superseded by a newer version"), "finalised": _l("closed: document made final")}
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
-            "images": _l("images")}
+            "images": _l("images"), "footnotes": _l("footnotes or endnotes (not imported yet)"),
+            "hidden_text": _l("passages of hidden text (imported)")}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
@@ -53,11 +53,11 @@ def findings_text(findings: dict) -> str:
 
 
 def when(value) -> str:
-    return format_datetime(value.astimezone(TIMEZONE), "d MMM y, HH:mm") if value else ""
+    return format_datetime(value, "d MMM y, HH:mm") if value else ""
 
 
 def short_date(value) -> str:
-    return format_datetime(value.astimezone(TIMEZONE), "d MMM y") if value else ""
+    return format_datetime(value, "d MMM y") if value else ""
 
 
 def safe_href(url: str | None) -> str:

@@ -132,7 +132,7 @@ def run_worker(app):
             from rq.registry import ScheduledJobRegistry
 
             registry = ScheduledJobRegistry(queue=q)
-            for job_id in registry.get_job_ids(0, int(scheduled_until.timestamp())):
+            for job_id in registry.get_jobs_to_schedule(int(scheduled_until.timestamp())):
                 q.enqueue_job(q.fetch_job(job_id))
                 registry.remove(job_id)
         worker = SimpleWorker([q], connection=runtime.redis)

@@ -25,6 +25,12 @@ Dit document wordt definitief zodra iedereen akkoord is.
 """
 
 
+def fresh(db) -> None:
+    """Forget what the test's session has read, so it sees what the app and the worker committed since."""
+    db.rollback()
+    db.expire_all()
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 

@@ -264,7 +264,8 @@ def round_page(round_id: int):
     comments = session.scalars(
         select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)
     ).all()
-    counts = {"invited": len(rows), "decided": sum(1 for r in rows if r.Verdict is not None)}
+    voters = [r for r in rows if r.Participant.can_vote and r.Participant.removed_at is None]
+    counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
     return render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
                            rows=rows, mail=mail, comments=comments, counts=counts, confirm=ConfirmForm())
 

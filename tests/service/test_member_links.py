@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from storage.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
 from tests.conftest import csrf_token
-from tests.factories import make_document, make_network, open_round
+from tests.factories import fresh, make_document, make_network, open_round
 from workflows import rounds
 
 
@@ -31,7 +31,7 @@ def invited(db):
 
 
 def counts(db, round_id):
-    db.rollback()  # end the test's read transaction so it sees what the app committed
+    fresh(db)
     return (db.scalar(select(func.count()).select_from(Verdict).where(Verdict.round_id == round_id)),
             db.scalar(select(func.count()).select_from(Comment).where(Comment.round_id == round_id)),
             db.get(Round, round_id).status)
@@ -72,7 +72,7 @@ def test_a_verdict_needs_a_post_with_the_csrf_token(app, db, invited):
     token = csrf_token(person.get(review).get_data(as_text=True))
     response = person.post(review + "verdict", data={"value": "akkoord", "csrf_token": token})
     assert response.status_code == 303
-    db.rollback()
+    fresh(db)
     verdict = db.scalar(select(Verdict).where(Verdict.round_id == invited["round"].id))
     assert verdict.value == "akkoord" and verdict.link_id is not None and verdict.user_agent
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from storage.models import Membership, OutboxMessage, Participant, SignInToken, Version
 from tests.conftest import CORPUS, csrf_token
-from tests.factories import make_document, make_network, open_round
+from tests.factories import fresh, make_document, make_network, open_round
 from workflows import rounds, signin
 
 
@@ -60,7 +60,7 @@ def test_requesting_a_sign_in_link_answers_the_same_for_unknown_addresses(app, d
     assert answers[0] == answers[1] == answers[2]
     run_worker()
     assert [m.to for m in mail_store.list()] == [[coordinator.email]]  # members use their personal links
-    db.rollback()
+    fresh(db)
     assert db.scalar(select(SignInToken).where(SignInToken.person_id == coordinator.id, SignInToken.token_hash.is_not(None)))
 
 
@@ -89,7 +89,7 @@ def test_bad_uploads_get_a_clear_dutch_message_and_change_nothing(app, db, setup
                       {"file": (io.BytesIO(data), filename), "change_note": ""}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True).lower()
-    db.rollback()
+    fresh(db)
     assert db.scalar(select(func.count()).select_from(Version).where(Version.document_id == document.id)) == before
 
 
@@ -110,7 +110,7 @@ def test_csv_with_bad_rows_shows_every_line_and_imports_nothing(app, db, setup):
                       {"file": (io.BytesIO(csv.encode()), "leden.csv")}, content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "Regel 3" in page and "Regel 4" in page and "Regel 2" not in page
-    db.rollback()
+    fresh(db)
     assert db.scalar(select(func.count()).select_from(Membership).where(Membership.network_id == network.id)) == before
 
 
@@ -127,7 +127,7 @@ def test_finalising_without_everyone_says_who_is_missing(app, db, setup):
     response = submit(client, f"/d/{document.id}", f"/d/{document.id}/finalise", {"version_id": version.id})
     assert response.status_code == 409
     assert people[2].person.name in response.get_data(as_text=True)
-    db.rollback()
+    fresh(db)
     assert document.status == "in_review"
 
 
@@ -162,7 +162,7 @@ def test_resending_a_link_queues_a_new_invitation(app, db, setup, run_worker, ma
     assert app.test_client().get(old_link.removeprefix("http://localhost")).status_code == 410
     assert app.test_client().get(new_link.removeprefix("http://localhost")).status_code == 303
     page = client.get(f"/r/{round_.id}").get_data(as_text=True)
-    db.rollback()
+    fresh(db)
     assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.round_id == round_.id, OutboxMessage.status == "sent")) == len(people) + 1 + 1
     assert people[1].person.name in page
