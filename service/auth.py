@@ -6,7 +6,7 @@ from flask import session as cookie
 
 from service import db
 from storage.models import Membership, Participant, Person, PersonalLink
-from workflows.errors import LinkInvalid, NotAllowed, NotFound
+from workflows.errors import NotAllowed, NotFound
 from workflows.membership import active_membership
 from workflows.rounds import check_link
 
@@ -62,5 +62,3 @@ def require_participant(participant_id: int) -> tuple[Participant, PersonalLink]
     check_link(link)
     return link.participant, link
 
-
-__all__ = ["LinkInvalid"]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ROLES, Membership, Network, Organisation, Participant, PersonalLink, Person, Round, utcnow
 from workflows import audit
-from workflows.errors import Conflict, CsvRejected, InvalidInput, NotFound
+from workflows.errors import Conflict, CsvRejected, InvalidInput
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 ROLE_WORDS = {
@@ -148,7 +148,7 @@ def import_members_csv(session: Session, network: Network, data: bytes, *, actor
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CsvRejected(problems=[(0, "not_utf8", "")])
+        raise CsvRejected(problems=[(0, "not_utf8", "")]) from None
     dialect = csv.excel
     try:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from storage.models import Document, Finalisation, OutboxMessage, Participant, Version
 from tests.factories import make_document, make_network, open_round
@@ -126,7 +127,7 @@ def test_the_database_allows_one_finalisation_per_document(db):
     everyone_says(db, open_round(db, document, coordinator))
     finalising.finalise_document(db, document, version, actor=coordinator)
     db.flush()
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         db.execute(text("INSERT INTO finalisations (document_id, version_id, content_hash, finalised_by_id, finalised_at) "
                         "VALUES (:d, :v, 'x', :p, CURRENT_TIMESTAMP)"), {"d": document.id, "v": version.id, "p": coordinator.id})
     db.rollback()
