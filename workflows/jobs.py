@@ -63,9 +63,13 @@ def after_commit(session: Session, func_path: str, *args, at: dt.datetime | None
 
 
 def install(factory: sessionmaker) -> None:
-    if not event.contains(factory, "after_commit", _enqueue_after_commit):
-        event.listen(factory, "after_commit", _enqueue_after_commit)
-        event.listen(factory, "after_rollback", _forget)
+    """Hand this factory's sessions' outbox rows and job intents to RQ after each commit (once per factory)."""
+    # Marked on the factory itself: event.contains() keys by id(), which a new factory can reuse.
+    if getattr(factory, "_akkoord_after_commit", False):
+        return
+    event.listen(factory, "after_commit", _enqueue_after_commit)
+    event.listen(factory, "after_rollback", _forget)
+    factory._akkoord_after_commit = True
 
 
 def _forget(session: Session) -> None:
