@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import smtplib
 import ssl
@@ -9,11 +10,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxMessage, utcnow
 from workflows import emails
-from workflows.jobs import MAX_ATTEMPTS
+from workflows.jobs import CLAIM_TIMEOUT, MAX_ATTEMPTS
 
 
 class Mailer:
@@ -77,23 +79,68 @@ def build_message(outbox: OutboxMessage, rendered: emails.RenderedEmail, mail_fr
     return message
 
 
-def deliver_one(session: Session, mailer: Mailer, outbox_id: int, base_url: str) -> str:
-    """Render and send one claimed message; returns sent | cancelled | retry | failed."""
-    outbox = session.get(OutboxMessage, outbox_id)
-    try:
-        rendered = emails.render(session, outbox, base_url)
-    except emails.NothingToSend as reason:
-        outbox.status, outbox.last_error = "cancelled", str(reason)
-        return "cancelled"
-    try:
-        mailer.send(build_message(outbox, rendered, mailer.mail_from, rendered.to_name))
-    except (smtplib.SMTPException, OSError) as error:
-        session.rollback()  # drop a link minted for this mail: it was never sent
-        outbox = session.get(OutboxMessage, outbox_id)
-        outbox.attempts += 1
-        outbox.last_error = f"{type(error).__name__}: {error}"[:1000]
-        outbox.status = "failed" if outbox.attempts >= MAX_ATTEMPTS else "pending"
-        return "retry" if outbox.status == "pending" else "failed"
-    outbox.attempts += 1
-    outbox.status, outbox.sent_at, outbox.last_error = "sent", utcnow(), ""
-    return "sent"
+def claim_batch(session: Session, outbox_ids: list[int], now: dt.datetime) -> list[OutboxMessage]:
+    """Take the batch's deliverable messages so that no other worker sends them at the same time."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids))
+        .where(or_(OutboxMessage.status == "pending",
+                   (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
+        .values(status="sending", claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.status == "sending", OutboxMessage.claimed_at == now)
+        .order_by(OutboxMessage.id)
+    ))
+
+
+def deliver_batch(session_factory: sessionmaker, mailer: Mailer, outbox_ids: list[int], base_url: str) -> dict:
+    """Claim and render in one short transaction, send outside any transaction, then record the outcome.
+
+    Holding a write transaction through the SMTP conversation would make workers queue on SQLite's
+    write lock. A crash between sending and recording leaves rows "sending"; the sweep re-sends them
+    after CLAIM_TIMEOUT with the same Message-ID (delivery is at least once).
+    """
+    prepared: list[tuple[int, EmailMessage]] = []
+    cancelled = 0
+    with session_factory() as session:
+        claimed = claim_batch(session, outbox_ids, utcnow())
+        for outbox in claimed:
+            try:
+                rendered = emails.render(session, outbox, base_url)
+            except emails.NothingToSend as reason:
+                outbox.status, outbox.last_error = "cancelled", str(reason)
+                cancelled += 1
+                continue
+            prepared.append((outbox.id, build_message(outbox, rendered, mailer.mail_from, rendered.to_name)))
+        session.commit()
+
+    sent: list[int] = []
+    errors: dict[int, str] = {}
+    for outbox_id, message in prepared:
+        try:
+            mailer.send(message)
+            sent.append(outbox_id)
+        except (smtplib.SMTPException, OSError) as error:
+            errors[outbox_id] = f"{type(error).__name__}: {error}"[:1000]
+
+    retry = failed = 0
+    with session_factory() as session:
+        if sent:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(sent))
+                .values(status="sent", sent_at=utcnow(), last_error="", attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+        for outbox_id, error in errors.items():
+            outbox = session.get(OutboxMessage, outbox_id)
+            outbox.attempts += 1
+            outbox.last_error = error
+            outbox.status = "failed" if outbox.attempts >= MAX_ATTEMPTS else "pending"
+            retry += outbox.status == "pending"
+            failed += outbox.status == "failed"
+        session.commit()
+    return {"sent": len(sent), "skipped": len(outbox_ids) - len(claimed), "cancelled": cancelled,
+            "retry": retry, "failed": failed}

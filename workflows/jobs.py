@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxMessage, utcnow
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "akkoord"
 DELIVERY_BATCH = 50  # one SMTP connection and one job per 50 mails: forking per mail would cap us at ~60/s
 MAX_ATTEMPTS = 6
-CLAIM_TIMEOUT = dt.timedelta(minutes=10)
+CLAIM_TIMEOUT = dt.timedelta(minutes=10)  # a claim older than this is taken to be from a worker that died
 SWEEP_AFTER = dt.timedelta(seconds=30)
 TICK_SECONDS = 30
 TICK_GUARD = "akkoord:tick-scheduled"
@@ -113,33 +113,11 @@ def deliver(outbox_ids: list[int]) -> dict:
     from workflows import delivery
 
     runtime = current()
-    sent = skipped = failed = 0
-    with delivery.Mailer(runtime.smtp_url, runtime.mail_from) as mailer, runtime.session_factory() as session:
-        for outbox_id in outbox_ids:
-            if not claim(session, outbox_id):
-                skipped += 1
-                continue
-            outcome = delivery.deliver_one(session, mailer, outbox_id, runtime.base_url)
-            session.commit()
-            sent += outcome == "sent"
-            failed += outcome == "retry"
-    if failed:
-        raise DeliveryIncomplete(f"{failed} of {len(outbox_ids)} messages failed; will retry")
-    return {"sent": sent, "skipped": skipped}
-
-
-def claim(session: Session, outbox_id: int, now: dt.datetime | None = None) -> bool:
-    """Take a message for delivery so that two workers never send it at once."""
-    now = now or utcnow()
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .where(or_(OutboxMessage.status == "pending",
-                   (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
-        .values(status="sending", claimed_at=now)
-    )
-    session.commit()
-    return result.rowcount == 1
+    with delivery.Mailer(runtime.smtp_url, runtime.mail_from) as mailer:
+        outcome = delivery.deliver_batch(runtime.session_factory, mailer, outbox_ids, runtime.base_url)
+    if outcome["retry"]:
+        raise DeliveryIncomplete(f"{outcome['retry']} of {len(outbox_ids)} messages failed; will retry")
+    return outcome
 
 
 def close_round_if_due(round_id: int) -> bool:
