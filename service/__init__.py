@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=45),
+        SESSION_REFRESH_EACH_REQUEST=False,  # re-sign the cookie only when the session changed
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session; members may read for hours first
     )
     app.config.update(overrides or {})

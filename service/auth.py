@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import session as cookie
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager, joinedload
+
 from service import db
-from storage.models import Membership, Participant, Person, PersonalLink
+from storage.models import Membership, Participant, Person, PersonalLink, Round
 from workflows.errors import NotAllowed, NotFound
 from workflows.membership import active_membership
-from workflows.rounds import check_link
+from workflows.rounds import check_link, check_link_dates
 
 PERSON = "person_id"
 LINKS = "links"  # participant id (str) -> personal link id used
@@ -51,14 +54,46 @@ def remember_link(link: PersonalLink) -> None:
     cookie.permanent = True
 
 
+# Built once: checked on every request of a member's page, also when the page itself comes from the cache.
+_LINK_STATE = (
+    select(PersonalLink.id.label("link_id"), PersonalLink.revoked_at, PersonalLink.expires_at,
+           Participant.removed_at, Participant.current_verdict_id, Round.id.label("round_id"), Round.status,
+           Round.deadline)
+    .join(Participant, PersonalLink.participant_id == Participant.id)
+    .join(Round, Participant.round_id == Round.id)
+    .where(PersonalLink.id == bindparam("link_id"), Participant.id == bindparam("participant_id"))
+)
+
+
+def participant_state(participant_id: int):
+    """The still-valid link this browser holds for the participant, with what a cached page depends on."""
+    link_id = cookie.get(LINKS, {}).get(str(participant_id))
+    if link_id is None:
+        raise NotFound()
+    row = db.session().execute(_LINK_STATE, {"link_id": link_id, "participant_id": participant_id}).first()
+    if row is None:
+        raise NotFound()
+    check_link_dates(row.revoked_at, row.removed_at, row.expires_at)
+    return row
+
+
 def require_participant(participant_id: int) -> tuple[Participant, PersonalLink]:
     """The participant this browser holds a still-valid personal link for."""
     link_id = cookie.get(LINKS, {}).get(str(participant_id))
     if link_id is None:
         raise NotFound()
-    link = db.session().get(PersonalLink, link_id)
-    if link is None or link.participant_id != participant_id:
+    # One query for the link, its participant (with person), round, document and version.
+    row = db.session().execute(
+        select(PersonalLink, Participant)
+        .join(Participant, PersonalLink.participant_id == Participant.id)
+        .where(PersonalLink.id == link_id, Participant.id == participant_id)
+        .options(contains_eager(PersonalLink.participant),
+                 joinedload(Participant.round).joinedload(Round.document),
+                 joinedload(Participant.round).joinedload(Round.version))
+    ).first()
+    if row is None:
         raise NotFound()
+    link, participant = row
     check_link(link)
-    return link.participant, link
+    return participant, link
 

@@ -1,31 +1,105 @@
-"""A version's text as HTML, rendered once per version and language: versions never change, so neither does this."""
+"""HTML that many requests share, rendered once: a version's text (versions never change) and a round's
+comment list (keyed by its count and newest id, so a new comment makes a new entry).
+
+A cached part is a Fragment: its HTML already encoded as UTF-8. The page template places a short marker
+where it goes, and `page_response` sends the page as chunks around the fragments' bytes, so a 1 MB text
+is neither copied into the page string nor encoded again on every request.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
 
-from flask import render_template
+import uuid
+
+from flask import Response, render_template
 from flask_babel import get_locale
-from markupsafe import Markup
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
-from storage.models import Version
+from storage.models import Comment, Person, Version
 
-_CACHE: OrderedDict[tuple, Markup] = OrderedDict()
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
 _LOCK = Lock()
-CACHE_SIZE = 64
+CACHE_SIZE = 512  # versions' texts are the big entries; pages hold only markers
 
 
-def rendered_blocks(version: Version, *, mode: str) -> Markup:
-    """mode "read" for staff pages, "review" adds a comment link to every passage (relative, so shared by all)."""
-    key = (version.id, version.content_hash, str(get_locale()), mode)
+def _cached(key: tuple, make: Callable[[], object]):
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    html = Markup(render_template("partials/blocks.html", blocks=version.blocks, mode=mode))
+    value = make()
     with _LOCK:
-        _CACHE[key] = html
+        _CACHE[key] = value
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return html
+    return value
+
+
+class Fragment:
+    """Rendered HTML kept as bytes; in a template it renders as a marker that page_response replaces."""
+
+    def __init__(self, html: str):
+        self.data = html.encode("utf-8")
+        self.marker = f"<!--fragment {uuid.uuid4().hex}-->"
+
+    def __html__(self) -> str:
+        return self.marker
+
+
+def page_response(page: str, *fragments: Fragment, status: int = 200) -> Response:
+    chunks: list[bytes] = []
+    rest = page
+    for fragment in fragments:
+        before, found, after = rest.partition(fragment.marker)
+        if found:
+            chunks += [before.encode("utf-8"), fragment.data]
+            rest = after
+    chunks.append(rest.encode("utf-8"))
+    response = Response(chunks, status=status, mimetype="text/html")
+    response.headers["Content-Length"] = str(sum(len(chunk) for chunk in chunks))
+    return response
+
+
+def rendered_blocks(version: Version, *, mode: str) -> Fragment:
+    """mode "read" for staff pages, "review" adds a comment link to every passage (relative, so shared by all)."""
+    key = ("blocks", version.id, version.content_hash, str(get_locale()), mode)
+    return _cached(key, lambda: Fragment(render_template("partials/blocks.html", blocks=version.blocks, mode=mode)))
+
+
+_COMMENT_STATS = select(func.count(Comment.id), func.max(Comment.id)).where(Comment.round_id == bindparam("round_id"))
+
+
+def comment_stats(session: Session, round_id: int) -> tuple[int, int | None]:
+    """(count, newest id) of a round's comments: together they change whenever the list changes."""
+    count, newest_id = session.execute(_COMMENT_STATS, {"round_id": round_id}).one()
+    return count, newest_id
+
+
+def cached_page(key: tuple, make: Callable[[], tuple[str, tuple[Fragment, ...]]]) -> Response:
+    """A whole page kept with its fragments; the key must hold everything the page shows."""
+    page, fragments = _cached(("page", *key), make)
+    return page_response(page, *fragments)
+
+
+def rendered_comments(session: Session, round_id: int, *, link_passages: bool, newest: int | None = None,
+                      stats: tuple[int, int | None] | None = None) -> tuple[int, Fragment]:
+    """(number of comments, their HTML) for a round, all in order or only the `newest` few, newest first;
+    one small query when nothing changed."""
+    count, newest_id = stats or comment_stats(session, round_id)
+
+    def make() -> Fragment:
+        comments = session.execute(
+            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, Person.name)
+            .join(Person, Comment.person_id == Person.id)
+            .where(Comment.round_id == round_id)
+            .order_by(Comment.id.desc() if newest else Comment.id)
+            .limit(newest)
+        ).all()
+        return Fragment(render_template("partials/comments.html", comments=comments, link_passages=link_passages))
+
+    key = ("comments", round_id, count, newest_id, str(get_locale()), link_passages, newest)
+    return count, _cached(key, make)

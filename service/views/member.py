@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from sqlalchemy import select
-
+from flask import session as cookie
+from flask_babel import get_locale, gettext as _
+from flask_wtf.csrf import generate_csrf
 from service import auth, db
 from service.forms import CommentForm, VerdictForm
-from service.rendering import rendered_blocks
+from service.rendering import cached_page, comment_stats, page_response, rendered_blocks, rendered_comments
 from storage.blocks import block_text
-from storage.models import Comment, Round, Verdict, Version
+from storage.models import Verdict
 from workflows import rounds
 
 bp = Blueprint("member", __name__)
+
+# The review page shows the newest comments under the text; all of them are one link away.
+NEWEST_COMMENTS = 20
 
 
 @bp.route("/l/<token>", methods=["GET", "HEAD"])
@@ -21,31 +24,56 @@ def open_link(token: str):
     """Exchange the token for a cookie and leave the URL that carries it; never records anything else (invariant 5)."""
     link = rounds.use_link(db.session(write=True), token, note_open=request.method == "GET")
     auth.remember_link(link)
+    generate_csrf()  # set in the same cookie, so the review page renders (and caches) the same from its first view
     return redirect(url_for("member.review", participant_id=link.participant_id), 303)
 
 
 def _context(participant_id: int):
     participant, link = auth.require_participant(participant_id)
-    session = db.session()
-    round_ = session.get(Round, participant.round_id)
-    version = session.get(Version, round_.version_id)
-    return participant, link, round_, version
+    return participant, link, participant.round, participant.round.version
 
 
 @bp.get("/review/<int:participant_id>/")
 def review(participant_id: int, verdict_form: VerdictForm | None = None, comment_form: CommentForm | None = None,
            status: int = 200):
-    participant, link, round_, version = _context(participant_id)
+    state = auth.participant_state(participant_id)
     session = db.session()
-    verdict = session.get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
-    comments = session.scalars(select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)).all()
-    if verdict_form is None:
-        verdict_form = VerdictForm(value=verdict.value if verdict else None, reason=verdict.reason if verdict else "")
-    return render_template(
-        "member/review.html", participant=participant, round=round_, version=version, document=round_.document,
-        verdict=verdict, comments=comments, verdict_form=verdict_form, comment_form=comment_form or CommentForm(),
-        body=rendered_blocks(version, mode="review"),
-    ), status
+    stats = comment_stats(session, state.round_id)
+
+    def render() -> tuple[str, tuple]:
+        participant, _link, round_, version = _context(participant_id)
+        verdict = session.get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
+        _count, comments_html = rendered_comments(session, round_.id, link_passages=True, newest=NEWEST_COMMENTS,
+                                                  stats=stats)
+        body = rendered_blocks(version, mode="review")
+        page = render_template(
+            "member/review.html", participant=participant, round=round_, version=version, document=round_.document,
+            verdict=verdict, comment_count=stats[0], comments_html=comments_html, newest=NEWEST_COMMENTS,
+            verdict_form=verdict_form or VerdictForm(value=verdict.value if verdict else None,
+                                                     reason=verdict.reason if verdict else ""),
+            comment_form=comment_form or CommentForm(), body=body,
+        )
+        return page, (body, comments_html)
+
+    if verdict_form or comment_form or status != 200 or cookie.get("_flashes"):
+        page, fragments = render()
+        return page_response(page, *fragments, status=status)
+    # A member rereads this page often and a 200-page text makes it large: the page is cached under
+    # everything it shows. The link was checked above, on this request.
+    if "csrf_token" not in cookie:
+        generate_csrf()  # the page's forms carry a token signed from this session's raw token
+    key = ("review", participant_id, state.link_id, state.current_verdict_id, state.status, state.deadline,
+           stats, str(get_locale()), cookie["csrf_token"], request.full_path)
+    return cached_page(key, render)
+
+
+@bp.get("/review/<int:participant_id>/comments")
+def all_comments(participant_id: int):
+    participant, link, round_, version = _context(participant_id)
+    comment_count, comments_html = rendered_comments(db.session(), round_.id, link_passages=False)
+    page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
+                           version=version, comment_count=comment_count, comments_html=comments_html)
+    return page_response(page, comments_html)
 
 
 @bp.get("/review/<int:participant_id>/comment")

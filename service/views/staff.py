@@ -18,10 +18,9 @@ from service.forms import (
     VersionForm,
 )
 from service.i18n import CSV_PROBLEMS
-from service.rendering import rendered_blocks
+from service.rendering import page_response, rendered_blocks, rendered_comments
 from storage.models import (
     Blob,
-    Comment,
     Document,
     Membership,
     Network,
@@ -184,8 +183,10 @@ def version(version_id: int):
     document = version.document
     person, own = auth.require_role(document.network_id, *STAFF)
     others = documents.versions_of(db.session(), document.id)
-    return render_template("staff/version.html", version=version, document=document, network=document.network,
-                           own=own, others=others, body=rendered_blocks(version, mode="read"))
+    body = rendered_blocks(version, mode="read")
+    page = render_template("staff/version.html", version=version, document=document, network=document.network,
+                           own=own, others=others, body=body)
+    return page_response(page, body)
 
 
 @bp.get("/v/<int:version_id>/download.docx")
@@ -261,13 +262,13 @@ def round_page(round_id: int):
         .order_by(OutboxMessage.id)
     ):
         mail[person_id] = (status, sent_at)  # the latest invitation wins
-    comments = session.scalars(
-        select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)
-    ).all()
+    comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
     voters = [r for r in rows if r.Participant.can_vote and r.Participant.removed_at is None]
     counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
-    return render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
-                           rows=rows, mail=mail, comments=comments, counts=counts, confirm=ConfirmForm())
+    page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
+                           rows=rows, mail=mail, comment_count=comment_count, comments_html=comments_html,
+                           counts=counts, confirm=ConfirmForm())
+    return page_response(page, comments_html)
 
 
 @bp.post("/r/<int:round_id>/close")
