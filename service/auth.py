@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import session as cookie
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from service import db
-from storage.models import Membership, Participant, Person, PersonalLink, Round
+from storage.models import Comment, Membership, Participant, Person, PersonalLink, Round
 from workflows.errors import NotAllowed, NotFound
 from workflows.membership import active_membership
 from workflows.rounds import check_link, check_link_dates
@@ -55,10 +55,13 @@ def remember_link(link: PersonalLink) -> None:
 
 
 # Built once: checked on every request of a member's page, also when the page itself comes from the cache.
+_ROUND_COMMENTS = select(Comment.id).where(Comment.round_id == Round.id)
 _LINK_STATE = (
     select(PersonalLink.id.label("link_id"), PersonalLink.revoked_at, PersonalLink.expires_at,
            Participant.removed_at, Participant.current_verdict_id, Round.id.label("round_id"), Round.status,
-           Round.deadline)
+           Round.deadline,
+           _ROUND_COMMENTS.with_only_columns(func.count(Comment.id)).scalar_subquery().label("comment_count"),
+           _ROUND_COMMENTS.with_only_columns(func.max(Comment.id)).scalar_subquery().label("newest_comment_id"))
     .join(Participant, PersonalLink.participant_id == Participant.id)
     .join(Round, Participant.round_id == Round.id)
     .where(PersonalLink.id == bindparam("link_id"), Participant.id == bindparam("participant_id"))
@@ -66,7 +69,8 @@ _LINK_STATE = (
 
 
 def participant_state(participant_id: int):
-    """The still-valid link this browser holds for the participant, with what a cached page depends on."""
+    """The still-valid link this browser holds for the participant, with what a cached page depends on
+    (among it the round's comment count and newest comment id)."""
     link_id = cookie.get(LINKS, {}).get(str(participant_id))
     if link_id is None:
         raise NotFound()

@@ -8,7 +8,7 @@ from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import generate_csrf
 from service import auth, db
 from service.forms import CommentForm, VerdictForm
-from service.rendering import cached_page, comment_stats, page_response, rendered_blocks, rendered_comments
+from service.rendering import cached_page, page_response, rendered_blocks, rendered_comments
 from storage.blocks import block_text
 from storage.models import Verdict
 from workflows import rounds
@@ -38,7 +38,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
            status: int = 200):
     state = auth.participant_state(participant_id)
     session = db.session()
-    stats = comment_stats(session, state.round_id)
+    stats = (state.comment_count, state.newest_comment_id)
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)
