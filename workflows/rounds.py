@@ -166,10 +166,16 @@ def use_link(session: Session, token: str, *, note_open: bool = True, now: dt.da
 
 
 def check_link(link: PersonalLink, *, now: dt.datetime | None = None) -> None:
+    check_link_dates(link.revoked_at, link.participant.removed_at, link.expires_at, now=now)
+
+
+def check_link_dates(revoked_at: dt.datetime | None, removed_at: dt.datetime | None, expires_at: dt.datetime | None,
+                     *, now: dt.datetime | None = None) -> None:
+    """A link works until it is revoked, its person leaves, or 30 days after its round closed."""
     now = now or utcnow()
-    if link.revoked_at is not None or link.participant.removed_at is not None:
+    if revoked_at is not None or removed_at is not None:
         raise LinkInvalid("link_revoked")
-    if link.expires_at is not None and now >= link.expires_at:
+    if expires_at is not None and now >= expires_at:
         raise LinkInvalid("link_expired")
 
 
