@@ -58,5 +58,15 @@ def make_document(db, network, actor, text: str = DRAFT_TEXT, filename: str = "c
     return document, version
 
 
+def participant(db, round_, membership):
+    """The participant of `membership`'s person in `round_`."""
+    from sqlalchemy import select
+
+    from storage.models import Participant
+
+    return db.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                               Participant.person_id == membership.person_id))
+
+
 def open_round(db, document, actor, days: int = 14):
     return rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=days), message="Graag reageren", actor=actor)

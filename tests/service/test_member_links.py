@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from storage.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
 from tests.conftest import csrf_token
-from tests.factories import fresh, make_document, make_network, open_round
+from tests.factories import fresh, make_document, make_network, open_round, participant
 from workflows import rounds
 
 
@@ -19,10 +19,8 @@ def invited(db):
     network, coordinator, people = make_network(db, members=2, observers=1)
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id,
-                                                 Participant.person_id == people[1].person_id))
-    observer = db.scalar(select(Participant).where(Participant.round_id == round_.id,
-                                                   Participant.person_id == people[3].person_id))
+    member = participant(db, round_, people[1])
+    observer = participant(db, round_, people[3])
     token = rounds.mint_link(db, member)
     observer_token = rounds.mint_link(db, observer)
     db.commit()

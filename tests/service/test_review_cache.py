@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import gzip
 
-from sqlalchemy import select
 
 from storage.models import Participant, Round
 from tests.conftest import csrf_token
-from tests.factories import make_document, make_network, open_round
+from tests.factories import make_document, make_network, open_round, participant
 from workflows import rounds
 
 
@@ -17,8 +16,7 @@ def test_a_cached_review_page_follows_verdicts_comments_and_closing(app, db):
     network, coordinator, people = make_network(db, members=2)
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member, other = (db.scalar(select(Participant).where(Participant.round_id == round_.id,
-                                                         Participant.person_id == p.person_id)) for p in people[1:3])
+    member, other = (participant(db, round_, p) for p in people[1:3])
     token = rounds.mint_link(db, member)
     db.commit()
     client = app.test_client()
@@ -45,8 +43,7 @@ def test_a_cached_page_is_not_served_once_the_link_is_revoked(app, db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id,
-                                                 Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     token = rounds.mint_link(db, member)
     db.commit()
     client = app.test_client()
@@ -61,8 +58,7 @@ def test_the_review_page_is_sent_gzipped_to_browsers_that_accept_it(app, db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id,
-                                                 Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     token = rounds.mint_link(db, member)
     db.commit()
     client = app.test_client()

@@ -9,15 +9,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Document, Finalisation, OutboxMessage, Participant, Version
-from tests.factories import make_document, make_network, open_round
+from tests.factories import make_document, make_network, open_round, participant
 from workflows import documents, finalising, membership, rounds
 from workflows.errors import AlreadyFinal, NotUnanimous, StaleVersion
 
 
 def everyone_says(db, round_, value="akkoord", skip=()):
-    for participant in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
-        if participant.can_vote and participant.person_id not in skip:
-            rounds.record_verdict(db, participant, value=value, reason="prima" if value != "akkoord" else "",
+    for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
+        if voter.can_vote and voter.person_id not in skip:
+            rounds.record_verdict(db, voter, value=value, reason="prima" if value != "akkoord" else "",
                                   evidence=rounds.Evidence())
 
 
@@ -39,7 +39,7 @@ def test_niet_akkoord_blocks_and_akkoord_met_opmerkingen_counts_as_agreement(db)
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     everyone_says(db, round_, value="akkoord_met_opmerkingen")
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     rounds.record_verdict(db, member, value="niet_akkoord", reason="Nee", evidence=rounds.Evidence())
     with pytest.raises(NotUnanimous):
         finalising.finalise_document(db, document, version, actor=coordinator)

@@ -7,10 +7,23 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
-from storage.models import AuditEvent, OutboxMessage, Participant, PersonalLink, Verdict, utcnow
-from tests.factories import make_document, make_network, open_round
+from storage.models import (
+    AuditEvent,
+    OutboxMessage,
+    Participant,
+    PersonalLink,
+    Verdict,
+    utcnow,
+)
+from tests.factories import make_document, make_network, open_round, participant
 from workflows import documents, finalising, rounds
-from workflows.errors import Conflict, InvalidInput, LinkInvalid, NotAllowed, RoundClosed
+from workflows.errors import (
+    Conflict,
+    InvalidInput,
+    LinkInvalid,
+    NotAllowed,
+    RoundClosed,
+)
 
 
 def evidence():
@@ -46,8 +59,8 @@ def test_niet_akkoord_needs_a_reason_and_observers_do_not_vote(db):
     network, coordinator, people = make_network(db, members=1, observers=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
-    observer = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[2].person_id))
+    member = participant(db, round_, people[1])
+    observer = participant(db, round_, people[2])
     with pytest.raises(InvalidInput) as error:
         rounds.record_verdict(db, member, value="niet_akkoord", reason="  ", evidence=evidence())
     assert error.value.code == "reason_required"
@@ -63,7 +76,7 @@ def test_the_last_verdict_counts_and_keeps_its_evidence(db):
     network, coordinator, people = make_network(db, members=1)
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     first = rounds.record_verdict(db, member, value="niet_akkoord", reason="Artikel 2 ontbreekt", evidence=evidence())
     second = rounds.record_verdict(db, member, value="akkoord", reason="", evidence=evidence())
     assert member.current_verdict_id == second.id
@@ -79,7 +92,7 @@ def test_verdicts_cannot_be_updated_in_the_database(db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     verdict = rounds.record_verdict(db, member, value="akkoord", reason="", evidence=evidence())
     db.commit()
     with pytest.raises(Exception, match="immutable"):
@@ -91,7 +104,7 @@ def test_a_closed_round_takes_no_verdict_and_no_comment(db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     rounds.close_round(db, round_, actor=coordinator)
     with pytest.raises(RoundClosed):
         rounds.record_verdict(db, member, value="akkoord", reason="", evidence=evidence())
@@ -105,8 +118,8 @@ def test_a_new_version_supersedes_the_open_round_and_verdicts_do_not_carry_over(
     network, coordinator, people = make_network(db, members=1)
     document, v1 = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    for participant in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
-        rounds.record_verdict(db, participant, value="akkoord", reason="", evidence=evidence())
+    for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
+        rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=evidence())
     v2 = documents.upload_version(db, document, filename="v2.md", data=b"# Nieuw\n\nAndere tekst.", change_note="",
                                   actor=coordinator)
     assert round_.status == "superseded" and round_.close_reason == "superseded"
@@ -121,7 +134,7 @@ def test_comments_on_a_paragraph_quote_it_and_unknown_passages_are_refused(db):
     network, coordinator, people = make_network(db, members=1)
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     paragraph = next(b for b in version.blocks if b["type"] == "paragraph")
     comment = rounds.add_comment(db, member, body="Graag concreter", block_id=paragraph["id"])
     assert comment.quote == paragraph["text"]
@@ -135,7 +148,7 @@ def test_personal_links_are_hashed_bound_expiring_and_revocable(db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    member = db.scalar(select(Participant).where(Participant.round_id == round_.id, Participant.person_id == people[1].person_id))
+    member = participant(db, round_, people[1])
     token = rounds.mint_link(db, member)
     assert len(token) >= 43  # 32 random bytes, url-safe base64: 256 bits
     assert db.scalar(select(func.count()).select_from(PersonalLink).where(PersonalLink.token_hash == token)) == 0
