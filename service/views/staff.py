@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -19,6 +28,7 @@ from service.forms import (
 )
 from service.i18n import CSV_PROBLEMS
 from service.rendering import page_response, rendered_blocks, rendered_comments
+from service.templating import findings_text
 from storage.models import (
     Blob,
     Document,
@@ -174,6 +184,9 @@ def upload_version(document_id: int):
     upload = form.file.data
     version = documents.upload_version(db.session(), document, filename=upload.filename or "upload",
                                        data=upload.read(), change_note=form.change_note.data or "", actor=person)
+    flash(_("Version %(number)s is saved.", number=version.number))
+    if version.findings:
+        flash(_("Found in this file: %(findings)s.", findings=findings_text(version.findings)))
     return redirect(url_for("staff.version", version_id=version.id), 303)
 
 

@@ -168,3 +168,16 @@ def test_resending_a_link_queues_a_new_invitation(app, db, setup, run_worker, ma
     assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.round_id == round_.id, OutboxMessage.status == "sent")) == len(people) + 1 + 1
     assert people[1].person.name in page
+
+
+def test_the_upload_says_what_the_file_held(app, db, setup):
+    _network, coordinator, _people, document, _version = setup
+    client = signed_in(app, db, coordinator)
+    data = (CORPUS / "docx" / "13_tracked-ins-del_delins.docx").read_bytes()
+    response = submit(client, f"/d/{document.id}", f"/d/{document.id}/versions",
+                      {"file": (io.BytesIO(data), "wijzigingen.docx"), "change_note": "met wijzigingen"},
+                      content_type="multipart/form-data")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Versie 2 is opgeslagen." in page
+    assert "Gevonden in dit bestand:" in page and "niet-geaccepteerde wijzigingen" in page
