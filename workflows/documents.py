@@ -11,7 +11,7 @@ from storage import importing
 from storage.blocks import content_hash
 from storage.db import lock
 from storage.models import DOCUMENT_KINDS, Blob, Document, Network, Person, Version, utcnow
-from workflows import audit
+from workflows import audit, passages
 from workflows.errors import AlreadyFinal, InvalidInput, UploadRefused
 
 
@@ -43,8 +43,9 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
     if session.get(Blob, sha256) is None:
         session.add(Blob(sha256=sha256, size=len(data), data=data))
     number = (session.scalar(select(func.max(Version.number)).where(Version.document_id == document.id)) or 0) + 1
+    blocks = _with_stable_ids(session, document, imported.blocks)
     version = Version(
-        document_id=document.id, number=number, blocks=imported.blocks, content_hash=content_hash(imported.blocks),
+        document_id=document.id, number=number, blocks=blocks, content_hash=content_hash(blocks),
         source_format=imported.source_format, original_filename=filename[:255], original_sha256=sha256,
         findings=imported.findings, change_note=change_note.strip(), author_id=actor.id, created_at=utcnow(),
     )
@@ -56,6 +57,18 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
 
     rounds.supersede_open_round(session, document, by=version, actor=actor)
     return version
+
+
+def _with_stable_ids(session: Session, document: Document, blocks: list[dict]) -> list[dict]:
+    """An unchanged, edited or moved passage keeps the id it had in the previous version (so comments can
+    follow it); a new passage gets an id no earlier version of this document used. Runs under the
+    document lock, so two uploads cannot hand out the same id."""
+    previous = latest_version(session, document.id)
+    if previous is None:
+        return blocks
+    taken = {block["id"] for version_blocks in session.scalars(
+        select(Version.blocks).where(Version.document_id == document.id)) for block in version_blocks}
+    return passages.carry_ids(previous.blocks, blocks, taken=taken)
 
 
 def latest_version(session: Session, document_id: int) -> Version | None:

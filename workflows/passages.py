@@ -25,6 +25,9 @@ from workflows.redlines import redline
 # coefficient on the word multisets). Higher than the redline's 0.5 for pairing neighbours: a block
 # far from its old place needs more evidence to be called the same one.
 MOVE_SIMILARITY = 0.8
+# Below this many words an overlap says little ("Vervallen per 01-01-2006" vs "... 01-01-2015"
+# overlap 0.8): short blocks move only when their text is unchanged.
+MOVE_MIN_WORDS = 8
 
 EQUAL, CHANGED, MOVED, NEW = "equal", "changed", "moved", "new"
 # Which of two claims on one old id wins when their similarity ties: staying in place is stronger
@@ -167,7 +170,7 @@ def _moves(inserted: list[tuple[int, dict]], deleted: list[dict]) -> list[tuple[
         words = _words(_text(block))
         size = len(words)
         category = _category(block)
-        if not size or category not in pool:
+        if size < MOVE_MIN_WORDS or category not in pool:
             continue
         lo = bisect.bisect_left(sizes[category], size / factor - 1e-9)
         hi = bisect.bisect_right(sizes[category], size * factor + 1e-9)

@@ -60,3 +60,19 @@ def test_unknown_kind_and_empty_title_are_refused(db):
         documents.create_document(db, network, kind="roman", title="X", actor=coordinator)
     with pytest.raises(InvalidInput):
         documents.create_document(db, network, kind="notitie", title="  ", actor=coordinator)
+
+
+def test_a_new_version_keeps_the_ids_of_unchanged_and_edited_passages(db):
+    network, coordinator, _ = make_network(db)
+    first = "# Titel\n\nEen alinea die blijft zoals hij is, met genoeg woorden.\n\nEen alinea die wordt aangepast door de projectgroep.\n"
+    document, v1 = make_document(db, network, coordinator, text=first)
+    second = ("# Titel\n\nEen nieuwe alinea vooraan.\n\nEen alinea die blijft zoals hij is, met genoeg woorden.\n\n"
+              "Een alinea die flink wordt aangepast door de projectgroep.\n")
+    v2 = documents.upload_version(db, document, filename="v2.md", data=second.encode(), change_note="", actor=coordinator)
+    ids1 = {b["text"]: b["id"] for b in v1.blocks}
+    ids2 = {b["text"]: b["id"] for b in v2.blocks}
+    assert ids2["Een alinea die blijft zoals hij is, met genoeg woorden."] == ids1["Een alinea die blijft zoals hij is, met genoeg woorden."]
+    assert ids2["Een alinea die flink wordt aangepast door de projectgroep."] == ids1["Een alinea die wordt aangepast door de projectgroep."]
+    assert ids2["Een nieuwe alinea vooraan."] not in ids1.values()
+    assert len(set(ids2.values())) == len(v2.blocks)
+    assert v2.content_hash == content_hash(v2.blocks)
