@@ -1,4 +1,9 @@
-"""Read a .docx package into blocks: the text as Word shows it, with every tracked change accepted."""
+"""Read a .docx package into blocks: the text as Word shows it, with every tracked change accepted.
+
+Besides the body, a package gives its footnotes and endnotes (kept, linked to their references),
+its headers and footers (kept apart from the body) and its Word comments (handed to the editor,
+never made part of the text).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from storage.blocks import block_text
+
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -22,6 +29,10 @@ REL_STRICT_OFFICE_DOCUMENT = "http://purl.oclc.org/ooxml/officeDocument/relation
 REL_STYLES = R_NS + "/styles"
 REL_NUMBERING = R_NS + "/numbering"
 REL_COMMENTS = R_NS + "/comments"
+REL_COMMENTS_EXTENDED = "http://schemas.microsoft.com/office/2011/relationships/commentsExtended"
+REL_FOOTNOTES = R_NS + "/footnotes"
+REL_ENDNOTES = R_NS + "/endnotes"
+REL_SETTINGS = R_NS + "/settings"
 
 CT_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 CT_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
@@ -42,6 +53,11 @@ FLD_CHAR, INSTR_TEXT, TAB, PTAB, BR, CR, NO_BREAK_HYPHEN = map(
 )
 DRAWING, PICT, OBJECT, TXBX_CONTENT = map(_w, ("drawing", "pict", "object", "txbxContent"))
 FOOTNOTE_REF, ENDNOTE_REF, VANISH = map(_w, ("footnoteReference", "endnoteReference", "vanish"))
+FOOTNOTE_MARK, ENDNOTE_MARK, CUSTOM_MARK = map(_w, ("footnoteRef", "endnoteRef", "customMarkFollows"))
+COMMENT_START, COMMENT_END = map(_w, ("commentRangeStart", "commentRangeEnd"))
+SECT_PR, TITLE_PG, HEADER_REF, FOOTER_REF = map(_w, ("sectPr", "titlePg", "headerReference", "footerReference"))
+W_ID, W_TYPE = _w("id"), _w("type")
+W14_PARA_ID = "{http://schemas.microsoft.com/office/word/2010/wordml}paraId"
 B, I, U, RSTYLE, PSTYLE, NUMPR, ILVL, NUMID, OUTLINE_LVL = map(
     _w, ("b", "i", "u", "rStyle", "pStyle", "numPr", "ilvl", "numId", "outlineLvl")
 )
@@ -70,6 +86,13 @@ REVISION_TAGS = tuple(
 # Only these schemes may become a link in the rendered version; the importer never fetches any of them.
 SAFE_LINK_SCHEMES = ("http", "https", "mailto")
 BULLET = "\u2022"
+# Word numbers footnotes 1, 2, 3 and endnotes i, ii, iii unless the section or settings say otherwise.
+NOTE_KINDS = {"footnote": ("fn", "decimal"), "endnote": ("en", "lowerRoman")}
+# Separator lines and continuation notices are part of the page layout, not notes.
+NOTE_LAYOUT_TYPES = ("separator", "continuationSeparator", "continuationNotice")
+HEADER_FOOTER_ORDER = ("default", "first", "even")
+# Their results in a header or footer are the page the part was last drawn on, not text.
+_PAGE_FIELD = re.compile(r"^\s*(?:PAGE|NUMPAGES|SECTIONPAGES|SECTION)\b", re.IGNORECASE)
 
 
 class DocxRefused(Exception):
@@ -80,8 +103,30 @@ class DocxRefused(Exception):
         self.code = code
 
 
+@dataclass
+class DocxContent:
+    """What a .docx holds: its blocks, the counts the editor is told about, and its Word comments.
+
+    `blocks` are the body's blocks, then one "note" block per footnote or endnote in the order of
+    their first reference, then one "header" or "footer" block per distinct header or footer text.
+    Each Word comment is {"author", "date", "text", "block_index", "quote", "parent"}: the index
+    of the top-level block where its range starts, the text it marks, and for a reply the index
+    of the comment it answers in the same list.
+    """
+
+    blocks: list[dict]
+    findings: dict
+    word_comments: list[dict] = field(default_factory=list)
+
+
 def read_docx(data: bytes) -> tuple[list[dict], dict]:
-    """Blocks (without ids) and findings of a .docx.
+    """Blocks (without ids) and findings of a .docx; see `read_docx_content`."""
+    content = read_docx_content(data)
+    return content.blocks, content.findings
+
+
+def read_docx_content(data: bytes) -> DocxContent:
+    """Blocks (without ids), findings and Word comments of a .docx.
 
     The archive's sizes and names must have been vetted first (storage.importing does that);
     this function refuses what it finds inside the package: macros, templates, Strict OOXML,
@@ -99,19 +144,55 @@ def read_docx(data: bytes) -> tuple[list[dict], dict]:
     rels = package.rels(main_path)
     styles = _Styles(package.xml(rels.find_part(REL_STYLES)))
     numbering = _Numbering(package.xml(rels.find_part(REL_NUMBERING)), styles)
-    reader = _BodyReader(styles, numbering, rels)
+    settings = package.xml(rels.find_part(REL_SETTINGS))
     body = root.find(BODY)
-    blocks = reader.blocks(body) if body is not None else []
+    final_sect_pr = body.find(SECT_PR) if body is not None else None
+    notes = _Notes(package, rels, settings, final_sect_pr)
+    quotes = _Quotes()
+    reader = _BodyReader(styles, numbering, rels, notes=notes, quotes=quotes)
+    blocks = reader.read_story(body) if body is not None else []
+    readers = [reader]
 
-    comments = package.xml(rels.find_part(REL_COMMENTS))
+    for ref in notes.referenced:
+        note_reader = _BodyReader(styles, numbering, notes.rels[ref.kind], quotes=quotes, own_note=ref)
+        readers.append(note_reader)
+        inner = note_reader.read_story(ref.element, index=len(blocks))
+        blocks.append({"type": "note", "kind": ref.kind, "label": ref.label, "note": ref.note_id, "blocks": inner})
+    note_count = len(notes.referenced)
+
+    sections = [*reader.section_breaks, *([final_sect_pr] if final_sect_pr is not None else [])]
+    even_and_odd = settings is not None and bool(_on(settings.find(_w("evenAndOddHeaders"))))
+    readers += _headers_and_footers(package, rels, styles, numbering, quotes, sections, even_and_odd, blocks)
+
+    comments_path = rels.find_part(REL_COMMENTS)
+    comments = package.xml(comments_path)
+    word_comments = []
+    if comments is not None:
+        extended = package.xml(rels.find_part(REL_COMMENTS_EXTENDED))
+        word_comments = _word_comments(comments, extended, package.rels(comments_path), styles, numbering, quotes,
+                                       len(blocks))
     findings = {
         "tracked_changes": sum(1 for _ in root.iter(*REVISION_TAGS)),
-        "word_comments": 0 if comments is None else sum(1 for _ in comments.iter(_w("comment"))),
-        "images": reader.images,
-        "footnotes": reader.notes,
-        "hidden_text": reader.hidden_runs,
+        "word_comments": len(word_comments),
+        "images": _count_images(blocks),
+        "footnotes": note_count,
+        "hidden_text": sum(r.hidden_runs for r in readers),
     }
-    return blocks, {key: count for key, count in findings.items() if count}
+    findings = {key: count for key, count in findings.items() if count}
+    return DocxContent(blocks=blocks, findings=findings, word_comments=word_comments)
+
+
+def _count_images(blocks: list[dict]) -> int:
+    count = 0
+    for block in blocks:
+        kind = block["type"]
+        if kind == "image":
+            count += 1
+        elif kind == "table":
+            count += sum(_count_images(cell["blocks"]) for row in block["rows"] for cell in row)
+        elif "blocks" in block:
+            count += _count_images(block["blocks"])
+    return count
 
 
 # --- the package -------------------------------------------------------------------------------
@@ -139,6 +220,10 @@ class _Rels:
     def external_target(self, rel_id: str | None) -> str | None:
         kind, target, external = self.by_id.get(rel_id or "", ("", "", False))
         return target if external else None
+
+    def internal_part(self, rel_id: str | None) -> str | None:
+        kind, target, external = self.by_id.get(rel_id or "", ("", "", True))
+        return None if external else _resolve(self.base, target)
 
 
 def _resolve(base: str, target: str) -> str:
@@ -555,22 +640,222 @@ class _Flow:
     carry: list[list] = field(default_factory=list)
 
 
+# --- notes and comments ------------------------------------------------------------------------
+
+
+@dataclass
+class _NoteRef:
+    kind: str  # "footnote" or "endnote"
+    note_id: str  # "fn1", "en2": by order of first reference, per kind
+    label: str
+    element: etree._Element
+
+
+class _Notes:
+    """Footnotes and endnotes as the body refers to them, numbered the way Word shows them.
+
+    Word counts references in document order, in the format the last section (or else the
+    settings) gives; a reference with a custom mark shows that mark and is not counted.
+    """
+
+    def __init__(self, package: _Package, rels: _Rels, settings: etree._Element | None,
+                 sect_pr: etree._Element | None):
+        self.package = package
+        self.main_rels = rels
+        self.referenced: list[_NoteRef] = []
+        self.rels: dict[str, _Rels] = {}
+        self._by_word_id: dict[tuple[str, str], _NoteRef] = {}
+        self._elements: dict[str, dict[str, etree._Element]] = {}
+        self._counters = {kind: 0 for kind in NOTE_KINDS}
+        self._formats = {kind: _note_format(kind, sect_pr, settings) for kind in NOTE_KINDS}
+
+    def reference(self, kind: str, word_id: str | None, custom_mark: bool) -> _NoteRef | None:
+        """The note a reference points to, numbered on this first reference; None if it has none."""
+        known = self._by_word_id.get((kind, word_id or ""))
+        if known is not None:
+            return known
+        element = self._notes_of(kind).get(word_id or "")
+        if element is None:
+            return None
+        label = ""
+        if not custom_mark:
+            fmt, start = self._formats[kind]
+            label = format_number(start + self._counters[kind], fmt)
+            self._counters[kind] += 1
+        number = sum(1 for ref in self.referenced if ref.kind == kind) + 1
+        ref = _NoteRef(kind=kind, note_id=f"{NOTE_KINDS[kind][0]}{number}", label=label, element=element)
+        self.referenced.append(ref)
+        self._by_word_id[(kind, word_id or "")] = ref
+        return ref
+
+    def _notes_of(self, kind: str) -> dict[str, etree._Element]:
+        if kind not in self._elements:
+            path = self.main_rels.find_part(REL_FOOTNOTES if kind == "footnote" else REL_ENDNOTES)
+            root = self.package.xml(path)
+            self._elements[kind] = {} if root is None else {
+                note.get(W_ID, ""): note for note in root.iter(_w(kind)) if note.get(W_TYPE) not in NOTE_LAYOUT_TYPES
+            }
+            self.rels[kind] = self.package.rels(path) if path else _Rels(base="")
+        return self._elements[kind]
+
+
+def _note_format(kind: str, sect_pr: etree._Element | None, settings: etree._Element | None) -> tuple[str, int]:
+    fmt, start = None, None
+    for holder in (sect_pr, settings):
+        properties = holder.find(_w(f"{kind}Pr")) if holder is not None else None
+        if properties is not None:
+            fmt = fmt or _val(properties, _w("numFmt"))
+            start = start if start is not None else _int(properties.find(_w("numStart")))
+    return fmt or NOTE_KINDS[kind][1], 1 if start is None else start
+
+
+class _Quotes:
+    """The text inside each Word comment's range, and the top-level block where the range starts."""
+
+    def __init__(self):
+        self.open: dict[str, list[str]] = {}
+        self.quotes: dict[str, str] = {}
+        self.starts: dict[str, int | None] = {}
+
+    def start(self, comment_id: str | None, index: int) -> None:
+        if comment_id is not None and comment_id not in self.starts:
+            self.starts[comment_id] = index
+            self.open[comment_id] = []
+
+    def end(self, comment_id: str | None) -> None:
+        pieces = self.open.pop(comment_id or "", None)
+        if pieces is not None:
+            self.quotes[comment_id] = "".join(pieces).strip()
+
+    def add(self, text: str) -> None:
+        for pieces in self.open.values():
+            pieces.append(text)
+
+
+def _word_comments(comments: etree._Element, extended: etree._Element | None, rels: _Rels, styles: _Styles,
+                   numbering: _Numbering, quotes: _Quotes, block_count: int) -> list[dict]:
+    for comment_id in list(quotes.open):  # a range Word never closed runs to the end
+        quotes.end(comment_id)
+    # A reply names its parent by the w14:paraId of the parent's last paragraph (commentsExtended).
+    # Word 2013 wrote w15 in a preview namespace, so the names are matched without one.
+    parents = {}
+    if extended is not None:
+        for entry in extended.iter("{*}commentEx"):
+            names = {etree.QName(name).localname: value for name, value in entry.attrib.items()}
+            if names.get("paraIdParent"):
+                parents[names.get("paraId")] = names["paraIdParent"]
+    found, index_of_para = [], {}
+    for comment in comments.iter(_w("comment")):
+        comment_id = comment.get(W_ID)
+        paragraphs = comment.findall(P)
+        last_para = paragraphs[-1].get(W14_PARA_ID) if paragraphs else None
+        if last_para:
+            index_of_para[last_para] = len(found)
+        text = "\n".join(block_text(b) for b in _BodyReader(styles, numbering, rels).read_story(comment))
+        start = quotes.starts.get(comment_id or "")
+        found.append(({
+            "author": comment.get(_w("author"), ""),
+            "date": comment.get(_w("date"), ""),
+            "text": text.strip(),
+            "block_index": start if start is not None and start < block_count else None,
+            "quote": quotes.quotes.get(comment_id or "", ""),
+            "parent": None,
+        }, last_para))
+    for entry, last_para in found:
+        entry["parent"] = index_of_para.get(parents.get(last_para))
+    return [entry for entry, _ in found]
+
+
+def _headers_and_footers(package: _Package, rels: _Rels, styles: _Styles, numbering: _Numbering, quotes: _Quotes,
+                         sections: list[etree._Element], even_and_odd: bool, blocks: list[dict]) -> list:
+    """Append one block per distinct header or footer text Word shows; the readers of those kept.
+
+    Section by section, headers before footers, default before first-page before even-page: the
+    order the writer reproduces. A first-page part counts only where the section has a title page,
+    an even-page part only when the settings separate even and odd pages.
+    """
+    readers, seen, read_parts = [], {}, set()
+    for sect_pr in sections:
+        title_page = bool(_on(sect_pr.find(TITLE_PG)))
+        references = []
+        for ref in sect_pr:
+            if ref.tag not in (HEADER_REF, FOOTER_REF):
+                continue
+            variant = ref.get(W_TYPE, "default")
+            if variant not in HEADER_FOOTER_ORDER or (variant == "first" and not title_page) or (
+                    variant == "even" and not even_and_odd):
+                continue
+            kind = "header" if ref.tag == HEADER_REF else "footer"
+            references.append((kind != "header", HEADER_FOOTER_ORDER.index(variant), kind, variant, ref.get(R_ID)))
+        for _, _, kind, variant, rel_id in sorted(references):
+            path = rels.internal_part(rel_id)
+            if path is None or path.lower() in read_parts:
+                continue
+            read_parts.add(path.lower())
+            root = package.xml(path)
+            if root is None:
+                continue
+            reader = _BodyReader(styles, numbering, package.rels(path), quotes=quotes, page_furniture=True)
+            commented_before = set(quotes.starts)
+            inner = reader.read_story(root, index=len(blocks))
+            key = (kind, repr(inner))
+            if not any(char.isalnum() for b in inner for char in block_text(b)):
+                index = None  # nothing to read, or only what surrounded a page number ("- 3 -")
+            elif key in seen:
+                index = seen[key]
+            else:
+                index = seen[key] = len(blocks)
+                blocks.append({"type": kind, "variant": variant, "blocks": inner})
+                readers.append(reader)
+            for comment_id in set(quotes.starts) - commented_before:
+                quotes.starts[comment_id] = index
+    return readers
+
+
+# --- the reader of a story: the body, a note, a header or footer, a comment --------------------
+
+
 class _BodyReader:
-    def __init__(self, styles: _Styles, numbering: _Numbering, rels: _Rels):
+    def __init__(self, styles: _Styles, numbering: _Numbering, rels: _Rels, *, notes: _Notes | None = None,
+                 quotes: _Quotes | None = None, own_note: _NoteRef | None = None, page_furniture: bool = False):
         self.styles = styles
         self.numbering = numbering
         self.rels = rels
+        self.notes = notes  # only the body refers to notes
+        self.quotes = quotes
+        self.own_note = own_note  # the note this reader reads, whose mark Word shows at its start
+        self.page_furniture = page_furniture  # a header or footer: page numbers are not its text
         # Complex fields may span paragraphs (a table of contents does), so their state lives here.
         self.fields: list[_Field] = []
         self.images = 0
-        self.notes = 0
         self.hidden_runs = 0
+        self.section_breaks: list[etree._Element] = []
+        self.top = _Flow()
+        self.top_index: int | None = None
+
+    def read_story(self, container: etree._Element, index: int | None = None) -> list[dict]:
+        """The blocks of a whole story; `index` is the top-level block it becomes, None for the body."""
+        self.top, self.top_index = _Flow(), index
+        self._fill(container, self.top)
+        self._flush(self.top)
+        return self.top.blocks
 
     def blocks(self, container: etree._Element) -> list[dict]:
         flow = _Flow()
         self._fill(container, flow)
         self._flush(flow)
         return flow.blocks
+
+    def _position(self) -> int:
+        """The top-level block being read; a text box's blocks count as its paragraph's."""
+        return self.top_index if self.top_index is not None else len(self.top.blocks)
+
+    def _comment_mark(self, mark: etree._Element) -> None:
+        if self.quotes is not None:
+            if mark.tag == COMMENT_START:
+                self.quotes.start(mark.get(W_ID), self._position())
+            else:
+                self.quotes.end(mark.get(W_ID))
 
     def _fill(self, container: etree._Element, flow: _Flow) -> None:
         for child in container:
@@ -592,6 +877,8 @@ class _BodyReader:
                 branch = _choose(child)
                 if branch is not None:
                     self._fill(branch, flow)
+            elif tag in (COMMENT_START, COMMENT_END):
+                self._comment_mark(child)
 
     def _flush(self, flow: _Flow) -> None:
         if flow.carry:
@@ -606,6 +893,12 @@ class _BodyReader:
         flow.carry = []
         extras: list[dict] = []
         self._inline(p, pieces, extras, True, None)
+        if self.quotes is not None and self.quotes.open:
+            self.quotes.add("\n")
+        if ppr is not None:
+            section_break = ppr.find(SECT_PR)
+            if section_break is not None:
+                self.section_breaks.append(section_break)
         mark = ppr.find(RPR) if ppr is not None else None
         if mark is not None and (mark.find(DEL) is not None or mark.find(MOVE_FROM) is not None):
             # Accepting a deleted paragraph mark joins this paragraph's text to the next one.
@@ -670,14 +963,21 @@ class _BodyReader:
             elif tag in (SMART_TAG, CUSTOM_XML, BDO, DIR):
                 self._inline(child, pieces, extras, keep, href)
             elif tag == FLD_SIMPLE:
-                self._inline(child, pieces, extras, keep, _field_href(child.get(W_INSTR, "")) or href)
+                instruction = child.get(W_INSTR, "")
+                if not (self.page_furniture and _PAGE_FIELD.match(instruction)):
+                    self._inline(child, pieces, extras, keep, _field_href(instruction) or href)
             elif tag == ALTERNATE_CONTENT:
                 branch = _choose(child)
                 if branch is not None:
                     self._inline(branch, pieces, extras, keep, href)
             elif tag in (M_OMATH, M_OMATH_PARA):
                 if keep and self._showing():
-                    pieces.append(["".join(t.text or "" for t in child.iter(M_T)), False, False, False, None])
+                    text = "".join(t.text or "" for t in child.iter(M_T))
+                    pieces.append([text, False, False, False, None])
+                    if self.quotes is not None and self.quotes.open:
+                        self.quotes.add(text)
+            elif tag in (COMMENT_START, COMMENT_END):
+                self._comment_mark(child)
 
     def _showing(self) -> bool:
         return all(f.showing_result for f in self.fields)
@@ -685,16 +985,28 @@ class _BodyReader:
     def _run(self, run: etree._Element, container: etree._Element, pieces: list[list], extras: list[dict],
              keep: bool, href: str | None) -> None:
         style = None
+        quotes = self.quotes if self.quotes is not None and self.quotes.open else None
+        custom_mark: _NoteRef | None = None  # a reference whose mark is the text that follows it
         for child in container:
             tag = child.tag
             if tag == T:
                 if keep and self._showing() and child.text:
-                    style = style or self._run_style(run, href)
-                    pieces.append([child.text, *style])
+                    if custom_mark is not None:
+                        custom_mark.label = custom_mark.label or child.text
+                        pieces.append([child.text, False, False, False, None, custom_mark.note_id])
+                        custom_mark = None
+                    else:
+                        style = style or self._run_style(run, href)
+                        pieces.append([child.text, *style])
+                    if quotes:
+                        quotes.add(child.text)
             elif tag in (TAB, PTAB, BR, CR, NO_BREAK_HYPHEN):
                 if keep and self._showing():
                     style = style or self._run_style(run, href)
-                    pieces.append([{NO_BREAK_HYPHEN: "-", BR: "\n", CR: "\n"}.get(tag, "\t"), *style])
+                    text = {NO_BREAK_HYPHEN: "-", BR: "\n", CR: "\n"}.get(tag, "\t")
+                    pieces.append([text, *style])
+                    if quotes:
+                        quotes.add(text)
             elif tag == FLD_CHAR:
                 if keep:
                     self._field_char(child.get(W_FLD_CHAR_TYPE))
@@ -709,7 +1021,25 @@ class _BodyReader:
                 if branch is not None:
                     self._run(run, branch, pieces, extras, keep, href)
             elif tag in (FOOTNOTE_REF, ENDNOTE_REF):
-                self.notes += keep
+                if keep and self.notes is not None and self._showing():
+                    kind = "footnote" if tag == FOOTNOTE_REF else "endnote"
+                    custom = _on_attr(child.get(CUSTOM_MARK))
+                    ref = self.notes.reference(kind, child.get(W_ID), custom)
+                    if ref is not None and custom:
+                        custom_mark = ref
+                    elif ref is not None:
+                        pieces.append([ref.label, False, False, False, None, ref.note_id])
+                        if quotes:
+                            quotes.add(ref.label)
+            elif tag in (FOOTNOTE_MARK, ENDNOTE_MARK):
+                # The note's own number: shown by the note block's label when it opens the note
+                # (as Word puts it), kept in place when the author put text before it, e.g. "(1)".
+                note = self.own_note
+                if keep and note is not None and (self.top.blocks or "".join(p[0] for p in pieces).strip()):
+                    pieces.append([note.label, False, False, False, None, note.note_id])
+        if custom_mark is not None:  # Word shows nothing for a custom mark without text; "*" keeps the link
+            custom_mark.label = custom_mark.label or "*"
+            pieces.append(["*", False, False, False, None, custom_mark.note_id])
 
     def _run_style(self, run: etree._Element, href: str | None) -> tuple:
         bold = italic = underline = False
@@ -731,7 +1061,7 @@ class _BodyReader:
             self.fields.append(_Field())
         elif kind == "separate" and self.fields:
             current = self.fields[-1]
-            current.showing_result = True
+            current.showing_result = not (self.page_furniture and _PAGE_FIELD.match(current.instruction))
             current.href = _field_href(current.instruction)
         elif kind == "end" and self.fields:
             self.fields.pop()
@@ -835,12 +1165,21 @@ def _trim_breaks(runs: list[dict]) -> list[dict]:
 
 
 def merge_runs(pieces: list[list]) -> list[dict]:
-    """Join neighbouring pieces of equal formatting into runs; formatting keys only when set."""
+    """Join neighbouring pieces of equal formatting into runs; formatting keys only when set.
+
+    A piece is [text, bold, italic, underline, href], or with a sixth item, a note id, a note reference.
+    """
     runs: list[dict] = []
     last_key = None
-    for text, bold, italic, underline, href in pieces:
+    for piece in pieces:
+        text = piece[0]
         if not text:
             continue
+        if len(piece) > 5:  # a note reference: a run of its own, with no formatting of its own
+            runs.append({"text": text, "note": piece[5]})
+            last_key = None
+            continue
+        _, bold, italic, underline, href = piece
         key = (bold, italic, underline, href)
         if key == last_key:
             runs[-1]["text"] += text

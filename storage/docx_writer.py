@@ -1,4 +1,5 @@
-"""Write blocks as a .docx with real Word headings, list numbering, links and merged table cells."""
+"""Write blocks as a .docx with real Word headings, list numbering, links, merged table cells,
+footnotes and endnotes, headers and footers."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ import re
 from xml.sax.saxutils import quoteattr
 
 from docx import Document
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+from docx.opc.packuri import PackURI
+from docx.opc.part import XmlPart
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import OxmlElement
+from docx.oxml.table import CT_Tbl
 from docx.shared import RGBColor
+from docx.table import Table
+from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from storage.docx_reader import Level, label_for, next_counters
+from storage.blocks import body_blocks
+from storage.docx_reader import HEADER_FOOTER_ORDER, NOTE_KINDS, Level, format_number, label_for, next_counters
 
 # Characters XML 1.0 cannot hold; a block from any source must still give a document.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -23,6 +31,20 @@ _ORDERED_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
 _LABEL_TOKEN = re.compile(r"\d+|[A-Za-z]+")
 _ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 IMAGE_PLACEHOLDER = "[Afbeelding: {alt}]"
+# Formats a note label may be counted in; the kind's own default (1 or i) wins a tie.
+_NOTE_FORMATS = ("decimal", "lowerRoman", "upperRoman", "lowerLetter", "upperLetter")
+# What follows w:footnotePr/w:endnotePr in a w:sectPr and in w:settings: they go before these.
+_SECT_PR_AFTER_NOTES = (
+    "w:type", "w:pgSz", "w:pgMar", "w:paperSrc", "w:pgBorders", "w:lnNumType", "w:pgNumType", "w:cols",
+    "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg", "w:textDirection", "w:bidi", "w:rtlGutter",
+    "w:docGrid", "w:printerSettings", "w:sectPrChange",
+)
+_SETTINGS_AFTER_NOTES = (
+    "w:compat", "w:docVars", "w:rsids", "m:mathPr", "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping",
+    "w:doNotIncludeSubdocsInStats", "w:doNotAutoCompressPictures", "w:forceUpgrade", "w:captions",
+    "w:readModeInkLockDown", "w:smartTagType", "sl:schemaLibrary", "w:shapeDefaults", "w:doNotEmbedSmartTags",
+    "w:decimalSymbol", "w:listSeparator",
+)
 
 
 def write_docx(
@@ -31,16 +53,23 @@ def write_docx(
     title: str | None = None,
     annex: list[tuple[str, list[dict]]] | None = None,
 ) -> bytes:
-    """A .docx of the blocks; `annex` sections follow after a page break, each under its own heading."""
+    """A .docx of the blocks; `annex` sections follow after a page break, each under its own heading.
+
+    Note blocks become Word footnotes and endnotes, header and footer blocks Word's headers and
+    footers (see `_write_page_furniture`).
+    """
     document = Document()
     if title:
         document.core_properties.title = _clean(title)
-    writer = _Writer(document)
-    writer.blocks(_Container(document), blocks)
+    writer = _Writer(document, [block for block in blocks if block["type"] == "note"])
+    writer.blocks(_Container(document), body_blocks(blocks))
     if annex:
         document.add_page_break()
         for heading, section in annex:
             writer.blocks(_Container(document), [{"type": "heading", "level": 1, "text": heading}, *section])
+    if writer.notes is not None:
+        writer.notes.write(writer)
+    _write_page_furniture(writer, [block for block in blocks if block["type"] in ("header", "footer")])
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -51,32 +80,68 @@ def _clean(text: str) -> str:
 
 
 class _Container:
-    """The document body or a table cell; a new cell's empty paragraph is used for its first block."""
+    """The document body, a table cell, a note, a header or footer.
 
-    def __init__(self, target, cell: bool = False):
+    A new cell's (or header's) empty paragraph is used for its first block; `default_style` is
+    the style of a plain paragraph in it; `width` is given where python-docx wants a table's.
+    """
+
+    def __init__(self, target, cell: bool = False, *, default_style: str | None = None, width=None):
         self.target = target
         self.spare = target.paragraphs[0] if cell else None
+        self.default_style = default_style
+        self.width = width
 
     def paragraph(self, style_id: str | None):
         if self.spare is not None:
             paragraph, self.spare = self.spare, None
         else:
             paragraph = self.target.add_paragraph()
+        style_id = style_id or self.default_style
         if style_id:
             # Set by id: python-docx's style-by-object setter scans every style on each call.
             paragraph._p.style = style_id
         return paragraph
 
     def table(self, rows: int, columns: int):
-        return self.target.add_table(rows, columns)  # in a cell, python-docx adds the closing paragraph
+        if self.width is not None:
+            table = self.target.add_table(rows, columns, self.width)
+        else:
+            table = self.target.add_table(rows, columns)  # in a cell, python-docx adds the closing paragraph
+        if self.spare is not None:
+            # A table that opens a cell or header goes before the empty paragraph, which stays for what follows.
+            self.spare._p.addprevious(table._tbl)
+        return table
+
+
+class _Story:
+    """A footnote or endnote, offering what python-docx's paragraphs and tables ask of their parent."""
+
+    def __init__(self, element, part, width):
+        self.element = element
+        self.part = part
+        self.width = width
+
+    def add_paragraph(self) -> Paragraph:
+        paragraph = OxmlElement("w:p")
+        self.element.append(paragraph)
+        return Paragraph(paragraph, self)
+
+    def add_table(self, rows: int, columns: int) -> Table:
+        table = CT_Tbl.new_tbl(rows, columns, self.width)
+        self.element.append(table)
+        return Table(table, self)
 
 
 class _Writer:
-    def __init__(self, document):
+    def __init__(self, document, notes: list[dict]):
         self.document = document
         self.style_ids = {style.name: style.style_id for style in document.styles}
         self.numbering = _Numbering(document)
         self.link_style_id: str | None = None
+        self.notes = _Notes(document, notes) if notes else None
+        self.own_note: dict | None = None  # the note being written: its own reference is its mark
+        self.own_mark_written = False
 
     def blocks(self, container: _Container, blocks: list[dict]) -> None:
         ordered: _OrderedList | None = None
@@ -110,6 +175,8 @@ class _Writer:
 
     def _text(self, paragraph, block: dict) -> None:
         for run in block.get("runs") or [{"text": block.get("text", "")}]:
+            if run.get("note") is not None and self._note_reference(paragraph, run):
+                continue
             if run.get("href"):
                 word_run = self._hyperlink_run(paragraph, run["href"])
                 word_run.text = _clean(run["text"])
@@ -118,6 +185,17 @@ class _Writer:
             word_run.bold = True if run.get("bold") else None
             word_run.italic = True if run.get("italic") else None
             word_run.underline = True if run.get("underline") else None
+
+    def _note_reference(self, paragraph, run: dict) -> bool:
+        """Write a run that refers to a note as Word does; False when there is no such note to refer to."""
+        own = self.own_note
+        if own is not None:
+            if run["note"] != own["note"] or self.own_mark_written:
+                return False
+            paragraph._p.append(_mark_run(own["kind"]))
+            self.own_mark_written = True
+            return True
+        return self.notes is not None and self.notes.reference(paragraph._p, run["note"], run["text"])
 
     def _hyperlink_run(self, paragraph, href: str) -> Run:
         rel_id = paragraph.part.relate_to(_clean(href), RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
@@ -195,6 +273,200 @@ def _layout(rows: list[list[dict]]) -> tuple[list[tuple], int, int]:
             column += colspan
     column_count = max((c for _, c in occupied), default=-1) + 1
     return placements, len(rows), column_count
+
+
+# --- notes -------------------------------------------------------------------------------------
+
+
+def _mark_run(kind: str):
+    """The note's own number at the start of its text (w:footnoteRef), in the note reference style."""
+    return parse_xml(
+        f'<w:r {nsdecls("w")}><w:rPr><w:rStyle w:val="{_note_style(kind, "Reference")}"/></w:rPr>'
+        f"<w:{kind}Ref/></w:r>"
+    )
+
+
+def _note_style(kind: str, what: str) -> str:
+    return f"{kind.capitalize()}{what}"  # FootnoteText, EndnoteReference, ...
+
+
+def _counting_format(kind: str, labels: list[str]) -> str:
+    """The number format in which Word's own counting gives the most of these labels."""
+
+    def counted(fmt: str) -> int:
+        count = 0
+        for label in labels:
+            if label == format_number(count + 1, fmt):
+                count += 1
+        return count
+
+    default = NOTE_KINDS[kind][1]
+    return max((default, *(fmt for fmt in _NOTE_FORMATS if fmt != default)), key=counted)
+
+
+class _Notes:
+    """Note blocks as Word footnotes and endnotes.
+
+    References are written as the body is; a label Word's counting would not give is written as a
+    custom mark. The notes themselves go into word/footnotes.xml and word/endnotes.xml afterwards,
+    each opening with its own mark unless its text places the mark itself.
+    """
+
+    def __init__(self, document, notes: list[dict]):
+        self.document = document
+        self.by_id: dict[str, dict] = {}
+        for note in notes:
+            if note.get("kind") in NOTE_KINDS:
+                self.by_id.setdefault(note["note"], note)
+        self.formats = {
+            kind: _counting_format(kind, [n.get("label", "") for n in self.by_id.values() if n["kind"] == kind])
+            for kind in NOTE_KINDS
+        }
+        self.counted = {kind: 0 for kind in NOTE_KINDS}
+        self.word_ids: dict[str, int] = {}  # note id -> w:id, in order of first reference
+
+    def reference(self, paragraph, note_id: str, label: str) -> bool:
+        note = self.by_id.get(note_id)
+        if note is None:
+            return False
+        kind = note["kind"]
+        first = note_id not in self.word_ids
+        if first:
+            self.word_ids[note_id] = 1 + sum(1 for n in self.word_ids if self.by_id[n]["kind"] == kind)
+        counted = first and label == format_number(self.counted[kind] + 1, self.formats[kind])
+        if counted:
+            self.counted[kind] += 1
+        custom = "" if counted else ' w:customMarkFollows="1"'
+        mark = "" if counted else f'<w:t xml:space="preserve">{_xml_text(label)}</w:t>'
+        paragraph.append(parse_xml(
+            f'<w:r {nsdecls("w")}><w:rPr><w:rStyle w:val="{_note_style(kind, "Reference")}"/></w:rPr>'
+            f'<w:{kind}Reference{custom} w:id="{self.word_ids[note_id]}"/>{mark}</w:r>'
+        ))
+        return True
+
+    def write(self, writer: _Writer) -> None:
+        kinds = {self.by_id[note_id]["kind"] for note_id in self.word_ids}
+        if not kinds:
+            return
+        section = self.document.sections[-1]
+        width = section.page_width - section.left_margin - section.right_margin
+        roots = {kind: self._part(kind) for kind in sorted(kinds)}
+        self._add_styles(kinds)
+        for note_id, word_id in self.word_ids.items():
+            note = self.by_id[note_id]
+            kind = note["kind"]
+            part, root = roots[kind]
+            element = parse_xml(f'<w:{kind} {nsdecls("w")} w:id="{word_id}"/>')
+            root.append(element)
+            writer.own_note, writer.own_mark_written = note, False
+            writer.blocks(_Container(_Story(element, part, width), default_style=_note_style(kind, "Text")),
+                          note.get("blocks") or [])
+            _end_with_paragraph(element)
+            if not writer.own_mark_written:
+                first = element[0] if len(element) else None
+                if first is None or first.tag != qn("w:p"):
+                    first = parse_xml(f'<w:p {nsdecls("w")}><w:pPr><w:pStyle w:val="{_note_style(kind, "Text")}"/>'
+                                      "</w:pPr></w:p>")
+                    element.insert(0, first)
+                properties = first.find(qn("w:pPr"))
+                if properties is not None:
+                    properties.addnext(_mark_run(kind))
+                else:
+                    first.insert(0, _mark_run(kind))
+        writer.own_note = None
+        self._number_formats(kinds)
+
+    def _part(self, kind: str):
+        """A new footnotes or endnotes part with Word's separator and continuation separator."""
+        separators = "".join(
+            f'<w:{kind} w:type="{kind_of_line}" w:id="{word_id}"><w:p><w:pPr><w:spacing w:after="0" w:line="240" '
+            f'w:lineRule="auto"/></w:pPr><w:r><w:{kind_of_line}/></w:r></w:p></w:{kind}>'
+            for word_id, kind_of_line in ((-1, "separator"), (0, "continuationSeparator"))
+        )
+        root = parse_xml(f'<w:{kind}s {nsdecls("w", "r")}>{separators}</w:{kind}s>')
+        content_type = CONTENT_TYPE.WML_FOOTNOTES if kind == "footnote" else CONTENT_TYPE.WML_ENDNOTES
+        relationship = RELATIONSHIP_TYPE.FOOTNOTES if kind == "footnote" else RELATIONSHIP_TYPE.ENDNOTES
+        part = XmlPart(PackURI(f"/word/{kind}s.xml"), content_type, root, self.document.part.package)
+        self.document.part.relate_to(part, relationship)
+        return part, root
+
+    def _add_styles(self, kinds: set[str]) -> None:
+        styles = self.document.styles.element
+        for kind in sorted(kinds):
+            styles.append(parse_xml(
+                f'<w:style {nsdecls("w")} w:type="paragraph" w:styleId="{_note_style(kind, "Text")}">'
+                f'<w:name w:val="{kind} text"/><w:basedOn w:val="Normal"/><w:uiPriority w:val="99"/><w:unhideWhenUsed/>'
+                '<w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'
+                '<w:rPr><w:sz w:val="20"/><w:szCs w:val="20"/></w:rPr></w:style>'
+            ))
+            styles.append(parse_xml(
+                f'<w:style {nsdecls("w")} w:type="character" w:styleId="{_note_style(kind, "Reference")}">'
+                f'<w:name w:val="{kind} reference"/><w:uiPriority w:val="99"/><w:unhideWhenUsed/>'
+                '<w:rPr><w:vertAlign w:val="superscript"/></w:rPr></w:style>'
+            ))
+
+    def _number_formats(self, kinds: set[str]) -> None:
+        """The counting format in the last section and in the settings, where Word and LibreOffice look."""
+        sect_pr = self.document.sections[-1]._sectPr
+        settings = self.document.settings.element
+        for kind in ("footnote", "endnote"):
+            if kind not in kinds:
+                continue
+            fmt = f'<w:numFmt w:val="{self.formats[kind]}"/>'
+            sect_pr.insert_element_before(parse_xml(f'<w:{kind}Pr {nsdecls("w")}>{fmt}</w:{kind}Pr>'),
+                                          *_SECT_PR_AFTER_NOTES)
+            special = f'<w:{kind} w:id="-1"/><w:{kind} w:id="0"/>'
+            settings.insert_element_before(parse_xml(f'<w:{kind}Pr {nsdecls("w")}>{fmt}{special}</w:{kind}Pr>'),
+                                           *_SETTINGS_AFTER_NOTES)
+
+
+def _end_with_paragraph(story) -> None:
+    """Word wants a note, header or footer to end with a paragraph, as a table cell does."""
+    if len(story) and story[-1].tag == qn("w:tbl"):
+        story.append(OxmlElement("w:p"))
+
+
+def _xml_text(text: str) -> str:
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- headers and footers -----------------------------------------------------------------------
+
+
+def _write_page_furniture(writer: _Writer, blocks: list[dict]) -> None:
+    """Header and footer blocks as the headers and footers of the document's sections.
+
+    The reader gives them section by section, headers before footers, default before first-page
+    before even-page. Each run of blocks in that order goes to one section: the first to the
+    section that holds the text, any further ones to continuous sections added at the end, so a
+    document whose chapters had their own headers keeps them all (Word shows the first set).
+    """
+    document = writer.document
+    groups: list[list[dict]] = []
+    last_rank = None
+    for block in blocks:
+        variant = block.get("variant") if block.get("variant") in HEADER_FOOTER_ORDER else "default"
+        rank = (block["type"] == "footer", HEADER_FOOTER_ORDER.index(variant))
+        if last_rank is None or rank <= last_rank:
+            groups.append([])
+        groups[-1].append({**block, "variant": variant})
+        last_rank = rank
+    for number, group in enumerate(groups):
+        if number:
+            document.add_section(WD_SECTION.CONTINUOUS)
+        section = document.sections[-1]
+        width = section.page_width - section.left_margin - section.right_margin
+        for block in group:
+            variant = block["variant"]
+            if variant == "first":
+                section.different_first_page_header_footer = True
+            elif variant == "even":
+                document.settings.odd_and_even_pages_header_footer = True
+            prefix = {"default": "", "first": "first_page_", "even": "even_page_"}[variant]
+            story = getattr(section, prefix + block["type"])
+            story.is_linked_to_previous = False
+            writer.blocks(_Container(story, cell=True, width=width), block.get("blocks") or [])
+            _end_with_paragraph(story._element)
 
 
 # --- numbering ---------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import struct
 import zipfile
 from dataclasses import dataclass, field
 
-from storage.blocks import assign_ids, plain_text
-from storage.docx_reader import DocxRefused, read_docx
+from storage.blocks import assign_ids, body_blocks, plain_text
+from storage.docx_reader import DocxContent, DocxRefused, read_docx_content
 from storage.text_reader import read_markdown, read_plain_text
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -45,6 +45,8 @@ class ImportResult:
     blocks: list[dict]
     source_format: str  # "docx", "md" or "txt"
     findings: dict = field(default_factory=dict)  # counts the editor should be told about
+    # The Word comments in a .docx, for the editor (see storage.docx_reader.DocxContent); never part of the text.
+    word_comments: list[dict] = field(default_factory=list)
 
 
 def import_upload(filename: str, data: bytes) -> ImportResult:
@@ -56,14 +58,19 @@ def import_upload(filename: str, data: bytes) -> ImportResult:
     if extension == "dotx":
         raise ImportRefused("template")
     if extension == "docx":
-        blocks, findings, source_format = *_import_docx(data), "docx"
+        content = _import_docx(data)
+        blocks, findings, word_comments = content.blocks, content.findings, content.word_comments
+        source_format = "docx"
     elif extension in TEXT_FORMATS:
-        blocks, findings, source_format = TEXT_FORMATS[extension](_decode(data, extension)), {}, extension
+        blocks, findings, word_comments = TEXT_FORMATS[extension](_decode(data, extension)), {}, []
+        source_format = extension
     else:
         raise ImportRefused("wrong_type", extension=extension)
-    if not plain_text(blocks).strip():
+    # Notes, headers and footers alone are nothing to agree on.
+    if not plain_text(body_blocks(blocks)).strip():
         raise ImportRefused("empty")
-    return ImportResult(blocks=assign_ids(blocks), source_format=source_format, findings=findings)
+    return ImportResult(blocks=assign_ids(blocks), source_format=source_format, findings=findings,
+                        word_comments=word_comments)
 
 
 def _extension(filename: str) -> str:
@@ -71,7 +78,7 @@ def _extension(filename: str) -> str:
     return name.rpartition(".")[2].lower() if "." in name else ""
 
 
-def _import_docx(data: bytes) -> tuple[list[dict], dict]:
+def _import_docx(data: bytes) -> DocxContent:
     if data.startswith(OLE2_MAGIC):
         if ENCRYPTED_PACKAGE_STREAM in data:
             raise ImportRefused("encrypted")
@@ -85,7 +92,7 @@ def _import_docx(data: bytes) -> tuple[list[dict], dict]:
     with archive:
         _check_archive(archive, data)
     try:
-        return read_docx(data)
+        return read_docx_content(data)
     except DocxRefused as refusal:
         params = {"extension": "docx"} if refusal.code == "wrong_type" else {}
         raise ImportRefused(refusal.code, **params) from refusal

@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from storage.blocks import iter_text_blocks, plain_text
-from storage.docx_reader import DocxRefused, format_number, read_docx
+from storage.blocks import block_text, body_blocks, iter_text_blocks, plain_text
+from storage.docx_reader import DocxRefused, format_number, read_docx, read_docx_content
 
 W_P = "<w:p>{}</w:p>"
+W_NS_URI = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 def texts(blocks: list[dict]) -> list[str]:
@@ -165,11 +166,111 @@ def test_images_become_image_blocks_with_alt_text(read_corpus):
     assert [b["type"] for b in external] == ["image"] and findings == {"images": 1}
 
 
-def test_footnotes_and_endnotes_are_counted_not_read(read_corpus):
-    for number in (9, 10):
-        blocks, findings = read_corpus(number)
-        assert texts(blocks) == ["Ouch."]
-        assert findings == {"footnotes": 2}
+def test_footnotes_are_kept_and_linked_to_their_references(read_corpus):
+    blocks, findings = read_corpus(9)
+    body, notes = body_blocks(blocks), blocks[1:]
+    (paragraph,) = body
+    assert "".join(r["text"] for r in paragraph["runs"] if "note" not in r) == "Ouch."
+    assert paragraph["runs"] == [{"text": "Ouch"}, {"text": "1", "note": "fn1"}, {"text": "."},
+                                 {"text": "2", "note": "fn2"}]
+    assert paragraph["text"] == "Ouch1.2"  # the labels are part of the text, as Word shows them
+    assert notes == [
+        {"type": "note", "kind": "footnote", "label": "1", "note": "fn1",
+         "blocks": [{"type": "paragraph", "text": " A tachyon walks into a bar."}]},
+        {"type": "note", "kind": "footnote", "label": "2", "note": "fn2",
+         "blocks": [{"type": "paragraph", "text": " Fin."}]},
+    ]
+    assert findings == {"footnotes": 2}
+
+
+def test_endnotes_are_labelled_in_their_number_format(read_corpus):
+    blocks, findings = read_corpus(10)
+    assert [r for r in blocks[0]["runs"] if "note" in r] == [{"text": "i", "note": "en1"}, {"text": "ii", "note": "en2"}]
+    assert [(b["kind"], b["label"], b["note"], block_text(b)) for b in blocks[1:]] == [
+        ("endnote", "i", "en1", " A tachyon walks into a bar."), ("endnote", "ii", "en2", " Fin."),
+    ]
+    assert findings == {"footnotes": 2}
+
+
+@pytest.mark.parametrize(("number", "count"), [(24, 40), (25, 54)])
+def test_every_footnote_of_a_long_document_is_kept_in_reference_order(read_corpus, number, count):
+    blocks, findings = read_corpus(number)
+    notes = [b for b in blocks if b["type"] == "note"]
+    assert len(notes) == count == findings["footnotes"]
+    assert [b["note"] for b in notes] == [f"fn{n}" for n in range(1, count + 1)]
+    assert all(block_text(b).strip() for b in notes)
+    references = [r["note"] for b in iter_text_blocks(body_blocks(blocks)) for r in b.get("runs", []) if "note" in r]
+    assert references == [b["note"] for b in notes]
+    assert blocks.index(notes[0]) == len(body_blocks(blocks))  # after the body, before headers and footers
+
+
+def test_custom_mark_and_a_number_inside_its_note(read_corpus):
+    blocks, _ = read_corpus(24)
+    notes = [b for b in blocks if b["type"] == "note"]
+    # The title's "*" is a custom mark: Word does not count it, so the next footnote is 1.
+    assert [b["label"] for b in notes[:4]] == ["*", "1", "2", "3"]
+    title_cell = blocks[0]["rows"][0][2]["blocks"][0]
+    assert title_cell["runs"] == [{"text": "CRC/C/GC/20"}, {"text": "*", "note": "fn1"}]
+    # Here the author put "(" before the note's own number: it stays where it is, as "(1)".
+    assert notes[1]["blocks"][0]["runs"][:2] == [{"text": "("}, {"text": "1", "note": "fn2"}]
+    assert notes[1]["blocks"][0]["text"].startswith("(1)\tانظر www.who.int/")
+
+
+def test_headers_and_footers_are_kept_apart_from_the_body(read_corpus):
+    blocks, _ = read_corpus(23)
+    body = body_blocks(blocks)
+    assert not any("Footer" in block_text(b) or "Header text" in block_text(b) for b in body)
+    furniture = [(b["type"], b["variant"], block_text(b)) for b in blocks[len(body):]]
+    assert furniture == [
+        ("header", "default", "August 20, 2008\t[ODD Page Header text]"),  # in a w:sdt inside a table
+        ("header", "even", "[This is an Even Page, with a Header]\tAugust 20, 2008"),
+        ("footer", "default", "Footer Left\tFooter Middle\tFooter Right"),
+        ("footer", "even", "\tPage \t\n\t\nThis is a simple footer on the second page"),  # no page number
+    ]
+
+
+def test_headers_of_many_sections_once_each(read_corpus):
+    blocks, _ = read_corpus(25)
+    furniture = [b for b in blocks if b["type"] in ("header", "footer")]
+    texts_seen = [(b["type"], b["variant"], block_text(b)) for b in furniture]
+    assert len(texts_seen) == len(set(texts_seen))
+    assert {kind for kind, _, _ in texts_seen} == {"header"}  # the footers hold only a page number
+    assert [text.strip() for kind, variant, text in texts_seen if variant == "default"][:2] == [
+        "Introduction", "Towards a \n\t\tworking definition"]
+    # 7 sections with 19 header parts; those with no text and the repeated "Glossary" are left out.
+    assert len(furniture) == 11
+
+
+def test_word_comments_with_quotes_and_replies(corpus_file):
+    content = read_docx_content(corpus_file(11)[1])
+    comments = content.word_comments
+    assert len(comments) == 8 == content.findings["word_comments"]
+    first, reply, second_reply, sub_span = comments[:4]
+    assert first == {
+        "author": "Randy Bartels", "date": "2024-03-28T17:22:00Z", "text": "COMMENT", "block_index": 0,
+        "quote": "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore "
+                 "et dolore magna aliqua.",
+        "parent": None,
+    }
+    assert (reply["text"], reply["parent"], second_reply["author"], second_reply["parent"]) == (
+        "RESPONSE", 0, "Shay Hill", 0)
+    assert (sub_span["quote"], sub_span["parent"]) == ("tempor incididunt ut labore et dolore magna aliqua.", None)
+    assert [c["block_index"] for c in comments] == [0, 0, 0, 0, 4, 4, 4, 4]
+    assert [c["parent"] for c in comments[4:]] == [None, 4, 4, None]
+    assert content.blocks[4]["text"].endswith(comments[4]["quote"])
+
+
+def test_threaded_comments_of_word_2013(corpus_file):
+    # Word 2013 wrote commentsExtended in a preview namespace of w15.
+    content = read_docx_content(corpus_file(12)[1])
+    comments = content.word_comments
+    assert len(comments) == 20
+    replies = [(n, c["parent"]) for n, c in enumerate(comments) if c["parent"] is not None]
+    assert replies == [(2, 0), (3, 0), (7, 5), (8, 5), (12, 10), (13, 10), (17, 15), (18, 15)]
+    assert comments[0]["author"].startswith("Peter Amstein") and comments[0]["quote"] == "improvements"
+    assert comments[4]["quote"] == "that Word shows you a"
+    for comment in comments:
+        assert comment["quote"] in block_text(content.blocks[comment["block_index"]])
 
 
 def test_list_labels_on_nine_levels(read_corpus):
@@ -340,6 +441,105 @@ def test_numbered_heading_shows_its_number(make_docx):
     blocks, _ = read_docx(make_docx(body, rels=rels, parts={"word/numbering.xml": numbering}))
     assert blocks == [{"type": "heading", "level": 2, "text": "Artikel 1 Doel"},
                       {"type": "heading", "level": 2, "text": "Artikel 2 Looptijd"}]
+
+
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+W_ROOT = f'xmlns:w="{W_NS_URI}" xmlns:r="{REL}"'
+
+
+def part(tag: str, inner: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{tag} {W_ROOT}>{inner}</w:{tag}>'
+
+
+def relationship(rel_id: str, kind: str, target: str) -> str:
+    return f'<Relationship Id="{rel_id}" Type="{REL}/{kind}" Target="{target}"/>'
+
+
+def test_footnote_references_count_as_word_counts_them(make_docx):
+    notes = part("footnotes", '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+                 + "".join(f'<w:footnote w:id="{n}"><w:p><w:r><w:footnoteRef/></w:r>{run(f" Noot {n}.")}</w:p></w:footnote>'
+                           for n in (5, 6, 7)))
+    body = W_P.format(
+        run("Een") + '<w:r><w:footnoteReference w:id="7"/></w:r>'
+        + '<w:del w:id="1" w:author="a"><w:r><w:footnoteReference w:id="5"/></w:r></w:del>'  # deleted: no note
+        + run(" twee") + '<w:r><w:footnoteReference w:id="99"/></w:r>'  # no such note: no reference
+        + run(" drie") + '<w:r><w:footnoteReference w:id="6"/></w:r>'
+    )
+    blocks, findings = read_docx(make_docx(body, rels=relationship("rId5", "footnotes", "footnotes.xml"),
+                                           parts={"word/footnotes.xml": notes}))
+    assert blocks[0]["text"] == "Een1 twee drie2"
+    assert [(b["label"], b["note"], block_text(b)) for b in blocks[1:]] == [("1", "fn1", " Noot 7."),
+                                                                            ("2", "fn2", " Noot 6.")]
+    assert findings == {"tracked_changes": 1, "footnotes": 2}
+
+
+def test_note_number_format_and_start_from_the_section(make_docx):
+    notes = part("endnotes", "".join(f'<w:endnote w:id="{n}"><w:p>{run(f"E{n}")}</w:p></w:endnote>' for n in (1, 2)))
+    body = (W_P.format(run("a") + '<w:r><w:endnoteReference w:id="1"/></w:r>'
+                       + '<w:r><w:endnoteReference w:id="2"/></w:r>')
+            + '<w:sectPr><w:endnotePr><w:numFmt w:val="upperLetter"/><w:numStart w:val="3"/></w:endnotePr></w:sectPr>')
+    blocks, _ = read_docx(make_docx(body, rels=relationship("rId5", "endnotes", "endnotes.xml"),
+                                    parts={"word/endnotes.xml": notes}))
+    assert blocks[0]["runs"] == [{"text": "a"}, {"text": "C", "note": "en1"}, {"text": "D", "note": "en2"}]
+    assert [(b["label"], b["blocks"]) for b in blocks[1:]] == [
+        ("C", [{"type": "paragraph", "text": "E1"}]), ("D", [{"type": "paragraph", "text": "E2"}])]
+
+
+def test_headers_and_footers_word_shows_once_each(make_docx):
+    header = part("hdr", W_P.format(run("Samenwerkingsovereenkomst")))
+    first = part("hdr", W_P.format(run("Alleen op een titelpagina")))
+    footer = part("ftr", W_P.format(
+        run("Pagina ") + '<w:fldSimple w:instr=" PAGE "><w:r><w:t>3</w:t></w:r></w:fldSimple>' + run(" van ")
+        + '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> NUMPAGES </w:instrText></w:r>'
+        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r>' + run("9") + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    ))
+    page_number_only = part("ftr", W_P.format('<w:fldSimple w:instr="PAGE"><w:r><w:t>- 4 -</w:t></w:r></w:fldSimple>'))
+    refs = ('<w:headerReference w:type="default" r:id="rH1"/><w:headerReference w:type="first" r:id="rH2"/>'
+            '<w:headerReference w:type="even" r:id="rH2"/><w:footerReference w:type="default" r:id="rF1"/>')
+    body = (
+        W_P.format(run("Hoofdstuk 1"))
+        + f'<w:p><w:pPr><w:sectPr>{refs}</w:sectPr></w:pPr></w:p>'  # no title page, no even/odd setting
+        + W_P.format(run("Hoofdstuk 2"))
+        + '<w:sectPr><w:headerReference w:type="default" r:id="rH3"/><w:footerReference w:type="default" r:id="rF2"/>'
+        '</w:sectPr>'
+    )
+    rels = "".join(relationship(*r) for r in (("rH1", "header", "header1.xml"), ("rH2", "header", "header2.xml"),
+                                              ("rH3", "header", "header3.xml"), ("rF1", "footer", "footer1.xml"),
+                                              ("rF2", "footer", "footer2.xml")))
+    parts = {"word/header1.xml": header, "word/header2.xml": first, "word/header3.xml": header,
+             "word/footer1.xml": footer, "word/footer2.xml": page_number_only}
+    blocks, _ = read_docx(make_docx(body, rels=rels, parts=parts))
+    assert blocks == [
+        {"type": "paragraph", "text": "Hoofdstuk 1"},
+        {"type": "paragraph", "text": "Hoofdstuk 2"},
+        {"type": "header", "variant": "default", "blocks": [{"type": "paragraph", "text": "Samenwerkingsovereenkomst"}]},
+        {"type": "footer", "variant": "default", "blocks": [{"type": "paragraph", "text": "Pagina  van "}]},
+    ]
+    assert plain_text(body_blocks(blocks)) == "Hoofdstuk 1\n\nHoofdstuk 2"
+
+
+def test_comment_ranges_across_paragraphs_and_in_tables(make_docx):
+    comments = part("comments", "".join(
+        f'<w:comment w:id="{n}" w:author="{who}"><w:p>{run(text)}</w:p></w:comment>'
+        for n, who, text in ((1, "An", "Te lang."), (2, "Bo", "Welke partij?"), (3, "Cas", "Weg")))
+    )
+    body = (
+        W_P.format(run("Inleiding"))
+        + '<w:commentRangeStart w:id="1"/>' + W_P.format(run("Eerste ") + '<w:commentRangeStart w:id="2"/>' + run("zin"))
+        + W_P.format(run("tweede") + '<w:commentRangeEnd w:id="2"/>' + run(" zin") + '<w:commentRangeEnd w:id="1"/>')
+        + f'<w:tbl><w:tr><w:tc>{W_P.format(run("cel"))}</w:tc><w:tc>'
+        + W_P.format('<w:commentRangeStart w:id="3"/>' + run("Partij B") + '<w:commentRangeEnd w:id="3"/>')
+        + "</w:tc></w:tr></w:tbl>"
+    )
+    content = read_docx_content(make_docx(body, rels=relationship("rC", "comments", "comments.xml"),
+                                          parts={"word/comments.xml": comments}))
+    assert [(c["author"], c["date"], c["text"], c["block_index"], c["quote"], c["parent"])
+            for c in content.word_comments] == [
+        ("An", "", "Te lang.", 1, "Eerste zin\ntweede zin", None),
+        ("Bo", "", "Welke partij?", 1, "zin\ntweede", None),
+        ("Cas", "", "Weg", 3, "Partij B", None),
+    ]
+    assert content.findings == {"word_comments": 3}
 
 
 def test_other_office_documents_are_wrong_type(make_docx):

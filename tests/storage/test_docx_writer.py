@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import time
+import zipfile
 
 import docx
 import mammoth
 import pytest
+from docx.enum.section import WD_SECTION
 
 from storage.blocks import assign_ids
 from storage.docx_reader import read_docx
@@ -135,15 +137,92 @@ def _images_as_written(blocks: list[dict]) -> list[dict]:
         elif block["type"] == "table":
             rows = [[{**c, "blocks": _images_as_written(c["blocks"])} for c in row] for row in block["rows"]]
             out.append({**block, "rows": rows})
+        elif block["type"] in ("note", "header", "footer"):
+            out.append({**block, "blocks": _images_as_written(block["blocks"])})
         else:
             out.append(block)
     return out
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 17, 18, 19, 21, 24, 27, 28, 30, 35])
+# 09, 10, 24 and 25 have footnotes or endnotes; 23, 24 and 25 headers and footers.
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 17, 18, 19, 21, 23, 24, 25, 27, 28, 30, 35])
 def test_corpus_files_round_trip(read_corpus, number):
     blocks, _ = read_corpus(number)
     assert roundtrip(blocks) == _images_as_written(blocks)
+
+
+def note(kind: str, label: str, note_id: str, *blocks: dict) -> dict:
+    return {"type": "note", "kind": kind, "label": label, "note": note_id, "blocks": list(blocks)}
+
+
+NOTED = [
+    para("Partijen1 en de regio*.", runs=[{"text": "Partijen"}, {"text": "1", "note": "fn1"}, {"text": " en de regio"},
+                                          {"text": "*", "note": "fn2"}, {"text": "."}]),
+    {"type": "table", "rows": [[cell(para("Zie2", runs=[{"text": "Zie"}, {"text": "2", "note": "fn3"}])),
+                                cell(para("Slot i", runs=[{"text": "Slot "}, {"text": "i", "note": "en1"}]))]]},
+    note("footnote", "1", "fn1", para(" De leden van het netwerk."), item(0, "•", "ook toetreders")),
+    note("footnote", "*", "fn2", para("(*) Zoals bedoeld in artikel 2.",
+                                      runs=[{"text": "("}, {"text": "*", "note": "fn2"}, {"text": ") Zoals bedoeld in "},
+                                            {"text": "artikel 2", "href": "https://example.org/art2"}, {"text": "."}])),
+    note("footnote", "2", "fn3", {"type": "table", "rows": [[cell(para("a")), cell(para("b"))]]}),
+    note("endnote", "i", "en1", para(" Eindnoot."), para("Tweede alinea.")),
+    {"type": "header", "variant": "default", "blocks": [para("Concept")]},
+    {"type": "header", "variant": "first", "blocks": [{"type": "table", "rows": [[cell(para("Logo")), cell()]]},
+                                                      para("Titelpagina")]},
+    {"type": "footer", "variant": "default", "blocks": [para("Regio Noord\tversie 2")]},
+    {"type": "footer", "variant": "even", "blocks": [para("Even")]},
+    {"type": "header", "variant": "default", "blocks": [para("Bijlage")]},
+    {"type": "footer", "variant": "default", "blocks": [para("Bijlage, voet")]},
+]
+
+
+def test_notes_headers_and_footers_round_trip():
+    assert roundtrip(NOTED) == NOTED
+
+
+def test_notes_are_real_word_notes():
+    data = write_docx(NOTED)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        types = archive.read("[Content_Types].xml").decode()
+        rels = archive.read("word/_rels/document.xml.rels").decode()
+        body = archive.read("word/document.xml").decode()
+        footnotes = archive.read("word/footnotes.xml").decode()
+        settings = archive.read("word/settings.xml").decode()
+    assert {"word/footnotes.xml", "word/endnotes.xml", "word/_rels/footnotes.xml.rels"} <= names
+    assert "wordprocessingml.footnotes+xml" in types and "wordprocessingml.endnotes+xml" in types
+    assert "relationships/footnotes" in rels and "relationships/endnotes" in rels
+    assert body.count('<w:rStyle w:val="FootnoteReference"/></w:rPr><w:footnoteReference') == 3
+    assert '<w:footnoteReference w:customMarkFollows="1" w:id="2"/><w:t xml:space="preserve">*</w:t>' in body
+    assert '<w:endnotePr><w:numFmt w:val="lowerRoman"/></w:endnotePr>' in body
+    assert 'w:type="separator" w:id="-1"' in footnotes and 'w:type="continuationSeparator" w:id="0"' in footnotes
+    assert footnotes.count("<w:footnoteRef/>") == 3  # one each; fn2 places its own after "("
+    assert footnotes.endswith("</w:tbl><w:p/></w:footnote></w:footnotes>")  # a story ends with a paragraph
+    assert '<w:footnote w:id="-1"/><w:footnote w:id="0"/>' in settings
+    result = mammoth.convert_to_html(io.BytesIO(data))
+    assert "De leden van het netwerk." in result.value and "Eindnoot." in result.value
+    assert 'href="#footnote-1"' in result.value
+
+
+def test_headers_and_footers_are_real_ones():
+    document = docx.Document(io.BytesIO(write_docx(NOTED)))
+    first, annex = document.sections[0], document.sections[-1]
+    assert [p.text for p in first.header.paragraphs] == ["Concept"]
+    assert first.different_first_page_header_footer
+    assert first.first_page_header.tables[0].cell(0, 0).text == "Logo"
+    assert [p.text for p in first.even_page_footer.paragraphs] == ["Even"]
+    assert document.settings.odd_and_even_pages_header_footer
+    # A second default header cannot share the section: it goes to a continuous section at the end.
+    assert len(document.sections) == 2 and annex.start_type == WD_SECTION.CONTINUOUS
+    assert [p.text for p in annex.header.paragraphs] == ["Bijlage"]
+    assert "Concept" not in [p.text for p in document.paragraphs]
+
+
+def test_a_note_that_is_not_referred_to_is_left_out():
+    blocks = [para("Tekst"), note("footnote", "1", "fn1", para("Los"))]
+    assert roundtrip(blocks) == [para("Tekst")]
+    dangling = [para("Tekst9", runs=[{"text": "Tekst"}, {"text": "9", "note": "fn9"}])]
+    assert roundtrip(dangling) == [para("Tekst9")]
 
 
 def test_agreement_round_trips_within_the_time_budget(agreement):

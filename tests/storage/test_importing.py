@@ -67,6 +67,34 @@ def test_findings_tell_the_editor_about_changes_comments_and_pictures(corpus_fil
     assert import_upload(*corpus_file(1)).findings == {}
 
 
+def test_word_comments_come_with_the_import_apart_from_the_text(corpus_file):
+    result = import_upload(*corpus_file(11))
+    assert len(result.word_comments) == 8
+    assert {c["author"] for c in result.word_comments} == {"Randy Bartels", "Shay Hill"}
+    assert [c["parent"] for c in result.word_comments] == [None, 0, 0, None, None, 4, 4, None]
+    passage = result.blocks[result.word_comments[0]["block_index"]]
+    assert passage["id"] == "b1" and result.word_comments[0]["quote"] == passage["text"]
+    assert all("COMMENT" not in block["text"] for block in result.blocks)
+    assert import_upload(*corpus_file(1)).word_comments == []
+    assert import_upload("plan.txt", b"Tekst").word_comments == []
+
+
+def test_notes_and_headers_get_ids_after_the_body(corpus_file):
+    result = import_upload(*corpus_file(9))
+    assert [(b["id"], b["type"], b.get("note")) for b in result.blocks] == [
+        ("b1", "paragraph", None), ("b2", "note", "fn1"), ("b3", "note", "fn2")]
+
+
+def test_a_header_alone_is_nothing_to_agree_on(make_docx):
+    header = ('<w:hdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+              "<w:p><w:r><w:t>Concept</w:t></w:r></w:p></w:hdr>")
+    rels = ('<Relationship Id="rH" Target="header1.xml" '
+            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"/>')
+    data = make_docx('<w:p/><w:sectPr><w:headerReference w:type="default" r:id="rH"/></w:sectPr>', rels=rels,
+                     parts={"word/header1.xml": header})
+    assert refusal("kop.docx", data).code == "empty"
+
+
 def test_macro_and_template_are_found_by_content_not_only_by_name(corpus_file):
     assert refusal("renamed.docx", corpus_file(36)[1]).code == "macro"
     assert refusal("renamed.docx", corpus_file(40)[1]).code == "template"
