@@ -6,9 +6,9 @@ Everything here talks to 127.0.0.1 only, and every load run is bounded in time.
 from __future__ import annotations
 
 import http.client
-import pstats
 import os
 import platform
+import pstats
 import re
 import shutil
 import signal

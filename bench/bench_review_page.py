@@ -35,8 +35,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    GEN_AGREEMENT, HOST, VENV_BIN, SECRET_KEY, Children, child_env, fresh_database, http_get, load_average, machine,
-    make_app, print_table, run_wrk, verdict, wait_for_http, callees, find_functions, indent, trim_pstats,
+    GEN_AGREEMENT,
+    HOST,
+    SECRET_KEY,
+    VENV_BIN,
+    Children,
+    callees,
+    child_env,
+    find_functions,
+    fresh_database,
+    http_get,
+    indent,
+    load_average,
+    machine,
+    make_app,
+    print_table,
+    run_wrk,
+    trim_pstats,
+    verdict,
+    wait_for_http,
 )
 
 TARGET_RATIO = 0.20

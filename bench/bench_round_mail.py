@@ -32,8 +32,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    SECRET_KEY, VENV_BIN, Children, callees, child_env, find_functions, fresh_database, indent, load_average, machine,
-    make_app, print_table, trim_pstats, verdict,
+    SECRET_KEY,
+    VENV_BIN,
+    Children,
+    callees,
+    child_env,
+    find_functions,
+    fresh_database,
+    indent,
+    load_average,
+    machine,
+    make_app,
+    print_table,
+    trim_pstats,
+    verdict,
 )
 
 TARGET_OPEN_SECONDS = 2.0

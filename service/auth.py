@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import session as cookie
-
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 

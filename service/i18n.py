@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import session
-from flask_babel import Babel, lazy_gettext as _l
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 
 from service.config import ROOT
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import io
 import re
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from markupsafe import Markup, escape
 
 from service.embedded import MailStore, StoredMessage, find_urls

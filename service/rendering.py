@@ -8,12 +8,11 @@ is neither copied into the page string nor encoded again on every request.
 
 from __future__ import annotations
 
+import gzip
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
-
-import gzip
-import uuid
 
 from flask import Response, render_template, request
 from flask_babel import get_locale

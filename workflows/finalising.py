@@ -8,7 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.db import lock
-from storage.models import APPROVING_VERDICTS, Document, Finalisation, Membership, Participant, Person, Round, Verdict, Version, utcnow
+from storage.models import (
+    APPROVING_VERDICTS,
+    Document,
+    Finalisation,
+    Membership,
+    Participant,
+    Person,
+    Round,
+    Verdict,
+    Version,
+    utcnow,
+)
 from workflows import audit
 from workflows.errors import AlreadyFinal, InvalidInput, NotUnanimous, StaleVersion
 from workflows.membership import active_members

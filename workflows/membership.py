@@ -9,7 +9,17 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ROLES, Membership, Network, Organisation, Participant, PersonalLink, Person, Round, utcnow
+from storage.models import (
+    ROLES,
+    Membership,
+    Network,
+    Organisation,
+    Participant,
+    Person,
+    PersonalLink,
+    Round,
+    utcnow,
+)
 from workflows import audit
 from workflows.errors import Conflict, CsvRejected, InvalidInput
 
@@ -104,7 +114,9 @@ def add_member(session: Session, network: Network, *, name: str, email: str, org
     audit.record(session, network.id, "member_joined", actor_id=actor.id if actor else None,
                  person_id=person.id, email=person.email, role=role,
                  organisation=organisation.name if organisation else "")
-    from workflows import rounds  # rounds builds on membership; import here to keep the arrow one-way at load time
+    from workflows import (
+        rounds,  # rounds builds on membership; import here to keep the arrow one-way at load time
+    )
 
     for open_round in rounds.open_rounds_in_network(session, network.id):
         rounds.add_participant(session, open_round, membership, actor=actor)

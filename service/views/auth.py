@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session as cookie, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask import session as cookie
 
 from service import auth, db
 from service.forms import ConfirmForm, SignInForm

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+
 from service import auth, db
 from service.forms import CommentForm, VerdictForm
-from service.rendering import cached_page, page_response, rendered_blocks, rendered_comments
+from service.rendering import (
+    cached_page,
+    page_response,
+    rendered_blocks,
+    rendered_comments,
+)
 from storage.blocks import block_text
 from storage.models import Verdict
 from workflows import rounds

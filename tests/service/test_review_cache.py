@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 
-
 from storage.models import Participant, Round
 from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
