@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateTimeLocalField, SelectChoice, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 ROLE_CHOICES = [
@@ -67,6 +77,8 @@ class VersionForm(FlaskForm):
 class RoundForm(FlaskForm):
     deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     message = TextAreaField(_l("Message to the members (optional)"), validators=[Optional(), Length(max=5000)])
+    word_comments = BooleanField(_l("Bring in the comments found in the Word file as comments of its uploader"),
+                                 default=True)
     version_id = HiddenField()
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_datetime, get_locale, lazy_gettext as _l
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from service.forms import KIND_CHOICES
@@ -23,7 +24,7 @@ MAIL = {None: _l("not planned"), "pending": _l("queued"), "sending": _l("sending
 CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("closed at the deadline"),
                  "superseded": _l("superseded by a newer version"), "finalised": _l("closed: document made final")}
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
-            "images": _l("images"), "footnotes": _l("footnotes or endnotes (not imported yet)"),
+            "images": _l("images"), "footnotes": _l("footnotes or endnotes"),
             "hidden_text": _l("passages of hidden text (imported)")}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
@@ -49,7 +50,9 @@ def round_status(round_) -> str:
 
 
 def findings_text(findings: dict) -> str:
-    return ", ".join(f"{count} {FINDINGS.get(key, key)}" for key, count in findings.items() if count)
+    """Only the counts; the Word comments themselves are kept in the findings too."""
+    return ", ".join(f"{count} {FINDINGS.get(key, key)}" for key, count in findings.items()
+                     if isinstance(count, int) and count)
 
 
 def when(value) -> str:

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 from storage import importing
 from storage.blocks import content_hash
 from storage.db import lock
-from storage.models import DOCUMENT_KINDS, Blob, Document, Network, Person, Version, utcnow
+from storage.models import (
+    DOCUMENT_KINDS,
+    Blob,
+    Document,
+    Network,
+    Person,
+    Version,
+    utcnow,
+)
 from workflows import audit, passages
 from workflows.errors import AlreadyFinal, InvalidInput, UploadRefused
 
@@ -44,10 +52,13 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
         session.add(Blob(sha256=sha256, size=len(data), data=data))
     number = (session.scalar(select(func.max(Version.number)).where(Version.document_id == document.id)) or 0) + 1
     blocks = _with_stable_ids(session, document, imported.blocks)
+    findings = dict(imported.findings)
+    if imported.word_comments:
+        findings[WORD_COMMENTS] = [_word_comment(c, blocks) for c in imported.word_comments]
     version = Version(
         document_id=document.id, number=number, blocks=blocks, content_hash=content_hash(blocks),
         source_format=imported.source_format, original_filename=filename[:255], original_sha256=sha256,
-        findings=imported.findings, change_note=change_note.strip(), author_id=actor.id, created_at=utcnow(),
+        findings=findings, change_note=change_note.strip(), author_id=actor.id, created_at=utcnow(),
     )
     session.add(version)
     session.flush()
@@ -57,6 +68,16 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
 
     rounds.supersede_open_round(session, document, by=version, actor=actor)
     return version
+
+
+WORD_COMMENTS = "word_comment_list"  # the Word comments themselves, kept with the version's findings
+
+
+def _word_comment(comment: dict, blocks: list[dict]) -> dict:
+    index = comment.get("block_index")
+    block_id = blocks[index]["id"] if index is not None and 0 <= index < len(blocks) else None
+    return {"author": comment.get("author", ""), "date": comment.get("date", ""), "text": comment.get("text", ""),
+            "quote": comment.get("quote", ""), "block_id": block_id, "parent": comment.get("parent")}
 
 
 def _with_stable_ids(session: Session, document: Document, blocks: list[dict]) -> list[dict]:

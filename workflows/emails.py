@@ -112,16 +112,32 @@ def verdict_confirmation_variables(session: Session, params: dict, base_url: str
             "version": session.get(Version, verdict.version_id)}, []
 
 
-def final_document_variables(session: Session, params: dict, base_url: str):
-    from workflows import exports
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
+
+_FINAL_FILES: dict[tuple[int, int, str], list[tuple[str, str, bytes]]] = {}
+
+
+def _final_files(session: Session, document: Document, locale: str) -> list[tuple[str, str, bytes]]:
+    """The final .docx and PDF, made once per process for all the mails of a batch (a 200-page PDF takes
+    seconds). A final version never changes, so (document, version, locale) identifies the files."""
+    from workflows import exports, pdf_export
+
+    key = (document.id, document.final_version_id, locale)
+    if key not in _FINAL_FILES:
+        docx_name, docx_data = exports.final_docx(session, document, locale)
+        pdf_name, pdf_data = pdf_export.final_pdf(session, document, locale)
+        _FINAL_FILES.clear()  # one document's files at a time is all a batch needs
+        _FINAL_FILES[key] = [(docx_name, DOCX, docx_data), (pdf_name, "application/pdf", pdf_data)]
+    return _FINAL_FILES[key]
+
+
+def final_document_variables(session: Session, params: dict, base_url: str):
     document = session.get(Document, params["document_id"])
     version = session.get(Version, document.final_version_id)
     finalisation = session.query(Finalisation).filter_by(document_id=document.id).one()
-    filename, data = exports.final_docx(session, document)
-    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     return ({"document": document, "version": version, "finalisation": finalisation,
-             "url": f"{base_url}/d/{document.id}"}, [(filename, docx_type, data)])
+             "url": f"{base_url}/d/{document.id}"}, _final_files(session, document, "nl"))
 
 
 VARIABLES = {

@@ -17,8 +17,8 @@ from storage.models import (
     Membership,
     OutboxMessage,
     Participant,
-    PersonalLink,
     Person,
+    PersonalLink,
     Round,
     Verdict,
     Version,
@@ -26,7 +26,15 @@ from storage.models import (
 )
 from workflows import audit, jobs
 from workflows.documents import latest_version
-from workflows.errors import AlreadyFinal, Conflict, InvalidInput, LinkInvalid, NotAllowed, RoundClosed, StaleVersion
+from workflows.errors import (
+    AlreadyFinal,
+    Conflict,
+    InvalidInput,
+    LinkInvalid,
+    NotAllowed,
+    RoundClosed,
+    StaleVersion,
+)
 from workflows.membership import active_members
 from workflows.notifications import PENDING_IDS, queue_email
 from workflows.tokens import hash_token, new_token
@@ -45,8 +53,10 @@ def open_rounds_in_network(session: Session, network_id: int) -> list[Round]:
 
 
 def open_round(session: Session, document: Document, *, deadline: dt.datetime, message: str, actor: Person,
-               version_id: int | None = None, now: dt.datetime | None = None) -> Round:
-    """Open a round on the latest version and invite every current member (HTML + text email, personal link)."""
+               version_id: int | None = None, now: dt.datetime | None = None,
+               bring_in_word_comments: bool = False) -> Round:
+    """Open a round on the latest version and invite every current member (HTML + text email, personal link).
+    Optionally the comments found in the uploaded Word file become comments of the uploader in this round."""
     now = now or utcnow()
     document = lock(session, Document, document.id)
     if document.status == "final":
@@ -87,7 +97,25 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
                  round_id=round_.id, version_id=version.id, content_hash=version.content_hash,
                  deadline=deadline.isoformat(), participants=len(participants))
     jobs.after_commit(session, "workflows.jobs.close_round_if_due", round_.id, at=deadline)
+    if bring_in_word_comments:
+        _bring_in_word_comments(session, round_, version, participants)
     return round_
+
+
+def _bring_in_word_comments(session: Session, round_: Round, version: Version, participants: list[Participant]) -> None:
+    from workflows.documents import WORD_COMMENTS
+
+    uploader = next((p for p in participants if p.person_id == version.author_id), None)
+    word_comments = version.findings.get(WORD_COMMENTS, [])
+    if uploader is None or not word_comments:
+        return
+    for comment in word_comments:
+        # The Word author may not be the uploader: keep their name with the text; "↪" marks a reply.
+        marker = "↪ " if comment.get("parent") is not None else ""
+        body = f"{marker}{comment['text']} — {comment['author']} (Word)"
+        added = add_comment(session, uploader, body=body[:MAX_COMMENT_LENGTH], block_id=comment.get("block_id"))
+        if comment.get("quote"):
+            added.quote = comment["quote"][:QUOTE_LENGTH]
 
 
 def add_participant(session: Session, round_: Round, membership: Membership, *, actor: Person | None) -> Participant:

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -40,7 +41,16 @@ from storage.models import (
     Verdict,
     Version,
 )
-from workflows import documents, exports, finalising, membership, redlines, rounds
+from workflows import (
+    documents,
+    exports,
+    finalising,
+    membership,
+    pdf_export,
+    redline_export,
+    redlines,
+    rounds,
+)
 from workflows.emails import TIMEZONE
 from workflows.errors import CsvRejected, DomainError
 
@@ -229,6 +239,15 @@ def compare(document_id: int):
     document = _get(Document, document_id)
     person, own = auth.require_role(document.network_id, *STAFF)
     versions = documents.versions_of(db.session(), document.id)
+    old, new = _compared_versions(document, versions)
+    result = redlines.redline(old.blocks, new.blocks)
+    return render_template("staff/compare.html", document=document, network=document.network, own=own,
+                           versions=versions, old=old, new=new, redline=result)
+
+
+def _compared_versions(document: Document, versions: list[Version] | None = None) -> tuple[Version, Version]:
+    """The ?old= and ?new= versions of this document, or the latest two."""
+    versions = versions if versions is not None else documents.versions_of(db.session(), document.id)
     by_id = {v.id: v for v in versions}
     old = by_id.get(request.args.get("old", type=int))
     new = by_id.get(request.args.get("new", type=int))
@@ -236,9 +255,7 @@ def compare(document_id: int):
         if len(versions) < 2:
             abort(404)
         old, new = versions[1], versions[0]
-    result = redlines.redline(old.blocks, new.blocks)
-    return render_template("staff/compare.html", document=document, network=document.network, own=own,
-                           versions=versions, old=old, new=new, redline=result)
+    return old, new
 
 
 @bp.post("/d/<int:document_id>/rounds")
@@ -250,7 +267,8 @@ def open_round(document_id: int):
         return _document_page(document, 400, round_form=form)
     deadline = form.deadline.data.replace(tzinfo=TIMEZONE)
     round_ = rounds.open_round(db.session(), document, deadline=deadline, message=form.message.data or "",
-                               actor=person, version_id=int(form.version_id.data) if form.version_id.data else None)
+                               actor=person, version_id=int(form.version_id.data) if form.version_id.data else None,
+                               bring_in_word_comments=bool(form.word_comments.data))
     flash(_("Round %(number)s is open; the invitations are being sent.", number=round_.number))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
@@ -329,6 +347,27 @@ def _error_text(error: DomainError) -> str:
     from service.i18n import error_message
 
     return error_message(error.code, error.params)
+
+
+@bp.get("/d/<int:document_id>/final.pdf")
+def final_pdf(document_id: int):
+    document = _get(Document, document_id)
+    auth.require_role(document.network_id, *STAFF)
+    if document.status != "final":
+        abort(404)
+    filename, data = pdf_export.final_pdf(db.session(), document, str(get_locale()))
+    return _download(data, "application/pdf", filename)
+
+
+@bp.get("/d/<int:document_id>/compare.docx")
+def compare_docx(document_id: int):
+    """The redline as Word tracked changes: Accept all gives the newer version, Reject all the older one."""
+    document = _get(Document, document_id)
+    person, _own = auth.require_role(document.network_id, *STAFF)
+    old, new = _compared_versions(document)
+    data = redline_export.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
+                                       title=f"{document.title}: v{old.number} → v{new.number}")
+    return _download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))
 
 
 @bp.get("/d/<int:document_id>/final.docx")

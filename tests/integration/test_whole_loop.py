@@ -7,6 +7,7 @@ import io
 import re
 
 import docx
+import pypdf
 from sqlalchemy import select
 
 from storage.blocks import block_text
@@ -144,11 +145,13 @@ def test_the_whole_loop(app, client, db, mail_store, run_worker):
     final_version = db.scalars(select(Version).where(Version.document_id == document_id).order_by(Version.number.desc())).first()
     expected = [block_text(b) for b in final_version.blocks]
     for message in finals:
-        (filename, content_type, data), = message.attachments()
-        assert filename.endswith(".docx")
-        paragraphs = [p.text for p in docx.Document(io.BytesIO(data)).paragraphs]
+        (docx_name, _, docx_data), (pdf_name, pdf_type, pdf_data) = message.attachments()
+        assert docx_name.endswith(".docx") and pdf_name.endswith(".pdf") and pdf_type == "application/pdf"
+        paragraphs = [p.text for p in docx.Document(io.BytesIO(docx_data)).paragraphs]
         assert paragraphs[:len(expected)] == expected
         assert final_version.content_hash in "\n".join(paragraphs)  # the approval annex
+        pdf_text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf_data)).pages)
+        assert "drie jaar" in pdf_text and final_version.content_hash in pdf_text.replace("\n", "")
 
 
 def csrf_version_id(html: str) -> str:

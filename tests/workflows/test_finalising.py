@@ -131,3 +131,25 @@ def test_the_database_allows_one_finalisation_per_document(db):
         db.execute(text("INSERT INTO finalisations (document_id, version_id, content_hash, finalised_by_id, finalised_at) "
                         "VALUES (:d, :v, 'x', :p, CURRENT_TIMESTAMP)"), {"d": document.id, "v": version.id, "p": coordinator.id})
     db.rollback()
+
+
+def test_the_approval_annex_keeps_who_agreed_at_finalisation(db):
+    import io
+
+    import docx
+
+    from workflows import exports
+
+    network, coordinator, people = make_network(db, members=2)
+    document, version = make_document(db, network, coordinator)
+    everyone_says(db, open_round(db, document, coordinator))
+    finalising.finalise_document(db, document, version, actor=coordinator)
+    leaver = people[1]
+    membership.remove_member(db, leaver, actor=coordinator)
+    membership.add_member(db, network, name="Na Afloop", email="na-afloop@example.org", organisation_name="",
+                          role="member", actor=coordinator)
+    _filename, data = exports.final_docx(db, document)
+    table = docx.Document(io.BytesIO(data)).tables[-1]
+    names = [row.cells[0].text for row in table.rows[1:]]
+    assert leaver.person.name in names and "Na Afloop" not in names
+    assert len(names) == 4  # coordinator, editor, two members: as they were when it was made final

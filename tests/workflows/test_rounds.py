@@ -200,3 +200,29 @@ def test_a_round_closes_by_itself_at_its_deadline(db):
     assert not rounds.close_round_if_due(db, round_.id)
     assert rounds.close_round_if_due(db, round_.id, now=utcnow() + dt.timedelta(days=1, seconds=1))
     assert round_.status == "closed" and round_.close_reason == "deadline"
+
+
+def test_word_comments_of_the_upload_can_be_brought_into_the_round_as_the_uploaders(db):
+    from storage.models import Comment
+    from tests.conftest import CORPUS
+    from workflows.documents import WORD_COMMENTS
+
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    data = (CORPUS / "docx" / "11_comments_comments.docx").read_bytes()
+    version = documents.upload_version(db, document, filename="opmerkingen.docx", data=data, change_note="",
+                                       actor=coordinator)
+    word_comments = version.findings[WORD_COMMENTS]
+    assert len(word_comments) == version.findings["word_comments"] == 8
+    assert all(c["block_id"] in {b["id"] for b in version.blocks} for c in word_comments if c["block_id"])
+    round_ = rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=7), message="", actor=coordinator,
+                               bring_in_word_comments=True)
+    comments = db.scalars(select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)).all()
+    assert len(comments) == 8 and {c.person_id for c in comments} == {coordinator.id}
+    assert comments[0].body.startswith(word_comments[0]["text"]) and "(Word)" in comments[0].body
+    assert sum(c.body.startswith("↪") for c in comments) == sum(c["parent"] is not None for c in word_comments) == 4
+
+    other = documents.upload_version(db, document, filename="opnieuw.docx", data=data, change_note="", actor=coordinator)
+    second = rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=7), message="", actor=coordinator)
+    assert other.findings[WORD_COMMENTS] and db.scalar(
+        select(func.count()).select_from(Comment).where(Comment.round_id == second.id)) == 0
