@@ -181,3 +181,34 @@ def test_the_upload_says_what_the_file_held(app, db, setup):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Versie 2 is opgeslagen." in page
     assert "Gevonden in dit bestand:" in page and "niet-geaccepteerde wijzigingen" in page
+
+
+def test_a_final_document_downloads_as_docx_and_pdf_and_a_redline_as_tracked_changes(app, db, setup):
+    import zipfile
+
+    import pypdf
+
+    from workflows import documents, finalising
+
+    _network, coordinator, _people, document, v1 = setup
+    v2 = documents.upload_version(db, document, filename="v2.md", change_note="", actor=coordinator,
+                                  data=b"# Samenwerkingsovereenkomst\n\nDe partijen werken nauw samen aan goede zorg.\n")
+    round_ = open_round(db, document, coordinator)
+    for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
+        rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
+    finalising.finalise_document(db, document, v2, actor=coordinator)
+    db.commit()
+    client = signed_in(app, db, coordinator)
+
+    redline = client.get(f"/d/{document.id}/compare.docx?old={v1.id}&new={v2.id}")
+    assert redline.status_code == 200 and redline.headers["Content-Disposition"].startswith("attachment")
+    xml = zipfile.ZipFile(io.BytesIO(redline.data)).read("word/document.xml").decode()
+    assert "<w:ins " in xml and "<w:del " in xml and 'w:author="Akkoord"' in xml
+
+    pdf = client.get(f"/d/{document.id}/final.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "nauw samen" in text and v2.content_hash in text.replace("\n", "")
+    assert client.get(f"/d/{document.id}/final.docx").status_code == 200
+    page = client.get(f"/d/{document.id}").get_data(as_text=True)
+    assert f"/d/{document.id}/final.pdf" in page
