@@ -74,6 +74,8 @@ UPLOAD_ERRORS = {
     "ambiguous_zip": _l("The file contains conflicting parts and cannot be read safely."),
     "empty": _l("The document contains no text."),
     "not_utf8": _l("The text file is not in UTF-8. Save it as UTF-8 and upload again."),
+    "too_complex": _l("The file is too complex to read safely (it takes too long or too much memory). "
+                      "Save it again in Word, or split it, and upload again."),
 }
 
 CSV_PROBLEMS = {

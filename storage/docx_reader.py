@@ -1170,21 +1170,23 @@ def merge_runs(pieces: list[list]) -> list[dict]:
     A piece is [text, bold, italic, underline, href], or with a sixth item, a note id, a note reference.
     """
     runs: list[dict] = []
+    texts: list[list[str]] = []  # each run's pieces, joined once at the end: += on a dict value is quadratic
     last_key = None
     for piece in pieces:
         text = piece[0]
         if not text:
             continue
         if len(piece) > 5:  # a note reference: a run of its own, with no formatting of its own
-            runs.append({"text": text, "note": piece[5]})
+            runs.append({"note": piece[5]})
+            texts.append([text])
             last_key = None
             continue
         _, bold, italic, underline, href = piece
         key = (bold, italic, underline, href)
         if key == last_key:
-            runs[-1]["text"] += text
+            texts[-1].append(text)
             continue
-        run = {"text": text}
+        run = {}
         if bold:
             run["bold"] = True
         if italic:
@@ -1194,5 +1196,8 @@ def merge_runs(pieces: list[list]) -> list[dict]:
         if href:
             run["href"] = href
         runs.append(run)
+        texts.append([text])
         last_key = key
+    for run, parts in zip(runs, texts):
+        run["text"] = "".join(parts)
     return runs

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import importing
+from storage.isolated_import import import_upload_isolated
 from storage.blocks import content_hash
 from storage.db import lock
 from storage.models import (
@@ -41,7 +42,7 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
                    actor: Person) -> Version:
     """Import the file as the next version; an open round on an older version is superseded (invariant 3)."""
     try:
-        imported = importing.import_upload(filename, data)
+        imported = import_upload_isolated(filename, data)
     except importing.ImportRefused as refused:
         raise UploadRefused(refused.code, **refused.params) from None
     document = lock(session, Document, document.id)
