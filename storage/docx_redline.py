@@ -33,6 +33,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
@@ -138,11 +139,65 @@ class _RedlineWriter:
         self._block(old, new, entry.segments if entry.status == "changed" else None, self.end.addprevious, self.width)
 
     def finish(self) -> None:
+        self._anchor_marks_before_tables()
         last = self.end.getprevious()
         if last is not None and last.find(f"{_W}pPr/{_W}rPr") is not None:
             # Word cannot remove a document's last paragraph mark: an inserted or deleted last
             # paragraph would stay behind empty (with its list number) after Reject or Accept all.
             self.end.addprevious(etree.Element(_W + "p"))
+
+    def _anchor_marks_before_tables(self) -> None:
+        """Inserted or deleted paragraphs right before a table, encoded the way Word records them.
+
+        Accepting or rejecting a paragraph mark joins the paragraph to the next one, and a paragraph
+        cannot join a table: Word and LibreOffice leave it behind, empty. Word itself records
+        "Enter at the end of A, then type X" with A's mark inserted and X holding A's original mark
+        (X's own formatting as a change from A's). So the revision moves to the mark of the
+        paragraph before the run, and the run's last paragraph gets the formatting change.
+        """
+        for table in list(self.end.getparent().iterchildren(_W + "tbl")):
+            last = table.getprevious()
+            revision = _mark_revision(last)
+            if revision is None:
+                continue
+            anchor = last
+            while _mark_revision(anchor) is not None and _mark_revision(anchor).tag == revision.tag:
+                anchor = anchor.getprevious()
+            if anchor is None or anchor.tag != _W + "p" or _mark_revision(anchor) is not None:
+                continue  # no plain paragraph before the run: leave it (an empty paragraph may remain)
+            anchor_ppr = anchor.find(_W + "pPr")
+            if anchor_ppr is None:
+                anchor_ppr = etree.Element(_W + "pPr")
+                anchor.insert(0, anchor_ppr)
+            anchor_rpr = anchor_ppr.find(_W + "rPr")
+            if anchor_rpr is None:
+                anchor_rpr = etree.Element(_W + "rPr")
+                later = next((c for c in anchor_ppr if c.tag in (_W + "sectPr", _W + "pPrChange")), None)
+                if later is not None:
+                    later.addprevious(anchor_rpr)  # the schema orders rPr before sectPr and pPrChange
+                else:
+                    anchor_ppr.append(anchor_rpr)
+            revision.getparent().remove(revision)
+            anchor_rpr.append(revision)
+            last_ppr = last.find(_W + "pPr")
+            # After the change the last paragraph carries the surviving mark: inserting, it becomes
+            # X formatted as X (older: A); deleting, it becomes A's paragraph (older: D).
+            ours = [deepcopy(c) for c in last_ppr if c.tag not in (_W + "rPr", _W + "pPrChange", _W + "sectPr")]
+            theirs = [deepcopy(c) for c in anchor_ppr if c.tag not in (_W + "rPr", _W + "pPrChange", _W + "sectPr")]
+            current, older = (ours, theirs) if revision.tag == _W + "ins" else (theirs, ours)
+            for child in list(last_ppr):
+                if child.tag not in (_W + "rPr", _W + "sectPr"):
+                    last_ppr.remove(child)
+            for offset, child in enumerate(current):
+                last_ppr.insert(offset, child)
+            change = etree.SubElement(last_ppr, _W + "pPrChange")
+            self._stamp(change)
+            older_ppr = etree.SubElement(change, _W + "pPr")
+            for child in older:
+                older_ppr.append(child)
+            rpr = last_ppr.find(_W + "rPr")
+            if rpr is not None and len(rpr) == 0:
+                last_ppr.remove(rpr)
 
     def _block(self, old: dict | None, new: dict | None, segments, add, width) -> None:
         """Write one block of the redline (None on the side it is not in) through `add`."""
@@ -306,6 +361,14 @@ class _RedlineWriter:
 
 
 # --- blocks as written -------------------------------------------------------------------------
+
+
+def _mark_revision(p):
+    """The w:ins or w:del on a paragraph's mark, if any."""
+    if p is None or p.tag != _W + "p":
+        return None
+    return p.find(f"{_W}pPr/{_W}rPr/{_W}ins") if p.find(f"{_W}pPr/{_W}rPr/{_W}ins") is not None \
+        else p.find(f"{_W}pPr/{_W}rPr/{_W}del")
 
 
 def _is_table(block: dict) -> bool:

@@ -76,8 +76,9 @@ def _transform(data: bytes, *, keep: str, drop: str) -> bytes:
             for offset, child in enumerate(content):
                 following.insert(at + offset, child)
             p.getparent().remove(p)
-        elif not _text_of(content):
-            p.getparent().remove(p)  # before a table or at the end: nothing to join, nothing left
+        elif following is None and not _text_of(content):
+            p.getparent().remove(p)  # at the end: nothing to join, nothing left
+        # Before a table Word (and LibreOffice) cannot join: the paragraph stays, empty if nothing is left.
 
     # Formatting changes: accepting forgets the older properties, rejecting puts them back.
     for change in list(root.iter(W + "pPrChange", W + "rPrChange")):
