@@ -60,7 +60,8 @@ _LINK_STATE = (
            Participant.removed_at, Participant.current_verdict_id, Round.id.label("round_id"), Round.status,
            Round.deadline,
            _ROUND_COMMENTS.with_only_columns(func.count(Comment.id)).scalar_subquery().label("comment_count"),
-           _ROUND_COMMENTS.with_only_columns(func.max(Comment.id)).scalar_subquery().label("newest_comment_id"))
+           _ROUND_COMMENTS.with_only_columns(func.max(Comment.id)).scalar_subquery().label("newest_comment_id"),
+           _ROUND_COMMENTS.with_only_columns(func.max(Comment.processed_at)).scalar_subquery().label("last_processed"))
     .join(Participant, PersonalLink.participant_id == Participant.id)
     .join(Round, Participant.round_id == Round.id)
     .where(PersonalLink.id == bindparam("link_id"), Participant.id == bindparam("participant_id"))

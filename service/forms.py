@@ -92,5 +92,18 @@ class CommentForm(FlaskForm):
     block_id = HiddenField()
 
 
+DISPOSITION_CHOICES = [
+    SelectChoice("overgenomen", _l("Overgenomen")),
+    SelectChoice("deels_overgenomen", _l("Deels overgenomen")),
+    SelectChoice("niet_overgenomen", _l("Niet overgenomen")),
+    SelectChoice("voor_kennisgeving", _l("Voor kennisgeving")),
+]
+
+
+class ProcessForm(FlaskForm):
+    disposition = SelectField(_l("Processing"), choices=DISPOSITION_CHOICES)
+    answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000)])
+
+
 class FinaliseForm(FlaskForm):
     version_id = HiddenField(validators=[DataRequired()])

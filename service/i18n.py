@@ -49,6 +49,8 @@ ERRORS = {
     "comment_required": _l("The comment is empty."),
     "too_long": _l("The text is too long (at most %(limit)s characters)."),
     "unknown_passage": _l("That passage does not exist in this version."),
+    "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),
+    "answer_required": _l("Give the member an answer when a comment is not, or only partly, taken over."),
     "link_unknown": _l("This link is not valid. Ask the coordinator to send you a new one."),
     "link_revoked": _l("This link has been replaced or withdrawn. Use the most recent email, or ask the coordinator for a new link."),
     "link_expired": _l("This link has expired. Ask the coordinator for a new one."),

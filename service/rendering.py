@@ -70,13 +70,14 @@ def rendered_blocks(version: Version, *, mode: str) -> Fragment:
     return _cached(key, lambda: Fragment(render_template("partials/blocks.html", blocks=version.blocks, mode=mode)))
 
 
-_COMMENT_STATS = select(func.count(Comment.id), func.max(Comment.id)).where(Comment.round_id == bindparam("round_id"))
+_COMMENT_STATS = select(func.count(Comment.id), func.max(Comment.id), func.max(Comment.processed_at)).where(
+    Comment.round_id == bindparam("round_id"))
 
 
-def comment_stats(session: Session, round_id: int) -> tuple[int, int | None]:
-    """(count, newest id) of a round's comments: together they change whenever the list changes."""
-    count, newest_id = session.execute(_COMMENT_STATS, {"round_id": round_id}).one()
-    return count, newest_id
+def comment_stats(session: Session, round_id: int) -> tuple:
+    """(count, newest id, last processing time) of a round's comments: together they change whenever the
+    list or an answer in it changes."""
+    return tuple(session.execute(_COMMENT_STATS, {"round_id": round_id}).one())
 
 
 class CachedPage:
@@ -122,14 +123,16 @@ def cached_page(key: tuple, make: Callable[[], tuple[str, tuple[Fragment, ...]]]
 
 
 def rendered_comments(session: Session, round_id: int, *, link_passages: bool, newest: int | None = None,
-                      stats: tuple[int, int | None] | None = None) -> tuple[int, Fragment]:
+                      stats: tuple | None = None) -> tuple[int, Fragment]:
     """(number of comments, their HTML) for a round, all in order or only the `newest` few, newest first;
     one small query when nothing changed."""
-    count, newest_id = stats or comment_stats(session, round_id)
+    stats = stats or comment_stats(session, round_id)
+    count = stats[0]
 
     def make() -> Fragment:
         comments = session.execute(
-            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, Person.name)
+            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, Person.name,
+                   Comment.disposition, Comment.answer)
             .join(Person, Comment.person_id == Person.id)
             .where(Comment.round_id == round_id)
             .order_by(Comment.id.desc() if newest else Comment.id)
@@ -137,5 +140,5 @@ def rendered_comments(session: Session, round_id: int, *, link_passages: bool, n
         ).all()
         return Fragment(render_template("partials/comments.html", comments=comments, link_passages=link_passages))
 
-    key = ("comments", round_id, count, newest_id, str(get_locale()), link_passages, newest)
+    key = ("comments", round_id, stats, str(get_locale()), link_passages, newest)
     return count, _cached(key, make)

@@ -26,6 +26,9 @@ CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("clos
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
             "images": _l("images"), "footnotes": _l("footnotes or endnotes"),
             "hidden_text": _l("passages of hidden text (imported)")}
+DISPOSITION_WORDS = {"overgenomen": (_l("overgenomen"), "ok"), "deels_overgenomen": (_l("deels overgenomen"), "warn"),
+                     "niet_overgenomen": (_l("niet overgenomen"), "bad"),
+                     "voor_kennisgeving": (_l("voor kennisgeving"), "warn")}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
@@ -40,6 +43,11 @@ def state_badge(state: str) -> Markup:
 
 def status_badge(status: str) -> Markup:
     text, kind = DOCUMENT_STATUSES.get(status, (status, "warn"))
+    return badge(text, kind)
+
+
+def disposition_badge(disposition: str) -> Markup:
+    text, kind = DISPOSITION_WORDS.get(disposition, (disposition, "warn"))
     return badge(text, kind)
 
 
@@ -74,7 +82,7 @@ def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
     app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
     app.jinja_env.globals.update(
-        get_locale=get_locale, badge=badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
+        get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
         findings_text=findings_text,
         role_label=lambda role: ROLES.get(role, role),
         kind_label=lambda kind: kinds.get(kind, kind),

@@ -309,8 +309,15 @@ class Verdict(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+DISPOSITIONS = ("overgenomen", "deels_overgenomen", "niet_overgenomen", "voor_kennisgeving")
+
+
 class Comment(Base):
     __tablename__ = "comments"
+    __table_args__ = (
+        CheckConstraint("disposition IS NULL OR " + _in("disposition", DISPOSITIONS), name="disposition"),
+        CheckConstraint("(disposition IS NULL) = (processed_at IS NULL)", name="processed_when_disposed"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
@@ -324,8 +331,10 @@ class Comment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disposition: Mapped[str | None] = mapped_column(String(30))
     answer: Mapped[str] = mapped_column(Text, default="")
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    processed_at: Mapped[dt.datetime | None]
 
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
 
 
 class SignInToken(Base):

@@ -45,7 +45,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
            status: int = 200):
     state = auth.participant_state(participant_id)
     session = db.session()
-    stats = (state.comment_count, state.newest_comment_id)
+    stats = (state.comment_count, state.newest_comment_id, state.last_processed)
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)

@@ -24,6 +24,7 @@ from service.forms import (
     FinaliseForm,
     MemberForm,
     NetworkForm,
+    ProcessForm,
     RoundForm,
     VersionForm,
 )
@@ -32,16 +33,20 @@ from service.rendering import page_response, rendered_blocks, rendered_comments
 from service.templating import findings_text
 from storage.models import (
     Blob,
+    Comment,
     Document,
     Membership,
     Network,
+    Organisation,
     OutboxMessage,
     Participant,
+    Person,
     Round,
     Verdict,
     Version,
 )
 from workflows import (
+    comments,
     documents,
     exports,
     finalising,
@@ -298,8 +303,51 @@ def round_page(round_id: int):
     counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
     page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
                            rows=rows, mail=mail, comment_count=comment_count, comments_html=comments_html,
-                           counts=counts, confirm=ConfirmForm())
+                           counts=counts, confirm=ConfirmForm(), progress=comments.progress(session, round_.id))
     return page_response(page, comments_html)
+
+
+PROCESSING_PAGE = 50
+
+
+@bp.get("/r/<int:round_id>/processing")
+def processing(round_id: int):
+    """Every comment of the round with its processing; unprocessed ones first, 50 to a page."""
+    round_ = _get(Round, round_id)
+    document = round_.document
+    person, own = auth.require_role(document.network_id, *STAFF)
+    session = db.session()
+    show_all = request.args.get("show") == "all"
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = (
+        select(Comment, Person.name, Organisation.name)
+        .join(Person, Comment.person_id == Person.id)
+        .join(Participant, Comment.participant_id == Participant.id)
+        .join(Membership, Participant.membership_id == Membership.id)
+        .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
+        .where(Comment.round_id == round_.id)
+    )
+    if not show_all:
+        query = query.where(Comment.processed_at.is_(None))
+    rows = session.execute(query.order_by(Comment.id).limit(PROCESSING_PAGE + 1)
+                           .offset((page - 1) * PROCESSING_PAGE)).all()
+    return render_template("staff/processing.html", round=round_, document=document, network=document.network,
+                           own=own, rows=rows[:PROCESSING_PAGE], more=len(rows) > PROCESSING_PAGE, page=page,
+                           show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm())
+
+
+@bp.post("/comments/<int:comment_id>/process")
+def process_comment(comment_id: int):
+    comment = _get(Comment, comment_id)
+    round_ = _get(Round, comment.round_id)
+    person, _own = auth.require_role(round_.document.network_id, *STAFF)
+    form = ProcessForm()
+    if not form.validate_on_submit():
+        abort(400)
+    comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
+                             actor=person)
+    back = request.form.get("next") or url_for("staff.processing", round_id=round_.id)
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
 
 
 @bp.post("/r/<int:round_id>/close")

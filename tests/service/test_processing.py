@@ -1,0 +1,60 @@
+"""The processing page: progress, dispositions and answers, and the member seeing what became of a comment."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Comment
+from tests.conftest import csrf_token
+from tests.factories import fresh, make_document, make_network, open_round, participant
+from tests.service.test_staff_pages import signed_in
+from workflows import rounds
+
+
+def test_an_editor_processes_comments_and_the_member_sees_the_answer(app, db):
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    for i in range(3):
+        rounds.add_comment(db, member, body=f"Opmerking nummer {i}", block_id=None)
+    token = rounds.mint_link(db, member)
+    db.commit()
+
+    reader = app.test_client()
+    review = reader.get(f"/l/{token}").headers["Location"]
+    assert "Niet overgenomen" not in reader.get(review).get_data(as_text=True)
+
+    editor = signed_in(app, db, people[0].person)  # people[0] is the editor
+    page = editor.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    assert "0 van 3 verwerkt" in page and page.count('action="/comments/') == 3
+    first = db.scalars(select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)).first()
+    response = editor.post(f"/comments/{first.id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "niet_overgenomen", "answer": "Dit hoort in het werkplan.",
+        "next": f"/r/{round_.id}/processing"})
+    assert response.status_code == 303
+    page = editor.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    assert "1 van 3 verwerkt" in page and page.count('action="/comments/') == 2  # processed ones drop off
+    assert "Dit hoort in het werkplan." in editor.get(f"/r/{round_.id}/processing?show=all").get_data(as_text=True)
+
+    seen = reader.get(review).get_data(as_text=True)  # the cached page follows the processing
+    assert "niet overgenomen" in seen and "Dit hoort in het werkplan." in seen
+
+    refused = editor.post(f"/comments/{first.id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "deels_overgenomen", "answer": ""})
+    assert refused.status_code == 400 and "antwoord" in refused.get_data(as_text=True).lower()
+    fresh(db)
+    assert db.get(Comment, first.id).disposition == "niet_overgenomen"
+
+
+def test_members_cannot_process(app, db):
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    comment = rounds.add_comment(db, participant(db, round_, people[1]), body="Iets", block_id=None)
+    db.commit()
+    client = signed_in(app, db, people[1].person)
+    page = client.get("/").get_data(as_text=True)
+    response = client.post(f"/comments/{comment.id}/process", data={"csrf_token": csrf_token(page),
+                                                                     "disposition": "overgenomen", "answer": ""})
+    assert response.status_code == 403
