@@ -105,5 +105,14 @@ class ProcessForm(FlaskForm):
     answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000)])
 
 
+class ExtendForm(FlaskForm):
+    deadline = DateTimeLocalField(_l("New deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
+class ScheduleForm(FlaskForm):
+    days = StringField(_l("Reminders, in days before the deadline (0 is its morning)"),
+                       validators=[DataRequired(), Length(max=40)])
+
+
 class FinaliseForm(FlaskForm):
     version_id = HiddenField(validators=[DataRequired()])

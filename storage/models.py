@@ -236,6 +236,8 @@ class Round(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(20))
+    # Days before the deadline a reminder goes out (0: the deadline's morning); at most 3 reminders a round.
+    reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 2, 0])
 
     version: Mapped[Version] = relationship()
     document: Mapped[Document] = relationship()

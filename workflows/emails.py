@@ -88,7 +88,8 @@ def sign_in_variables(session: Session, params: dict, base_url: str):
     return {"url": f"{base_url}/signin/{token}", "expires_at": token_row.expires_at}, []
 
 
-def invitation_variables(session: Session, params: dict, base_url: str):
+def _round_mail(session: Session, params: dict, base_url: str) -> dict:
+    """What every mail about an open round carries, with a fresh personal link (only its hash is stored)."""
     from workflows import rounds
 
     participant = session.get(Participant, params["participant_id"])
@@ -102,7 +103,62 @@ def invitation_variables(session: Session, params: dict, base_url: str):
         "url": f"{base_url}/l/{token}", "round": round_, "document": round_.document, "version": round_.version,
         "participant": participant, "can_vote": participant.can_vote,
         "opener": session.get(Person, round_.opened_by_id),
-    }, []
+    }
+
+
+def deadline_ics(variables: dict, base_url: str) -> tuple[str, str, bytes]:
+    """The deadline as a calendar entry (RFC 5545), so it lands in the member's agenda."""
+    round_, document = variables["round"], variables["document"]
+    end = round_.deadline.astimezone(dt.timezone.utc)
+    start = end - dt.timedelta(minutes=30)
+    stamp = dt.datetime.now(dt.timezone.utc)
+
+    def fmt(value: dt.datetime) -> str:
+        return value.strftime("%Y%m%dT%H%M%SZ")
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "akkoord"
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Akkoord//commentaarronde//NL", "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH", "BEGIN:VEVENT", f"UID:round-{round_.id}-deadline@{host}", f"DTSTAMP:{fmt(stamp)}",
+        f"DTSTART:{fmt(start)}", f"DTEND:{fmt(end)}", f"SEQUENCE:{int(end.timestamp()) // 60}",
+        f"SUMMARY:{escape('Akkoord: ' + document.title + ' (v' + str(variables['version'].number) + ')')}",
+        f"DESCRIPTION:{escape(variables['url'])}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    return "deadline.ics", "text/calendar", ("\r\n".join(_folded(line) for line in lines) + "\r\n").encode("utf-8")
+
+
+def _folded(line: str, limit: int = 75) -> str:
+    """RFC 5545 content lines are at most 75 octets; longer ones continue on lines starting with a space."""
+    data = line.encode("utf-8")
+    parts, start = [], 0
+    while len(data) - start > limit:
+        end = start + limit - (1 if parts else 0)
+        while (data[end] & 0xC0) == 0x80:  # never split inside a UTF-8 character
+            end -= 1
+        parts.append(data[start:end])
+        start = end
+    parts.append(data[start:])
+    return "\r\n ".join(part.decode("utf-8") for part in parts)
+
+
+def invitation_variables(session: Session, params: dict, base_url: str):
+    variables = _round_mail(session, params, base_url)
+    return variables, [deadline_ics(variables, base_url)]
+
+
+def reminder_variables(session: Session, params: dict, base_url: str):
+    participant = session.get(Participant, params["participant_id"])
+    if participant.current_verdict_id is not None:
+        raise NothingToSend("the participant has given a verdict since")
+    return _round_mail(session, params, base_url), []
+
+
+def deadline_extended_variables(session: Session, params: dict, base_url: str):
+    variables = _round_mail(session, params, base_url)
+    return variables, [deadline_ics(variables, base_url)]
 
 
 def verdict_confirmation_variables(session: Session, params: dict, base_url: str):
@@ -145,4 +201,6 @@ VARIABLES = {
     "invitation": invitation_variables,
     "verdict_confirmation": verdict_confirmation_variables,
     "final_document": final_document_variables,
+    "reminder": reminder_variables,
+    "deadline_extended": deadline_extended_variables,
 }

@@ -129,14 +129,18 @@ def close_round_if_due(round_id: int) -> bool:
     return closed
 
 
-def tick() -> dict:
-    """The periodic sweep: enqueue mail left pending, close rounds past their deadline, schedule the next tick."""
-    from workflows import rounds
+def tick(now_iso: str | None = None) -> dict:
+    """The periodic sweep: send due reminders, enqueue mail left pending, close rounds past their deadline,
+    schedule the next tick. `now_iso` lets a test set the clock."""
+    from workflows import reminders, rounds
 
     runtime = current()
     runtime.redis.delete(TICK_GUARD)
     try:
-        now = utcnow()
+        now = dt.datetime.fromisoformat(now_iso) if now_iso else utcnow()
+        with runtime.session_factory() as session:
+            reminded = reminders.send_due(session, now=now)
+            session.commit()  # the after-commit hook enqueues their delivery
         with runtime.session_factory() as session:
             stale = list(session.scalars(
                 select(OutboxMessage.id).where(
@@ -152,7 +156,7 @@ def tick() -> dict:
                 session.commit()
     finally:
         ensure_tick(runtime.redis, delay=TICK_SECONDS)
-    return {"enqueued": len(stale), "closed_rounds": closed}
+    return {"enqueued": len(stale), "closed_rounds": closed, "reminders": reminded}
 
 
 def ensure_tick(connection: Redis, delay: int = 0) -> bool:

@@ -9,7 +9,7 @@ from storage.models import OutboxMessage, Person
 
 # The emails Akkoord sends; each has templates/emails/<name>/{subject.txt,body.txt,body.html}
 # and a function in workflows.emails that returns its variables at delivery time.
-EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document")
+EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document", "reminder", "deadline_extended")
 
 PENDING_IDS = "akkoord_outbox_ids"  # read by workflows.jobs after commit
 

@@ -21,11 +21,13 @@ from service.forms import (
     ConfirmForm,
     CsvForm,
     DocumentForm,
+    ExtendForm,
     FinaliseForm,
     MemberForm,
     NetworkForm,
     ProcessForm,
     RoundForm,
+    ScheduleForm,
     VersionForm,
 )
 from service.i18n import CSV_PROBLEMS
@@ -54,6 +56,7 @@ from workflows import (
     pdf_export,
     redline_export,
     redlines,
+    reminders,
     rounds,
 )
 from workflows.emails import TIMEZONE
@@ -303,7 +306,11 @@ def round_page(round_id: int):
     counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
     page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
                            rows=rows, mail=mail, comment_count=comment_count, comments_html=comments_html,
-                           counts=counts, confirm=ConfirmForm(), progress=comments.progress(session, round_.id))
+                           counts=counts, confirm=ConfirmForm(), progress=comments.progress(session, round_.id),
+                           extend_form=ExtendForm(), schedule_form=ScheduleForm(
+                               days=", ".join(str(d) for d in round_.reminder_days)),
+                           reminders_sent=reminders.reminders_sent(session, round_.id),
+                           max_reminders=reminders.MAX_REMINDERS)
     return page_response(page, comments_html)
 
 
@@ -348,6 +355,45 @@ def process_comment(comment_id: int):
                              actor=person)
     back = request.form.get("next") or url_for("staff.processing", round_id=round_.id)
     return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+
+
+@bp.post("/r/<int:round_id>/deadline")
+def extend_deadline(round_id: int):
+    round_ = _get(Round, round_id)
+    person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reminders.extend_deadline(db.session(), round_, form.deadline.data.replace(tzinfo=TIMEZONE), actor=person)
+    flash(_("The deadline is moved; everyone in the round is told."))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
+
+
+@bp.post("/r/<int:round_id>/remind")
+def remind_now(round_id: int):
+    round_ = _get(Round, round_id)
+    person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    count = reminders.send_now(db.session(), round_, actor=person)
+    flash(_("A reminder goes to %(count)s people without a verdict.", count=count))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
+
+
+@bp.post("/r/<int:round_id>/schedule")
+def reminder_schedule(round_id: int):
+    round_ = _get(Round, round_id)
+    person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        days = [int(part) for part in form.days.data.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        days = [-1]  # refused below with the same message as any other bad schedule
+    reminders.set_schedule(db.session(), round_, days, actor=person)
+    flash(_("The reminder schedule is saved."))
+    return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
 
 @bp.post("/r/<int:round_id>/close")

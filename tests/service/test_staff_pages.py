@@ -212,3 +212,24 @@ def test_a_final_document_downloads_as_docx_and_pdf_and_a_redline_as_tracked_cha
     assert client.get(f"/d/{document.id}/final.docx").status_code == 200
     page = client.get(f"/d/{document.id}").get_data(as_text=True)
     assert f"/d/{document.id}/final.pdf" in page
+
+
+def test_the_coordinator_reminds_and_extends_from_the_round_page(app, db, setup):
+    from workflows import reminders
+
+    _network, coordinator, _people, document, _version = setup
+    round_ = open_round(db, document, coordinator)
+    db.commit()
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/r/{round_.id}").get_data(as_text=True)
+    assert "Nu een herinnering sturen" in page and "0 van hoogstens 3 verstuurd" in page
+    assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/remind", {}).status_code == 303
+    assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/schedule", {"days": "5, 1"}).status_code == 303
+    response = submit(client, f"/r/{round_.id}", f"/r/{round_.id}/schedule", {"days": "9, 5, 3, 1"})
+    assert response.status_code == 400 and "hoogstens 3" in response.get_data(as_text=True)
+    assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/deadline",
+                  {"deadline": "2099-02-01T12:00"}).status_code == 303
+    fresh(db)
+    refreshed = db.get(type(round_), round_.id)
+    assert refreshed.reminder_days == [5, 1] and reminders.reminders_sent(db, round_.id) == 1
+    assert refreshed.deadline.isoformat().startswith("2099-02-01T11:00")  # 12:00 Dutch winter time
