@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import importing
-from storage.isolated_import import import_upload_isolated
 from storage.blocks import content_hash
 from storage.db import lock
+from storage.isolated_import import import_upload_isolated
 from storage.models import (
     DOCUMENT_KINDS,
     Blob,
