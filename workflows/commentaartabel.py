@@ -14,7 +14,6 @@ from workflows.emails import TIMEZONE
 from workflows.errors import NotFound
 from workflows.exports import safe_filename
 
-DISPOSITIONS = ("overgenomen", "deels_overgenomen", "niet_overgenomen", "voor_kennisgeving")
 PASSAGE_LENGTH = 120
 
 _WORDS = {

@@ -47,6 +47,7 @@ from storage.models import (
     Verdict,
     Version,
 )
+from workflows import commentaartabel as commentaartabel_export
 from workflows import (
     comments,
     documents,
@@ -341,6 +342,22 @@ def processing(round_id: int):
     return render_template("staff/processing.html", round=round_, document=document, network=document.network,
                            own=own, rows=rows[:PROCESSING_PAGE], more=len(rows) > PROCESSING_PAGE, page=page,
                            show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm())
+
+
+@bp.get("/r/<int:round_id>/commentaartabel")
+def commentaartabel(round_id: int):
+    """The round's comments and how each was processed, as a table (and as .docx / .xlsx)."""
+    round_ = _get(Round, round_id)
+    document = round_.document
+    person, own = auth.require_role(document.network_id, *STAFF)
+    locale = str(get_locale())
+    fmt = request.args.get("format")
+    if fmt in ("docx", "xlsx"):
+        filename, mimetype, data = commentaartabel_export.export(db.session(), round_.id, fmt, locale)
+        return _download(data, mimetype, filename)
+    rows = commentaartabel_export.rows_for_round(db.session(), round_.id, locale)
+    return render_template("staff/commentaartabel.html", round=round_, document=document, network=document.network,
+                           own=own, rows=rows)
 
 
 @bp.post("/comments/<int:comment_id>/process")

@@ -58,3 +58,24 @@ def test_members_cannot_process(app, db):
     response = client.post(f"/comments/{comment.id}/process", data={"csrf_token": csrf_token(page),
                                                                      "disposition": "overgenomen", "answer": ""})
     assert response.status_code == 403
+
+
+def test_the_commentaartabel_shows_and_downloads(app, db):
+    import io
+    import zipfile
+
+    import openpyxl
+
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    rounds.add_comment(db, participant(db, round_, people[1]), body="Graag concreter formuleren", block_id=None)
+    db.commit()
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/r/{round_.id}/commentaartabel").get_data(as_text=True)
+    assert "Graag concreter formuleren" in page and "Algemeen" in page
+    docx_file = client.get(f"/r/{round_.id}/commentaartabel?format=docx")
+    assert b"Graag concreter formuleren" in zipfile.ZipFile(io.BytesIO(docx_file.data)).read("word/document.xml")
+    xlsx_file = client.get(f"/r/{round_.id}/commentaartabel?format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_file.data)).active
+    assert any("Graag concreter formuleren" == cell.value for row in sheet.iter_rows() for cell in row)
