@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from service.forms import KIND_CHOICES
+from storage.blocks import block_text
 
 ROLES = {"coordinator": _l("coordinator"), "editor": _l("editor"), "member": _l("member"), "observer": _l("observer")}
 STATES = {
@@ -29,6 +30,8 @@ FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "w
 DISPOSITION_WORDS = {"overgenomen": (_l("overgenomen"), "ok"), "deels_overgenomen": (_l("deels overgenomen"), "warn"),
                      "niet_overgenomen": (_l("niet overgenomen"), "bad"),
                      "voor_kennisgeving": (_l("voor kennisgeving"), "warn")}
+PLACEMENTS = {"exact": (_l("passage unchanged"), "ok"), "moved": (_l("passage moved"), "ok"),
+              "edited": (_l("passage changed"), "warn"), "removed": (_l("passage removed"), "bad")}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
@@ -48,6 +51,11 @@ def status_badge(status: str) -> Markup:
 
 def disposition_badge(disposition: str) -> Markup:
     text, kind = DISPOSITION_WORDS.get(disposition, (disposition, "warn"))
+    return badge(text, kind)
+
+
+def placement_badge(status: str) -> Markup:
+    text, kind = PLACEMENTS.get(status, (status, "warn"))
     return badge(text, kind)
 
 
@@ -82,7 +90,8 @@ def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
     app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
     app.jinja_env.globals.update(
-        get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
+        get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, placement_badge=placement_badge,
+        block_text=block_text, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
         findings_text=findings_text,
         role_label=lambda role: ROLES.get(role, role),
         kind_label=lambda kind: kinds.get(kind, kind),

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import DISPOSITIONS, Comment, Document, Person, Round, utcnow
+from storage.models import DISPOSITIONS, Comment, Document, Person, Round, Version, utcnow
 from workflows import audit
+from workflows.anchoring import Placement, anchor_of, reanchor
 from workflows.errors import AlreadyFinal, InvalidInput
 
 MAX_ANSWER_LENGTH = 10_000
@@ -44,6 +45,44 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
     audit.record(session, document.network_id, "comment_processed", actor_id=actor.id, document_id=document.id,
                  round_id=round_.id, comment_id=comment.id, disposition=disposition)
     return comment
+
+
+@dataclass
+class Followed:
+    """A comment made on an earlier version, and where its passage is in the version now under review."""
+
+    comment: Comment
+    version_number: int
+    placement: Placement
+
+
+def followed_comments(session: Session, person_id: int, version: Version) -> list[Followed]:
+    """This person's comments on earlier versions of the document, placed onto `version`
+    (exact, moved, edited, or passage removed: never attached to the wrong text)."""
+    earlier = session.execute(
+        select(Comment, Version.number)
+        .join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
+               Version.number < version.number)
+        .order_by(Version.number, Comment.id)
+    ).all()
+    by_version: dict[int, list[Comment]] = {}
+    for comment, _number in earlier:
+        by_version.setdefault(comment.version_id, []).append(comment)
+    placed: dict[int, Placement] = {}
+    for version_id, group in by_version.items():
+        old = session.get(Version, version_id)
+        for comment, placement in zip(group, reanchor(old.blocks, version.blocks, [anchor_of(c) for c in group])):
+            placed[comment.id] = placement
+    return [Followed(comment, number, placed[comment.id]) for comment, number in earlier]
+
+
+def earlier_count(session: Session, person_id: int, version: Version) -> int:
+    return session.scalar(
+        select(func.count(Comment.id)).join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
+               Version.number < version.number)
+    )
 
 
 def progress(session: Session, round_id: int) -> Progress:

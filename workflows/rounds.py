@@ -271,10 +271,12 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
         ids = [block["id"] for block in version.blocks]
         if block_id not in ids:
             raise InvalidInput("unknown_passage")
-        index = ids.index(block_id)
-        quote = block_text(version.blocks[index])[:QUOTE_LENGTH]
-        before = block_text(version.blocks[index - 1])[-80:] if index > 0 else ""
-        after = block_text(version.blocks[index + 1])[:80] if index + 1 < len(ids) else ""
+        from workflows.anchoring import anchor_at
+
+        block = version.blocks[ids.index(block_id)]
+        # The anchor a later version's comment placement works from: the quote and its context in the block.
+        anchor = anchor_at(block, 0, min(len(block_text(block)), QUOTE_LENGTH))
+        quote, before, after = anchor.quote, anchor.before, anchor.after
     comment = Comment(round_id=round_.id, version_id=version.id, participant_id=participant.id,
                       person_id=participant.person_id, block_id=block_id or None, quote=quote,
                       context_before=before, context_after=after, body=body, created_at=utcnow())

@@ -18,7 +18,7 @@ from service.rendering import (
 )
 from storage.blocks import block_text
 from storage.models import Verdict
-from workflows import rounds
+from workflows import comments, rounds
 
 bp = Blueprint("member", __name__)
 
@@ -53,12 +53,13 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
         _count, comments_html = rendered_comments(session, round_.id, link_passages=True, newest=NEWEST_COMMENTS,
                                                   stats=stats)
         body = rendered_blocks(version, mode="review")
+        earlier = comments.earlier_count(session, participant.person_id, version)
         page = render_template(
             "member/review.html", participant=participant, round=round_, version=version, document=round_.document,
             verdict=verdict, comment_count=stats[0], comments_html=comments_html, newest=NEWEST_COMMENTS,
             verdict_form=verdict_form or VerdictForm(value=verdict.value if verdict else None,
                                                      reason=verdict.reason if verdict else ""),
-            comment_form=comment_form or CommentForm(), body=body,
+            comment_form=comment_form or CommentForm(), body=body, earlier=earlier,
         )
         return page, (body, comments_html)
 
@@ -81,6 +82,16 @@ def all_comments(participant_id: int):
     page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
                            version=version, comment_count=comment_count, comments_html=comments_html)
     return page_response(page, comments_html)
+
+
+@bp.get("/review/<int:participant_id>/earlier")
+def earlier_comments(participant_id: int):
+    """My comments on earlier versions, found in this version's text, with what the project group did with them."""
+    participant, link, round_, version = _context(participant_id)
+    followed = comments.followed_comments(db.session(), participant.person_id, version)
+    blocks = {b["id"]: b for b in version.blocks}
+    return render_template("member/earlier.html", participant=participant, round=round_, document=round_.document,
+                           version=version, followed=followed, blocks=blocks)
 
 
 @bp.get("/review/<int:participant_id>/comment")

@@ -79,3 +79,35 @@ def test_the_commentaartabel_shows_and_downloads(app, db):
     xlsx_file = client.get(f"/r/{round_.id}/commentaartabel?format=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx_file.data)).active
     assert any("Graag concreter formuleren" == cell.value for row in sheet.iter_rows() for cell in row)
+
+
+def test_a_member_finds_earlier_comments_on_the_new_version(app, db):
+    from workflows import comments, documents
+
+    network, coordinator, people = make_network(db, members=1)
+    text1 = ("# Artikel 1\n\nDe huisarts coördineert de zorg thuis en overlegt met de apotheek.\n\n"
+             "De apotheker bewaakt de medicatie.\n\nDeze alinea verdwijnt in de volgende versie helemaal.\n")
+    document, v1 = make_document(db, network, coordinator, text=text1)
+    round1 = open_round(db, document, coordinator)
+    member = participant(db, round1, people[1])
+    ids = {b["text"]: b["id"] for b in v1.blocks}
+    kept = rounds.add_comment(db, member, body="Wie is eindverantwoordelijk?",
+                              block_id=ids["De huisarts coördineert de zorg thuis en overlegt met de apotheek."])
+    gone = rounds.add_comment(db, member, body="Schrappen?", block_id=ids["Deze alinea verdwijnt in de volgende versie helemaal."])
+    comments.process_comment(db, kept, disposition="overgenomen", answer="Toegevoegd in artikel 1.", actor=coordinator)
+    text2 = ("# Artikel 1\n\nDe apotheker bewaakt de medicatie.\n\n"
+             "De huisarts coördineert de zorg thuis en overlegt met de apotheek en de wijkverpleging.\n")
+    documents.upload_version(db, document, filename="v2.md", data=text2.encode(), change_note="", actor=coordinator)
+    round2 = open_round(db, document, coordinator)
+    token = rounds.mint_link(db, participant(db, round2, people[1]))
+    db.commit()
+
+    client = app.test_client()
+    review = client.get(f"/l/{token}").headers["Location"]
+    page = client.get(review).get_data(as_text=True)
+    assert "Uw 2 reacties op eerdere versies" in page
+    earlier = client.get(review + "earlier").get_data(as_text=True)
+    assert "Wie is eindverantwoordelijk?" in earlier and "Toegevoegd in artikel 1." in earlier
+    assert "passage aangepast" in earlier or "passage ongewijzigd" in earlier
+    assert "passage verwijderd" in earlier  # never attached to other text
+    assert gone.body in earlier
