@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from redis import Redis
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -14,6 +17,8 @@ from workflows import jobs
 from workflows.errors import DomainError
 
 csrf = CSRFProtect()
+# Flask-Limiter, counting in the same Redis, so every web process shares the counts.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 NO_STORE_PREFIXES = ("/l/", "/review/", "/signin")
 
@@ -47,6 +52,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     i18n.init_app(app)
     csrf.init_app(app)
     templating.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    limiter.init_app(app)
 
     from service.views import auth, member, staff
 
@@ -89,6 +96,10 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_template("error.html", message=i18n.error_message("csrf", {}), error=None), 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error):
+        return render_template("error.html", message=i18n.error_message("rate_limited", {}), error=None), 429
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):

@@ -49,6 +49,10 @@ class SignInForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
+class LinkRequestForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
 class NetworkForm(FlaskForm):
     name = StringField(_l("Name of the network"), validators=[DataRequired(), Length(max=200)])
 

@@ -64,6 +64,7 @@ ERRORS = {
     "sign_in_required": _l("Please sign in first."),
     "bad_request": _l("The request was not valid. Reload the page and try again."),
     "csrf": _l("The form had expired. Reload the page and try again."),
+    "rate_limited": _l("Too many requests. Wait an hour and try again."),
 }
 
 UPLOAD_ERRORS = {

@@ -160,6 +160,26 @@ def resend_link(session: Session, participant: Participant, *, actor: Person) ->
                  document_id=round_.document_id, round_id=round_.id, person_id=participant.person_id)
 
 
+def resend_links_for(session: Session, email: str) -> int:
+    """A member who lost their link asks again: a fresh link for each open round they are in (the old ones
+    die). Says nothing about whether the address is known; the caller answers the same either way."""
+    from workflows.membership import normalise_email
+
+    person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+    if person is None:
+        return 0
+    participants = session.scalars(
+        select(Participant).join(Round, Participant.round_id == Round.id)
+        .where(Participant.person_id == person.id, Participant.removed_at.is_(None), Round.status == "open")
+    ).all()
+    for participant in participants:
+        _revoke_links(session, participant)
+        _queue_invitation(session, participant, participant.round)
+        audit.record(session, participant.round.document.network_id, "link_requested", actor_id=person.id,
+                     document_id=participant.round.document_id, round_id=participant.round_id)
+    return len(participants)
+
+
 def _revoke_links(session: Session, participant: Participant) -> None:
     now = utcnow()
     for link in session.scalars(select(PersonalLink).where(

@@ -8,8 +8,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from service import auth, db
-from service.forms import CommentForm, VerdictForm
+from service import auth, db, limiter
+from service.forms import CommentForm, LinkRequestForm, VerdictForm
 from service.rendering import (
     cached_page,
     page_response,
@@ -24,6 +24,22 @@ bp = Blueprint("member", __name__)
 
 # The review page shows the newest comments under the text; all of them are one link away.
 NEWEST_COMMENTS = 20
+
+
+def _requested_address() -> str:
+    return (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"])
+@limiter.limit("3/hour", methods=["POST"], key_func=_requested_address)
+def request_link():
+    """Lost your link? Ask for it by email address; the answer never tells whether the address is known."""
+    form = LinkRequestForm()
+    if form.validate_on_submit():
+        rounds.resend_links_for(db.session(), form.email.data)
+        return render_template("member/link_sent.html", email=form.email.data)
+    return render_template("member/request_link.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/l/<token>", methods=["GET", "HEAD"])

@@ -4,6 +4,7 @@ expired and revoked links are refused with a clear message (invariant 7), and ba
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -137,3 +138,39 @@ def test_another_members_review_page_is_not_reachable(app, db, invited):
     person = app.test_client()
     person.get(f"/l/{invited['token']}")
     assert person.get(f"/review/{invited['observer'].id}/").status_code == 404
+
+
+def test_a_lost_link_can_be_asked_for_again_with_the_same_answer_for_unknown_addresses(app, db, run_worker, mail_store):
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    old_token = rounds.mint_link(db, member)
+    db.commit()
+    run_worker()
+    mail_store.clear()
+
+    client = app.test_client()
+    page = client.get("/link").get_data(as_text=True)
+    answers = []
+    for email in (people[1].person.email.upper(), "niemand@example.org"):
+        response = client.post("/link", data={"email": email, "csrf_token": csrf_token(page)})
+        assert response.status_code == 200
+        answers.append(re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True).replace(email, "X")))
+    assert answers[0] == answers[1]
+    run_worker()
+    (mail,) = mail_store.wait_for(lambda ms: len(ms) == 1)
+    assert mail.to == [people[1].person.email]
+    new_link = next(link for link in mail.links() if "/l/" in link)
+    assert app.test_client().get(new_link.removeprefix("http://localhost")).status_code == 303
+    assert app.test_client().get(f"/l/{old_token}").status_code == 410  # the old link died
+
+
+def test_asking_for_links_is_rate_limited(app, db):
+    client = app.test_client()
+    page = client.get("/link").get_data(as_text=True)
+    statuses = [client.post("/link", data={"email": "iemand@example.org", "csrf_token": csrf_token(page)}).status_code
+                for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.post("/link", data={"email": "iemand@example.org", "csrf_token": csrf_token(page)})
+    assert response.status_code == 429 and "Te veel verzoeken" in response.get_data(as_text=True)
