@@ -177,7 +177,19 @@ def _document_page(document: Document, status: int = 200, **forms):
     open_round = next((r for r in round_list if r.is_open), None)
     latest = versions[0] if versions else None
     standing = finalising.standings(session, document, latest) if latest else []
+    # Who stands where: every current member × every round, from one query.
+    cells = {(round_id, person_id): value for round_id, person_id, value in session.execute(
+        select(Participant.round_id, Participant.person_id, Verdict.value)
+        .join(Round, Participant.round_id == Round.id)
+        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Round.document_id == document.id, Participant.removed_at.is_(None))
+    )}
+    chronological = list(reversed(round_list))
+    voters = [m for m in membership.active_members(session, document.network_id) if m.can_vote]
+    round_progress = {r.id: (sum(1 for m in voters if cells.get((r.id, m.person_id))),
+                             sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
     context = dict(
+        cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
         open_round=open_round, latest=latest, standings=standing,
         unanimous=bool(standing) and all(s.approves for s in standing),

@@ -233,3 +233,23 @@ def test_the_coordinator_reminds_and_extends_from_the_round_page(app, db, setup)
     refreshed = db.get(type(round_), round_.id)
     assert refreshed.reminder_days == [5, 1] and reminders.reminders_sent(db, round_.id) == 1
     assert refreshed.deadline.isoformat().startswith("2099-02-01T11:00")  # 12:00 Dutch winter time
+
+
+def test_the_document_page_shows_who_stands_where_across_rounds(app, db, setup):
+    from workflows import documents
+
+    _network, coordinator, people, document, _version = setup
+    round1 = open_round(db, document, coordinator)
+    rounds.record_verdict(db, participant(db, round1, people[1]), value="niet_akkoord", reason="Te vaag",
+                          evidence=rounds.Evidence())
+    documents.upload_version(db, document, filename="v2.md", data=b"# Tweede versie\n\nConcreter.", change_note="",
+                             actor=coordinator)
+    round2 = open_round(db, document, coordinator)
+    rounds.record_verdict(db, participant(db, round2, people[1]), value="akkoord", reason="",
+                          evidence=rounds.Evidence())
+    db.commit()
+    page = signed_in(app, db, coordinator).get(f"/d/{document.id}").get_data(as_text=True)
+    matrix = page[page.index('id="matrix"'):]
+    assert "Ronde 1" in matrix and "Ronde 2" in matrix and "1/4" in matrix
+    row = matrix[matrix.index(people[1].person.name):].split("</tr>")[0]
+    assert row.index("niet akkoord") < row.index(">akkoord<")  # who moved: niet akkoord, then akkoord
