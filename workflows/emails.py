@@ -69,7 +69,8 @@ def format_when(value: dt.datetime, locale: str) -> str:
 def render(session: Session, outbox: OutboxMessage, base_url: str) -> RenderedEmail:
     locale = outbox.locale if outbox.locale in LOCALES else "nl"
     person = session.get(Person, outbox.person_id)
-    variables, attachments = VARIABLES[outbox.email](session, outbox.params, base_url.rstrip("/"))
+    params = {"round_id": outbox.round_id, **outbox.params}  # the round is a column of the row, not a param
+    variables, attachments = VARIABLES[outbox.email](session, params, base_url.rstrip("/"))
     variables.update(person=person, base_url=base_url.rstrip("/"))
     env = environment(locale)
     folder = f"emails/{outbox.email}"
@@ -196,6 +197,24 @@ def final_document_variables(session: Session, params: dict, base_url: str):
              "url": f"{base_url}/d/{document.id}"}, _final_files(session, document, "nl"))
 
 
+def round_summary_variables(session: Session, params: dict, base_url: str):
+    from workflows import rounds
+
+    round_ = session.get(Round, params["round_id"])
+    return {"round": round_, "document": round_.document, "version": round_.version,
+            "summary": rounds.summary(session, round_), "url": f"{base_url}/r/{round_.id}"}, []
+
+
+def round_outcome_variables(session: Session, params: dict, base_url: str):
+    from workflows import rounds
+
+    round_ = session.get(Round, params["round_id"])
+    participant = session.get(Participant, params["participant_id"])
+    verdict = session.get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
+    return {"round": round_, "document": round_.document, "version": round_.version, "verdict": verdict,
+            "summary": rounds.summary(session, round_), "can_vote": participant.can_vote}, []
+
+
 VARIABLES = {
     "sign_in": sign_in_variables,
     "invitation": invitation_variables,
@@ -203,4 +222,6 @@ VARIABLES = {
     "final_document": final_document_variables,
     "reminder": reminder_variables,
     "deadline_extended": deadline_extended_variables,
+    "round_summary": round_summary_variables,
+    "round_outcome": round_outcome_variables,
 }

@@ -9,7 +9,8 @@ from storage.models import OutboxMessage, Person
 
 # The emails Akkoord sends; each has templates/emails/<name>/{subject.txt,body.txt,body.html}
 # and a function in workflows.emails that returns its variables at delivery time.
-EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document", "reminder", "deadline_extended")
+EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document", "reminder", "deadline_extended",
+          "round_summary", "round_outcome")
 
 PENDING_IDS = "akkoord_outbox_ids"  # read by workflows.jobs after commit
 

@@ -324,7 +324,52 @@ def close_round(session: Session, round_: Round, *, actor: Person | None, reason
         document.status = "draft"
     audit.record(session, document.network_id, "round_closed", actor_id=actor.id if actor else None,
                  document_id=document.id, round_id=round_.id, reason=reason, status=status)
+    if reason in ("manual", "deadline"):
+        _queue_close_mails(session, round_)
     return round_
+
+
+def _queue_close_mails(session: Session, round_: Round) -> None:
+    """Coordinators and editors get a summary; every participant gets the outcome. A superseded round is
+    followed by a new invitation and a finalised one by the final document, so those are not told twice."""
+    network_id = round_.document.network_id
+    for membership in active_members(session, network_id):
+        if membership.is_staff:
+            queue_email(session, "round_summary", membership.person, key=f"round_summary:{round_.id}:{membership.person_id}",
+                        network_id=network_id, round_id=round_.id)
+    for participant in session.scalars(select(Participant).where(Participant.round_id == round_.id,
+                                                                 Participant.removed_at.is_(None))):
+        queue_email(session, "round_outcome", participant.person, key=f"round_outcome:{round_.id}:{participant.id}",
+                    network_id=network_id, round_id=round_.id, participant_id=participant.id)
+
+
+@dataclass
+class Summary:
+    """A closed round in figures: who was asked, who answered what, and who did not answer."""
+
+    voters: int
+    decided: int
+    counts: dict[str, int]
+    comments: int
+    silent: list[str]
+
+    @property
+    def response_rate(self) -> int:
+        return round(100 * self.decided / self.voters) if self.voters else 0
+
+
+def summary(session: Session, round_: Round) -> Summary:
+    rows = session.execute(
+        select(Participant, Verdict.value).outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Participant.round_id == round_.id, Participant.removed_at.is_(None), Participant.can_vote.is_(True))
+    ).all()
+    counts = {value: 0 for value in VERDICTS}
+    for _participant, value in rows:
+        if value:
+            counts[value] += 1
+    comments = session.scalar(select(func.count(Comment.id)).where(Comment.round_id == round_.id))
+    return Summary(voters=len(rows), decided=sum(counts.values()), counts=counts, comments=comments,
+                   silent=sorted(p.person.name for p, value in rows if value is None))
 
 
 def supersede_open_round(session: Session, document: Document, *, by: Version, actor: Person) -> None:

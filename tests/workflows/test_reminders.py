@@ -114,3 +114,18 @@ def test_extending_the_deadline_tells_everyone_with_a_calendar_entry(db, run_wor
     assert "DTEND:20310327T160000Z" in ics and ics.count("BEGIN:VEVENT") == 1
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
     assert not rounds.close_round_if_due(db, round_.id, now=deadline + dt.timedelta(hours=1))
+
+
+def test_a_closing_round_sends_a_summary_to_staff_and_the_outcome_to_everyone(db, run_worker, mail_store,
+                                                                              round_in_two_weeks):
+    round_, coordinator, people, _deadline = round_in_two_weeks
+    rounds.close_round(db, round_, actor=coordinator)
+    db.commit()
+    run_worker()
+    mails = mail_store.wait_for(lambda ms: len(ms) == 7)  # 2 staff summaries + 5 participants' outcomes
+    summaries = [m for m in mails if "is gesloten:" in m.subject]
+    assert sorted(m.to[0] for m in summaries) == sorted([coordinator.email, people[0].person.email])
+    text = summaries[0].text_body()
+    assert "1 van 4 leden met stemrecht (25%)" in text and people[0].person.name in text  # who did not respond
+    outcome = next(m for m in mails if m.to == [people[1].person.email] and m not in summaries)
+    assert "Uw oordeel: akkoord." in outcome.text_body()
