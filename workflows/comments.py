@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import DISPOSITIONS, Comment, Document, Person, Round, Version, utcnow
+from storage.models import DISPOSITIONS, Comment, Document, Participant, Person, Round, Version, utcnow
 from workflows import audit
 from workflows.anchoring import Placement, anchor_of, reanchor
 from workflows.errors import AlreadyFinal, InvalidInput
@@ -75,6 +75,27 @@ def followed_comments(session: Session, person_id: int, version: Version) -> lis
         for comment, placement in zip(group, reanchor(old.blocks, version.blocks, [anchor_of(c) for c in group])):
             placed[comment.id] = placement
     return [Followed(comment, number, placed[comment.id]) for comment, number in earlier]
+
+
+def last_reviewed_version(session: Session, person_id: int, version: Version) -> Version | None:
+    """The newest earlier version of the document this person took part in a round on: what they last read."""
+    return session.scalar(
+        select(Version).join(Round, Round.version_id == Version.id)
+        .join(Participant, Participant.round_id == Round.id)
+        .where(Participant.person_id == person_id, Version.document_id == version.document_id,
+               Version.number < version.number)
+        .order_by(Version.number.desc()).limit(1)
+    )
+
+
+def processed_for(session: Session, person_id: int, version: Version) -> list[Comment]:
+    """This person's comments on earlier versions that the project group has processed."""
+    return list(session.scalars(
+        select(Comment).join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
+               Version.number < version.number, Comment.processed_at.is_not(None))
+        .order_by(Comment.id)
+    ))
 
 
 def earlier_count(session: Session, person_id: int, version: Version) -> int:

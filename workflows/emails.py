@@ -146,7 +146,17 @@ def _folded(line: str, limit: int = 75) -> str:
 
 
 def invitation_variables(session: Session, params: dict, base_url: str):
+    from workflows import comments
+
     variables = _round_mail(session, params, base_url)
+    person_id, version = variables["participant"].person_id, variables["version"]
+    since = comments.last_reviewed_version(session, person_id, version)
+    variables.update(
+        since=since, changes_url=f"{variables['url']}?to=changes" if since else None,
+        processed=comments.processed_for(session, person_id, version),
+        disposition_words={"overgenomen": "overgenomen", "deels_overgenomen": "deels overgenomen",
+                           "niet_overgenomen": "niet overgenomen", "voor_kennisgeving": "voor kennisgeving"},
+    )
     return variables, [deadline_ics(variables, base_url)]
 
 

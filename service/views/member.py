@@ -18,7 +18,7 @@ from service.rendering import (
 )
 from storage.blocks import block_text
 from storage.models import Verdict
-from workflows import comments, rounds
+from workflows import comments, redlines, rounds
 
 bp = Blueprint("member", __name__)
 
@@ -48,6 +48,8 @@ def open_link(token: str):
     link = rounds.use_link(db.session(write=True), token, note_open=request.method == "GET")
     auth.remember_link(link)
     generate_csrf()  # set in the same cookie, so the review page renders (and caches) the same from its first view
+    if request.args.get("to") == "changes":
+        return redirect(url_for("member.changes", participant_id=link.participant_id), 303)
     return redirect(url_for("member.review", participant_id=link.participant_id), 303)
 
 
@@ -98,6 +100,16 @@ def all_comments(participant_id: int):
     page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
                            version=version, comment_count=comment_count, comments_html=comments_html)
     return page_response(page, comments_html)
+
+
+@bp.get("/review/<int:participant_id>/changes")
+def changes(participant_id: int):
+    """What changed since the version this member last reviewed, as a redline."""
+    participant, link, round_, version = _context(participant_id)
+    since = comments.last_reviewed_version(db.session(), participant.person_id, version)
+    result = redlines.redline(since.blocks, version.blocks) if since else None
+    return render_template("member/changes.html", participant=participant, round=round_, document=round_.document,
+                           version=version, since=since, redline=result)
 
 
 @bp.get("/review/<int:participant_id>/earlier")

@@ -111,3 +111,32 @@ def test_a_member_finds_earlier_comments_on_the_new_version(app, db):
     assert "passage aangepast" in earlier or "passage ongewijzigd" in earlier
     assert "passage verwijderd" in earlier  # never attached to other text
     assert gone.body in earlier
+
+
+def test_the_next_invitation_says_how_comments_were_processed_and_links_to_the_changes(app, db, run_worker, mail_store):
+    from workflows import comments, documents
+
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round1 = open_round(db, document, coordinator)
+    member = participant(db, round1, people[1])
+    comment = rounds.add_comment(db, member, body="Noem ook de wijkverpleging", block_id=None)
+    comments.process_comment(db, comment, disposition="deels_overgenomen", answer="Genoemd in artikel 2.",
+                             actor=coordinator)
+    documents.upload_version(db, document, filename="v2.md", change_note="", actor=coordinator,
+                             data=b"# Samenwerkingsovereenkomst\n\nDe huisarts werkt samen met de wijkverpleging.\n")
+    db.commit()
+    run_worker()
+    mail_store.clear()
+    open_round(db, document, coordinator)
+    db.commit()
+    run_worker()
+    mail = next(m for m in mail_store.wait_for(lambda ms: len(ms) == 3) if m.to == [people[1].person.email])
+    text = mail.text_body()
+    assert "deels overgenomen — Genoemd in artikel 2." in text and "versie 1" in text
+    changes_link = next(link for link in mail.links() if link.endswith("?to=changes"))
+    client = app.test_client()
+    landing = client.get(changes_link.removeprefix("http://localhost"))
+    assert landing.status_code == 303 and landing.headers["Location"].endswith("/changes")
+    page = client.get(landing.headers["Location"]).get_data(as_text=True)
+    assert "Wijzigingen van versie 1 naar versie 2" in page and "<ins" in page
