@@ -16,6 +16,13 @@ PERSON = "person_id"
 LINKS = "links"  # participant id (str) -> personal link id used
 
 
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target from a form, kept on this site (a path, never //other.host)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return default
+
+
 def sign_in(person: Person) -> None:
     cookie.clear()
     cookie[PERSON] = person.id

@@ -7,7 +7,6 @@ per round, slot and person), so a tick that runs twice, or late, sends nothing t
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -15,11 +14,11 @@ from sqlalchemy.orm import Session
 from storage.db import lock
 from storage.models import OutboxMessage, Participant, Person, Round, utcnow
 from workflows import audit, jobs
+from workflows.emails import TIMEZONE
 from workflows.errors import Conflict, InvalidInput, RoundClosed
 from workflows.notifications import queue_email
 
 MAX_REMINDERS = 3
-TIMEZONE = ZoneInfo("Europe/Amsterdam")
 MORNING = dt.time(8, 0)  # "on its morning": 08:00 Dutch time on the deadline's day
 DAY_TIME = dt.time(9, 0)  # earlier reminders at the start of the working day
 

@@ -13,12 +13,6 @@ from workflows import signin
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("staff.dashboard")
-
-
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
@@ -57,4 +51,4 @@ def sign_out():
 def set_language(code: str):
     if code in LANGUAGES and ConfirmForm().validate_on_submit():
         cookie["lang"] = code
-    return redirect(_safe_next(request.form.get("next")), 303)
+    return redirect(auth.safe_next(request.form.get("next"), url_for("staff.dashboard")), 303)

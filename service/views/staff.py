@@ -382,8 +382,7 @@ def process_comment(comment_id: int):
         abort(400)
     comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
                              actor=person)
-    back = request.form.get("next") or url_for("staff.processing", round_id=round_.id)
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+    return redirect(auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id)), 303)
 
 
 @bp.post("/r/<int:round_id>/deadline")

@@ -11,6 +11,18 @@ from tests.factories import make_document, make_network, open_round, participant
 from workflows import rounds
 
 
+def member_reading(app, db):
+    """A member with a round open in their browser: (client, review path, coordinator, participant)."""
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    token = rounds.mint_link(db, member)
+    db.commit()
+    client = app.test_client()
+    return client, client.get(f"/l/{token}").headers["Location"], coordinator, member
+
+
 def test_a_cached_review_page_follows_verdicts_comments_and_closing(app, db):
     network, coordinator, people = make_network(db, members=2)
     document, version = make_document(db, network, coordinator)
@@ -39,14 +51,7 @@ def test_a_cached_review_page_follows_verdicts_comments_and_closing(app, db):
 
 
 def test_a_cached_page_is_not_served_once_the_link_is_revoked(app, db):
-    network, coordinator, people = make_network(db, members=1)
-    document, _ = make_document(db, network, coordinator)
-    round_ = open_round(db, document, coordinator)
-    member = participant(db, round_, people[1])
-    token = rounds.mint_link(db, member)
-    db.commit()
-    client = app.test_client()
-    review = client.get(f"/l/{token}").headers["Location"]
+    client, review, coordinator, member = member_reading(app, db)
     assert client.get(review).status_code == 200
     rounds.resend_link(db, db.get(Participant, member.id), actor=coordinator)
     db.commit()
@@ -54,14 +59,7 @@ def test_a_cached_page_is_not_served_once_the_link_is_revoked(app, db):
 
 
 def test_the_review_page_is_sent_gzipped_to_browsers_that_accept_it(app, db):
-    network, coordinator, people = make_network(db, members=1)
-    document, _ = make_document(db, network, coordinator)
-    round_ = open_round(db, document, coordinator)
-    member = participant(db, round_, people[1])
-    token = rounds.mint_link(db, member)
-    db.commit()
-    client = app.test_client()
-    review = client.get(f"/l/{token}").headers["Location"]
+    client, review, _coordinator, _member = member_reading(app, db)
     plain = client.get(review)
     zipped = client.get(review, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
