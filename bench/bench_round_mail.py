@@ -147,10 +147,10 @@ def profile_delivery(app, document_id: int, coordinator_id: int, smtp_url: str, 
     out.write(f"  {plain * 1000:.1f} ms per mail without the profiler (one batch of {batch}, SMTP server in this "
               f"process); {per_mail * 1000:.1f} ms with it; shares below are of the latter\n")
     for label, filename, name in (("jobs.deliver", "workflows/jobs.py", "deliver"),
-                                  ("delivery.deliver_one", "workflows/delivery.py", "deliver_one"),
+                                  ("delivery.deliver_batch", "workflows/delivery.py", "deliver_batch"),
                                   ("emails.render", "workflows/emails.py", "render"),
                                   ("delivery.build_message", "workflows/delivery.py", "build_message")):
-        out.write(under(f"{label}, per mail", lambda f, n: f.endswith(filename) and n == name))
+        out.write(under(f"{label}, per mail", lambda f, n, filename=filename, name=name: f.endswith(filename) and n == name))
     out.write("\n  Top functions by own time (tottime):\n")
     buffer = io.StringIO()
     pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(12)
