@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from storage.blocks import APART_TYPES, block_text
 from storage.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
 from storage.models import Comment, Document, Membership, Organisation, Participant, Person, Round, Version
-from workflows.emails import TIMEZONE
+from workflows.emails import DISPOSITION_WORDS, TIMEZONE
 from workflows.errors import NotFound
 from workflows.exports import safe_filename
 
@@ -19,8 +19,7 @@ PASSAGE_LENGTH = 120
 _WORDS = {
     "nl": {
         "headers": DUTCH_HEADERS,
-        "dispositions": {"overgenomen": "overgenomen", "deels_overgenomen": "deels overgenomen",
-                         "niet_overgenomen": "niet overgenomen", "voor_kennisgeving": "voor kennisgeving"},
+        "dispositions": DISPOSITION_WORDS,
         "general": "Algemeen",
         "title": "Commentaartabel — {title}",
         "subtitle": "Commentaarronde {round} op versie {version}, geopend {opened}, {end}",

@@ -32,6 +32,12 @@ TIMEZONE = ZoneInfo("Europe/Amsterdam")
 LOCALES = ("nl", "en")
 
 
+# The network's own words for verdicts and dispositions, the same in mails and exports.
+VERDICT_WORDS = {"akkoord": "akkoord", "akkoord_met_opmerkingen": "akkoord met opmerkingen", "niet_akkoord": "niet akkoord"}
+DISPOSITION_WORDS = {"overgenomen": "overgenomen", "deels_overgenomen": "deels overgenomen",
+                     "niet_overgenomen": "niet overgenomen", "voor_kennisgeving": "voor kennisgeving"}
+
+
 class NothingToSend(Exception):
     """The mail is no longer meaningful (e.g. the round closed before delivery)."""
 
@@ -57,8 +63,7 @@ def environment(locale: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(Translations.load(str(TRANSLATIONS), [locale]), newstyle=True)
     env.filters["datetime"] = lambda value: format_when(value, locale)
-    env.globals["verdict_words"] = {"akkoord": "akkoord", "akkoord_met_opmerkingen": "akkoord met opmerkingen",
-                                    "niet_akkoord": "niet akkoord"}
+    env.globals.update(verdict_words=VERDICT_WORDS, disposition_words=DISPOSITION_WORDS)
     return env
 
 
@@ -154,8 +159,6 @@ def invitation_variables(session: Session, params: dict, base_url: str):
     variables.update(
         since=since, changes_url=f"{variables['url']}?to=changes" if since else None,
         processed=comments.processed_for(session, person_id, version),
-        disposition_words={"overgenomen": "overgenomen", "deels_overgenomen": "deels overgenomen",
-                           "niet_overgenomen": "niet overgenomen", "voor_kennisgeving": "voor kennisgeving"},
     )
     return variables, [deadline_ics(variables, base_url)]
 

@@ -10,9 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, Document, Finalisation, Round, Verdict, Version
-from workflows.emails import TRANSLATIONS, format_when
-
-VERDICT_WORDS = {"akkoord": "akkoord", "akkoord_met_opmerkingen": "akkoord met opmerkingen", "niet_akkoord": "niet akkoord"}
+from workflows.emails import TRANSLATIONS, VERDICT_WORDS, format_when
 
 
 def safe_filename(title: str, suffix: str) -> str:
