@@ -23,7 +23,7 @@ from storage.models import Comment, Person, Version
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _LOCK = Lock()
-CACHE_SIZE = 512  # versions' texts are the big entries; pages hold only markers
+CACHE_SIZE = 64  # a 200-page text is ~1 MB: 64 versions × language × mode bound the memory per process
 
 
 def _cached(key: tuple, make: Callable[[], object]):
