@@ -77,6 +77,8 @@ DOCUMENT_KINDS = (
 )
 DOCUMENT_STATUSES = ("draft", "in_review", "final", "withdrawn")
 ROUND_STATUSES = ("open", "closed", "superseded")
+# Who sees a round's comments: every participant, or only the project group (each member sees their own).
+COMMENT_VISIBILITIES = ("all", "group")
 VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
 APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
@@ -216,6 +218,7 @@ class Round(Base):
     __table_args__ = (
         CheckConstraint(_in("status", ROUND_STATUSES), name="status"),
         CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_when_not_open"),
+        CheckConstraint(_in("comment_visibility", COMMENT_VISIBILITIES), name="comment_visibility"),
         UniqueConstraint("document_id", "number"),
         Index(
             "uq_rounds_one_open_per_document",
@@ -238,6 +241,7 @@ class Round(Base):
     close_reason: Mapped[str | None] = mapped_column(String(20))
     # Days before the deadline a reminder goes out (0: the deadline's morning); at most 3 reminders a round.
     reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 2, 0])
+    comment_visibility: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
 
     version: Mapped[Version] = relationship()
     document: Mapped[Document] = relationship()
@@ -319,13 +323,20 @@ class Comment(Base):
     __table_args__ = (
         CheckConstraint("disposition IS NULL OR " + _in("disposition", DISPOSITIONS), name="disposition"),
         CheckConstraint("(disposition IS NULL) = (processed_at IS NULL)", name="processed_when_disposed"),
+        # A comment comes from a round's participant; a reply may come from the project group too.
+        CheckConstraint("parent_id IS NOT NULL OR participant_id IS NOT NULL", name="reply_or_participant"),
+        CheckConstraint("parent_id IS NULL OR disposition IS NULL", name="reply_not_disposed"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # A reply belongs to the thread of this comment; it has no passage, disposition or answer of its own.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
     block_id: Mapped[str | None] = mapped_column(String(40))
+    # Where the quote starts in `block_text` of its block in this version (None: the passage's beginning).
+    start_offset: Mapped[int | None]
     quote: Mapped[str] = mapped_column(Text, default="")
     context_before: Mapped[str] = mapped_column(Text, default="")
     context_after: Mapped[str] = mapped_column(Text, default="")
@@ -337,6 +348,14 @@ class Comment(Base):
     processed_at: Mapped[dt.datetime | None]
 
     person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
+
+
+class VersionAddress(Base):
+    """A comment a new version says it addresses."""
+
+    __tablename__ = "version_addresses"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True, index=True)
 
 
 class SignInToken(Base):
