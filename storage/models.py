@@ -82,6 +82,8 @@ COMMENT_VISIBILITIES = ("all", "group")
 VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
 APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+# The events a network's webhooks can receive.
+WEBHOOK_EVENTS = ("round.opened", "round.closed", "verdict.given", "document.final")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -406,3 +408,77 @@ class AuditEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A staff member's personal API token for one network and role; only its sha256 is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so a person can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a retried API write: the same key from the same caller gets the same answer."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Who asked: "token:<id>" for a staff token, "link:<id>" for a member's personal link.
+    caller: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    # sha256 of method, path and body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Webhook(Base):
+    """A URL of a network's that receives signed JSON events."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # The HMAC-SHA256 key; shown once when the webhook is made.
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list[Any]] = mapped_column(default=lambda: list(WEBHOOK_EVENTS))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: written in the deciding transaction, posted by a worker after it commits."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        UniqueConstraint("webhook_id", "event_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    # A stable id the receiver can use to drop a delivery it has seen (a retried job posts again).
+    event_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None]

@@ -34,7 +34,7 @@ def test_the_newest_migration_steps_down_and_up(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'steps.db'}"
     upgrade(url)
-    command.downgrade(alembic_config(url), "0003")
+    command.downgrade(alembic_config(url), "0003")  # below threads (0004) and the API (0005)
     engine = make_engine(url)
     assert "version_addresses" not in inspect(engine).get_table_names()
     engine.dispose()
