@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import session as cookie
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from service import db
-from storage.models import Comment, Membership, Participant, Person, PersonalLink, Round
+from storage.models import STAFF_ROLES, Comment, Membership, Participant, Person, PersonalLink, Round
+from workflows.comments import own_threads
 from workflows.errors import NotAllowed, NotFound
 from workflows.membership import active_membership
 from workflows.rounds import check_link, check_link_dates
@@ -61,18 +62,30 @@ def remember_link(link: PersonalLink) -> None:
 
 
 # Built once: checked on every request of a member's page, also when the page itself comes from the cache.
-_ROUND_COMMENTS = select(Comment.id).where(Comment.round_id == Round.id)
+# The comment figures count what this participant sees: every comment, or (when the round shows comments to
+# the project group only and they are not in it) the threads they started.
+_VISIBLE = or_(Round.comment_visibility == "all", Membership.role.in_(STAFF_ROLES), own_threads(Participant.person_id))
+_ROUND_COMMENTS = select(Comment.id).where(Comment.round_id == Round.id, _VISIBLE)
 _LINK_STATE = (
     select(PersonalLink.id.label("link_id"), PersonalLink.revoked_at, PersonalLink.expires_at,
-           Participant.removed_at, Participant.current_verdict_id, Round.id.label("round_id"), Round.status,
-           Round.deadline,
-           _ROUND_COMMENTS.with_only_columns(func.count(Comment.id)).scalar_subquery().label("comment_count"),
+           Participant.removed_at, Participant.current_verdict_id, Participant.person_id, Round.id.label("round_id"),
+           Round.status, Round.deadline, Round.comment_visibility, Membership.role,
+           _ROUND_COMMENTS.where(Comment.parent_id.is_(None)).with_only_columns(func.count(Comment.id))
+           .scalar_subquery().label("comment_count"),
            _ROUND_COMMENTS.with_only_columns(func.max(Comment.id)).scalar_subquery().label("newest_comment_id"),
            _ROUND_COMMENTS.with_only_columns(func.max(Comment.processed_at)).scalar_subquery().label("last_processed"))
     .join(Participant, PersonalLink.participant_id == Participant.id)
+    .join(Membership, Participant.membership_id == Membership.id)
     .join(Round, Participant.round_id == Round.id)
     .where(PersonalLink.id == bindparam("link_id"), Participant.id == bindparam("participant_id"))
 )
+
+
+def comment_viewer(state) -> int | None:
+    """The person whose threads a participant's comment list is limited to; None: they see every comment."""
+    if state.comment_visibility == "group" and state.role not in STAFF_ROLES:
+        return state.person_id
+    return None
 
 
 def participant_state(participant_id: int):

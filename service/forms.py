@@ -13,10 +13,13 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
+    URLField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 ROLE_CHOICES = [
     SelectChoice("member", _l("Member (comments and decides)")),
@@ -83,6 +86,12 @@ class RoundForm(FlaskForm):
     message = TextAreaField(_l("Message to the members (optional)"), validators=[Optional(), Length(max=5000)])
     word_comments = BooleanField(_l("Bring in the comments found in the Word file as comments of its uploader"),
                                  default=True)
+    # Not sent (an older form, a script): every member sees every comment; anything else is checked by the rule.
+    comment_visibility = RadioField(_l("Who sees the comments?"), default="all", validate_choice=False, choices=[
+        SelectChoice("all", _l("All members see every comment")),
+        SelectChoice("group", _l("Only the project group sees every comment; each member sees their own "
+                                 "(for consortia of competing organisations)")),
+    ])
     version_id = HiddenField()
 
 
@@ -94,6 +103,16 @@ class VerdictForm(FlaskForm):
 class CommentForm(FlaskForm):
     body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000)])
     block_id = HiddenField()
+    # A span selected in the passage: offsets into its text and the text the reader saw selected.
+    start = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
+    end = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
+    selected = HiddenField(validators=[Optional(), Length(max=10000)])
+    # The comment a reply answers.
+    parent_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,18}$")])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=10000)])
 
 
 DISPOSITION_CHOICES = [
@@ -120,3 +139,19 @@ class ScheduleForm(FlaskForm):
 
 class FinaliseForm(FlaskForm):
     version_id = HiddenField(validators=[DataRequired()])
+
+
+WEBHOOK_EVENT_CHOICES = [
+    SelectChoice("round.opened", _l("A round opens")),
+    SelectChoice("round.closed", _l("A round closes")),
+    SelectChoice("verdict.given", _l("A verdict is given")),
+    SelectChoice("document.final", _l("A document becomes final")),
+]
+
+
+class WebhookForm(FlaskForm):
+    url = URLField(_l("URL (https)"), validators=[DataRequired(), Length(max=2000)])
+    events = SelectMultipleField(_l("Events"), choices=WEBHOOK_EVENT_CHOICES,
+                                 default=[choice.value for choice in WEBHOOK_EVENT_CHOICES],
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                                 validators=[DataRequired(_l("Choose at least one event."))])

@@ -49,6 +49,11 @@ ERRORS = {
     "comment_required": _l("The comment is empty."),
     "too_long": _l("The text is too long (at most %(limit)s characters)."),
     "unknown_passage": _l("That passage does not exist in this version."),
+    "selection_not_found": _l("The selected text was not found in that passage. Select text within one passage, "
+                              "or comment on the whole passage."),
+    "reply_not_processed": _l("A reply is part of its comment's thread; process the comment itself."),
+    "unknown_comment": _l("That comment does not exist in this round."),
+    "unknown_visibility": _l("Choose who sees the comments: all members, or only the project group."),
     "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),
     "too_many_reminders": _l("This round has had the most reminders it may have (%(limit)s)."),
     "bad_schedule": _l("Give at most %(limit)s whole numbers of days before the deadline, such as 7, 2, 0."),

@@ -9,6 +9,7 @@ is neither copied into the page string nor encoded again on every request.
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,10 +17,11 @@ from threading import Lock
 
 from flask import Response, render_template, request
 from flask_babel import get_locale
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Comment, Person, Version
+from storage.models import STAFF_ROLES, Comment, Membership, Participant, Person, Version
+from workflows.comments import own_threads
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _LOCK = Lock()
@@ -70,14 +72,22 @@ def rendered_blocks(version: Version, *, mode: str) -> Fragment:
     return _cached(key, lambda: Fragment(render_template("partials/blocks.html", blocks=version.blocks, mode=mode)))
 
 
-_COMMENT_STATS = select(func.count(Comment.id), func.max(Comment.id), func.max(Comment.processed_at)).where(
-    Comment.round_id == bindparam("round_id"))
+def _round_comments(round_id: int, viewer: int | None) -> list:
+    """The conditions for a round's comments as `viewer` sees them (None: every comment)."""
+    conditions = [Comment.round_id == round_id]
+    if viewer is not None:
+        conditions.append(own_threads(viewer))
+    return conditions
 
 
-def comment_stats(session: Session, round_id: int) -> tuple:
-    """(count, newest id, last processing time) of a round's comments: together they change whenever the
-    list or an answer in it changes."""
-    return tuple(session.execute(_COMMENT_STATS, {"round_id": round_id}).one())
+def comment_stats(session: Session, round_id: int, viewer: int | None = None) -> tuple:
+    """(count, newest id, last processing time) of a round's comments as `viewer` sees them: together they
+    change whenever the list, a reply or an answer in it changes. The count is of comments, not replies."""
+    conditions = _round_comments(round_id, viewer)
+    count = session.scalar(select(func.count(Comment.id)).where(*conditions, Comment.parent_id.is_(None)))
+    newest, processed = session.execute(select(func.max(Comment.id), func.max(Comment.processed_at))
+                                        .where(*conditions)).one()
+    return count, newest, processed
 
 
 class CachedPage:
@@ -123,22 +133,59 @@ def cached_page(key: tuple, make: Callable[[], tuple[str, tuple[Fragment, ...]]]
 
 
 def rendered_comments(session: Session, round_id: int, *, link_passages: bool, newest: int | None = None,
-                      stats: tuple | None = None) -> tuple[int, Fragment]:
-    """(number of comments, their HTML) for a round, all in order or only the `newest` few, newest first;
-    one small query when nothing changed."""
-    stats = stats or comment_stats(session, round_id)
+                      stats: tuple | None = None, viewer: int | None = None, reply_links: bool = False,
+                      thread: int | None = None) -> tuple[int, Fragment]:
+    """(number of comments, their HTML with their threads) for a round as `viewer` sees it (None: all of
+    them), in order or only the `newest` few, newest first; one small query when nothing changed.
+    `reply_links`: each thread gets a relative "Reply" link (the member's pages, while the round is open).
+    `thread`: only that comment's thread."""
+    stats = stats or comment_stats(session, round_id, viewer)
     count = stats[0]
 
     def make() -> Fragment:
+        conditions = _round_comments(round_id, viewer)
+        if thread is not None:
+            conditions.append(Comment.id == thread)
         comments = session.execute(
             select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, Person.name,
-                   Comment.disposition, Comment.answer)
+                   Comment.disposition, Comment.answer, Comment.start_offset)
             .join(Person, Comment.person_id == Person.id)
-            .where(Comment.round_id == round_id)
+            .where(*conditions, Comment.parent_id.is_(None))
             .order_by(Comment.id.desc() if newest else Comment.id)
             .limit(newest)
         ).all()
-        return Fragment(render_template("partials/comments.html", comments=comments, link_passages=link_passages))
+        replies: dict[int, list] = {}
+        ids = [c.id for c in comments]
+        for start in range(0, len(ids), 500):  # IN lists of bounded length
+            for reply in session.execute(
+                select(Comment.parent_id, Comment.id, Comment.body, Comment.created_at, Person.name,
+                       or_(Comment.participant_id.is_(None), Membership.role.in_(STAFF_ROLES)).label("from_group"))
+                .join(Person, Comment.person_id == Person.id)
+                .outerjoin(Participant, Comment.participant_id == Participant.id)
+                .outerjoin(Membership, Participant.membership_id == Membership.id)
+                .where(Comment.parent_id.in_(ids[start:start + 500]))
+                .order_by(Comment.id)
+            ):
+                replies.setdefault(reply.parent_id, []).append(reply)
+        return Fragment(render_template("partials/comments.html", comments=comments, replies=replies,
+                                        link_passages=link_passages, reply_links=reply_links))
 
-    key = ("comments", round_id, stats, str(get_locale()), link_passages, newest)
+    key = ("comments", round_id, stats, str(get_locale()), link_passages, newest, viewer, reply_links, thread)
     return count, _cached(key, make)
+
+
+def rendered_anchors(session: Session, round_id: int, *, stats: tuple, viewer: int | None) -> Fragment:
+    """Where the comments a reader sees sit in the text, for the review page's script to highlight:
+    [comment id, passage id, start, end] (start and end null for a whole passage)."""
+
+    def make() -> Fragment:
+        rows = session.execute(
+            select(Comment.id, Comment.block_id, Comment.start_offset, func.length(Comment.quote))
+            .where(*_round_comments(round_id, viewer), Comment.parent_id.is_(None), Comment.block_id.is_not(None))
+            .order_by(Comment.id)
+        ).all()
+        anchors = [[c, block, start, None if start is None else start + length] for c, block, start, length in rows]
+        data = json.dumps(anchors, separators=(",", ":")).replace("<", "\\u003c")
+        return Fragment(f'<script type="application/json" id="comment-anchors">{data}</script>')
+
+    return _cached(("anchors", round_id, stats, viewer), make)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -78,6 +79,37 @@ def anchor_at(block: dict, start: int, end: int, context: int = CONTEXT_CHARS) -
     """The anchor of a selection [start, end) in a block, with `context` characters either side."""
     text = block_text(block)
     return Anchor(block["id"], text[start:end], text[max(0, start - context):start], text[end:end + context])
+
+
+def locate_selection(text: str, start: int, end: int, selected: str = "") -> tuple[int, int] | None:
+    """The span [start, end) of `text` a reader selected, trimmed of surrounding white space.
+
+    A browser reports the selection's offsets and its text; where the offsets do not hold that text
+    (a table's cells, a browser's own line breaks) the text is looked for, white space counting as
+    any white space, and the occurrence nearest the reported start is taken. None: not in `text`.
+    """
+    if 0 <= start < end <= len(text) and (not selected.strip() or _same_words(text[start:end], selected)):
+        span = (start, end)
+    elif selected.strip():
+        words = selected.split()
+        pattern = re.compile(r"\s+".join(re.escape(word) for word in words))
+        found = [(abs(m.start() - start), m.start(), m.end()) for m in pattern.finditer(text)]
+        if not found:
+            return None
+        _distance, s, e = min(found)
+        span = (s, e)
+    else:
+        return None
+    s, e = span
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return (s, e) if s < e else None
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split()
 
 
 def anchor_of(comment) -> Anchor:

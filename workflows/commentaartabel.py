@@ -101,7 +101,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
         .join(Participant, Participant.id == Comment.participant_id)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
-        .where(Comment.round_id == round_id)
+        .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
         .order_by(Comment.created_at, Comment.id)
     )
     found = session.execute(query).all()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import DISPOSITIONS, Comment, Document, Participant, Person, Round, Version, utcnow
 from workflows import audit
@@ -25,6 +25,16 @@ class Progress:
         return self.processed == self.total
 
 
+def own_threads(person_id) -> ColumnElement[bool]:
+    """The comments of the threads a person started: their own comments and every reply to them. In a round
+    whose comments only the project group sees, that is what a member sees (`workflows.rounds.can_see_thread`).
+    `person_id` is a value or a column (correlated in a larger query)."""
+    root = aliased(Comment)
+    return or_(and_(Comment.parent_id.is_(None), Comment.person_id == person_id),
+               Comment.parent_id.in_(select(root.id).where(root.person_id == person_id, root.parent_id.is_(None))
+                                     .correlate_except(root)))
+
+
 def process_comment(session: Session, comment: Comment, *, disposition: str, answer: str, actor: Person) -> Comment:
     """Give a comment its disposition (overgenomen / deels / niet overgenomen / voor kennisgeving) and an answer;
     it may be changed later, each change leaves an audit event. A final document's comments are settled."""
@@ -32,6 +42,8 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
     document = session.get(Document, round_.document_id)
     if document.status == "final":
         raise AlreadyFinal()
+    if comment.parent_id is not None:
+        raise InvalidInput("reply_not_processed")  # a reply is part of its comment's thread
     if disposition not in DISPOSITIONS:
         raise InvalidInput("unknown_disposition")
     answer = answer.strip()
@@ -62,8 +74,8 @@ def followed_comments(session: Session, person_id: int, version: Version) -> lis
     earlier = session.execute(
         select(Comment, Version.number)
         .join(Version, Comment.version_id == Version.id)
-        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
-               Version.number < version.number)
+        .where(Comment.person_id == person_id, Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)
         .order_by(Version.number, Comment.id)
     ).all()
     by_version: dict[int, list[Comment]] = {}
@@ -92,8 +104,9 @@ def processed_for(session: Session, person_id: int, version: Version) -> list[Co
     """This person's comments on earlier versions that the project group has processed."""
     return list(session.scalars(
         select(Comment).join(Version, Comment.version_id == Version.id)
-        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
-               Version.number < version.number, Comment.processed_at.is_not(None))
+        .where(Comment.person_id == person_id, Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number,
+               Comment.processed_at.is_not(None))
         .order_by(Comment.id)
     ))
 
@@ -101,13 +114,14 @@ def processed_for(session: Session, person_id: int, version: Version) -> list[Co
 def earlier_count(session: Session, person_id: int, version: Version) -> int:
     return session.scalar(
         select(func.count(Comment.id)).join(Version, Comment.version_id == Version.id)
-        .where(Comment.person_id == person_id, Version.document_id == version.document_id,
-               Version.number < version.number)
+        .where(Comment.person_id == person_id, Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)
     )
 
 
 def progress(session: Session, round_id: int) -> Progress:
     total, processed = session.execute(
-        select(func.count(Comment.id), func.count(Comment.processed_at)).where(Comment.round_id == round_id)
+        select(func.count(Comment.id), func.count(Comment.processed_at))
+        .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
     ).one()
     return Progress(processed=processed, total=total)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage.blocks import block_text
 from storage.db import lock
 from storage.models import (
+    COMMENT_VISIBILITIES,
     VERDICTS,
     Comment,
     Document,
@@ -35,7 +36,7 @@ from workflows.errors import (
     RoundClosed,
     StaleVersion,
 )
-from workflows.membership import active_members
+from workflows.membership import active_members, active_membership
 from workflows.notifications import PENDING_IDS, queue_email
 from workflows.tokens import hash_token, new_token
 
@@ -43,6 +44,7 @@ LINK_LIFETIME_AFTER_CLOSE = dt.timedelta(days=30)
 MAX_COMMENT_LENGTH = 10_000
 MAX_REASON_LENGTH = 5_000
 QUOTE_LENGTH = 300
+MAX_SELECTION_LENGTH = 5_000
 
 
 def open_rounds_in_network(session: Session, network_id: int) -> list[Round]:
@@ -54,10 +56,14 @@ def open_rounds_in_network(session: Session, network_id: int) -> list[Round]:
 
 def open_round(session: Session, document: Document, *, deadline: dt.datetime, message: str, actor: Person,
                version_id: int | None = None, now: dt.datetime | None = None,
-               bring_in_word_comments: bool = False) -> Round:
+               bring_in_word_comments: bool = False, comment_visibility: str = "all") -> Round:
     """Open a round on the latest version and invite every current member (HTML + text email, personal link).
-    Optionally the comments found in the uploaded Word file become comments of the uploader in this round."""
+    Optionally the comments found in the uploaded Word file become comments of the uploader in this round.
+    `comment_visibility`: "all" shows every comment to every participant; "group" only to the project group
+    (coordinators and editors), each member seeing their own threads (for consortia of competitors)."""
     now = now or utcnow()
+    if comment_visibility not in COMMENT_VISIBILITIES:
+        raise InvalidInput("unknown_visibility")
     document = lock(session, Document, document.id)
     if document.status == "final":
         raise AlreadyFinal()
@@ -72,7 +78,8 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
         raise Conflict("round_already_open")
     number = (session.scalar(select(func.max(Round.number)).where(Round.document_id == document.id)) or 0) + 1
     round_ = Round(document_id=document.id, version_id=version.id, number=number, deadline=deadline,
-                   message=message.strip(), opened_by_id=actor.id, opened_at=now, status="open")
+                   message=message.strip(), opened_by_id=actor.id, opened_at=now, status="open",
+                   comment_visibility=comment_visibility)
     session.add(round_)
     document.status = "in_review"
     session.flush()
@@ -95,7 +102,7 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
     session.info.setdefault(PENDING_IDS, []).extend(message.id for message in invitations)
     audit.record(session, document.network_id, "round_opened", actor_id=actor.id, document_id=document.id,
                  round_id=round_.id, version_id=version.id, content_hash=version.content_hash,
-                 deadline=deadline.isoformat(), participants=len(participants))
+                 deadline=deadline.isoformat(), participants=len(participants), comment_visibility=comment_visibility)
     jobs.after_commit(session, "workflows.jobs.close_round_if_due", round_.id, at=deadline)
     if bring_in_word_comments:
         _bring_in_word_comments(session, round_, version, participants)
@@ -103,19 +110,29 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
 
 
 def _bring_in_word_comments(session: Session, round_: Round, version: Version, participants: list[Participant]) -> None:
+    """The Word file's comments become the uploader's comments in the round: on the text Word marked where it
+    is still found in its passage, and a Word reply becomes a reply in its thread."""
     from workflows.documents import WORD_COMMENTS
 
     uploader = next((p for p in participants if p.person_id == version.author_id), None)
     word_comments = version.findings.get(WORD_COMMENTS, [])
     if uploader is None or not word_comments:
         return
-    for comment in word_comments:
-        # The Word author may not be the uploader: keep their name with the text; "↪" marks a reply.
-        marker = "↪ " if comment.get("parent") is not None else ""
-        body = f"{marker}{comment['text']} — {comment['author']} (Word)"
-        added = add_comment(session, uploader, body=body[:MAX_COMMENT_LENGTH], block_id=comment.get("block_id"))
-        if comment.get("quote"):
-            added.quote = comment["quote"][:QUOTE_LENGTH]
+    added: dict[int, Comment] = {}
+    for index, comment in enumerate(word_comments):
+        # The Word author may not be the uploader: keep their name with the text.
+        body = f"{comment['text']} — {comment['author']} (Word)"[:MAX_COMMENT_LENGTH]
+        parent = added.get(comment.get("parent")) if comment.get("parent") is not None else None
+        if parent is not None:
+            added[index] = add_reply(session, parent.id, body=body, participant=uploader)
+            continue
+        try:
+            added[index] = add_comment(session, uploader, body=body, block_id=comment.get("block_id"),
+                                       selected=comment.get("quote") or "")
+        except InvalidInput:  # the marked text is not in the passage as read: the whole passage, as Word quoted it
+            added[index] = add_comment(session, uploader, body=body, block_id=comment.get("block_id"))
+            if comment.get("quote"):
+                added[index].quote = comment["quote"][:QUOTE_LENGTH]
 
 
 def add_participant(session: Session, round_: Round, membership: Membership, *, actor: Person | None) -> Participant:
@@ -277,34 +294,99 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
     return verdict
 
 
-def add_comment(session: Session, participant: Participant, *, body: str, block_id: str | None = None) -> Comment:
-    """A general comment, or one on a paragraph of the round's version (quoted, with a little context)."""
+def add_comment(session: Session, participant: Participant, *, body: str, block_id: str | None = None,
+                start: int | None = None, end: int | None = None, selected: str = "") -> Comment:
+    """A general comment, one on a passage of the round's version, or one on a span of text selected in a
+    passage ([start, end) of its text, with the text the reader saw selected); quoted, with a little context."""
     round_ = _lock_open_round(session, participant)
-    body = body.strip()
-    if not body:
-        raise InvalidInput("comment_required")
-    if len(body) > MAX_COMMENT_LENGTH:
-        raise InvalidInput("too_long", limit=MAX_COMMENT_LENGTH)
+    body = _checked_body(body)
     version = session.get(Version, round_.version_id)
     quote = before = after = ""
+    offset = None
     if block_id:
-        ids = [block["id"] for block in version.blocks]
-        if block_id not in ids:
-            raise InvalidInput("unknown_passage")
-        from workflows.anchoring import anchor_at
+        from workflows.anchoring import anchor_at, locate_selection
 
-        block = version.blocks[ids.index(block_id)]
-        # The anchor a later version's comment placement works from: the quote and its context in the block.
-        anchor = anchor_at(block, 0, min(len(block_text(block)), QUOTE_LENGTH))
+        block = next((b for b in version.blocks if b["id"] == block_id), None)
+        if block is None:
+            raise InvalidInput("unknown_passage")
+        text = block_text(block)
+        if start is not None or end is not None or selected:
+            span = locate_selection(text, start or 0, end if end is not None else 0, selected)
+            if span is None:
+                raise InvalidInput("selection_not_found")
+            if span[1] - span[0] > MAX_SELECTION_LENGTH:
+                raise InvalidInput("too_long", limit=MAX_SELECTION_LENGTH)
+            offset = span[0]
+        else:
+            # A whole passage: its beginning is the quote a later version's placement works from.
+            span = (0, min(len(text), QUOTE_LENGTH))
+        anchor = anchor_at(block, *span)
         quote, before, after = anchor.quote, anchor.before, anchor.after
     comment = Comment(round_id=round_.id, version_id=version.id, participant_id=participant.id,
-                      person_id=participant.person_id, block_id=block_id or None, quote=quote,
+                      person_id=participant.person_id, block_id=block_id or None, quote=quote, start_offset=offset,
                       context_before=before, context_after=after, body=body, created_at=utcnow())
     session.add(comment)
     session.flush()
     audit.record(session, round_.document.network_id, "comment_added", actor_id=participant.person_id,
                  document_id=round_.document_id, round_id=round_.id, comment_id=comment.id, block_id=block_id)
     return comment
+
+
+def _checked_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("comment_required")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise InvalidInput("too_long", limit=MAX_COMMENT_LENGTH)
+    return body
+
+
+def thread_root(session: Session, comment_id: int, round_id: int | None = None) -> Comment:
+    """The comment a thread hangs from (a reply to a reply joins its thread)."""
+    comment = session.get(Comment, comment_id)
+    if comment is not None and comment.parent_id is not None:
+        comment = session.get(Comment, comment.parent_id)
+    if comment is None or (round_id is not None and comment.round_id != round_id):
+        raise InvalidInput("unknown_comment")
+    return comment
+
+
+def can_see_thread(round_: Round, root: Comment, person_id: int, *, is_staff: bool) -> bool:
+    """Every participant sees every thread, unless the round shows comments to the project group only:
+    then a member sees only the threads of their own comments."""
+    return round_.comment_visibility == "all" or is_staff or root.person_id == person_id
+
+
+def add_reply(session: Session, parent_id: int, *, body: str, participant: Participant | None = None,
+              staff: Person | None = None) -> Comment:
+    """A reply in a comment's thread: by a round's participant while the round is open (and only where they
+    can see the thread), or by a coordinator or editor of the network at any time before the document is final."""
+    body = _checked_body(body)
+    if (participant is None) == (staff is None):
+        raise ValueError("a reply comes from a participant or from the project group")
+    if participant is not None:
+        round_ = _lock_open_round(session, participant)
+        root = thread_root(session, parent_id, round_.id)
+        is_staff = participant.membership.is_staff
+        if not can_see_thread(round_, root, participant.person_id, is_staff=is_staff):
+            raise InvalidInput("unknown_comment")
+        person_id = participant.person_id
+    else:
+        root = thread_root(session, parent_id)
+        round_ = lock(session, Round, root.round_id)
+        membership = active_membership(session, round_.document.network_id, staff.id)
+        if membership is None or not membership.is_staff:
+            raise NotAllowed()
+        if round_.document.status == "final":
+            raise AlreadyFinal()
+        person_id = staff.id
+    reply = Comment(round_id=root.round_id, version_id=root.version_id, person_id=person_id, parent_id=root.id,
+                    participant_id=participant.id if participant else None, body=body, created_at=utcnow())
+    session.add(reply)
+    session.flush()
+    audit.record(session, round_.document.network_id, "comment_replied", actor_id=person_id,
+                 document_id=round_.document_id, round_id=round_.id, comment_id=reply.id, parent_id=root.id)
+    return reply
 
 
 def close_round(session: Session, round_: Round, *, actor: Person | None, reason: str = "manual",
@@ -367,7 +449,8 @@ def summary(session: Session, round_: Round) -> Summary:
     for _participant, value in rows:
         if value:
             counts[value] += 1
-    comments = session.scalar(select(func.count(Comment.id)).where(Comment.round_id == round_.id))
+    comments = session.scalar(select(func.count(Comment.id)).where(Comment.round_id == round_.id,
+                                                                   Comment.parent_id.is_(None)))
     return Summary(voters=len(rows), decided=sum(counts.values()), counts=counts, comments=comments,
                    silent=sorted(p.person.name for p, value in rows if value is None))
 

@@ -13,12 +13,14 @@ from service.forms import CommentForm, LinkRequestForm, VerdictForm
 from service.rendering import (
     cached_page,
     page_response,
+    rendered_anchors,
     rendered_blocks,
     rendered_comments,
 )
 from storage.blocks import block_text
 from storage.models import Verdict
-from workflows import comments, redlines, rounds
+from workflows import anchoring, comments, redlines, rounds
+from workflows.errors import InvalidInput
 
 bp = Blueprint("member", __name__)
 
@@ -64,12 +66,14 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
     state = auth.participant_state(participant_id)
     session = db.session()
     stats = (state.comment_count, state.newest_comment_id, state.last_processed)
+    viewer = auth.comment_viewer(state)
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)
         verdict = session.get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
         _count, comments_html = rendered_comments(session, round_.id, link_passages=True, newest=NEWEST_COMMENTS,
-                                                  stats=stats)
+                                                  stats=stats, viewer=viewer, reply_links=round_.is_open)
+        anchors = rendered_anchors(session, round_.id, stats=stats, viewer=viewer)
         body = rendered_blocks(version, mode="review")
         earlier = comments.earlier_count(session, participant.person_id, version)
         page = render_template(
@@ -77,9 +81,10 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
             verdict=verdict, comment_count=stats[0], comments_html=comments_html, newest=NEWEST_COMMENTS,
             verdict_form=verdict_form or VerdictForm(value=verdict.value if verdict else None,
                                                      reason=verdict.reason if verdict else ""),
-            comment_form=comment_form or CommentForm(), body=body, earlier=earlier,
+            comment_form=comment_form or CommentForm(), body=body, earlier=earlier, anchors=anchors,
+            group_only=viewer is not None,
         )
-        return page, (body, comments_html)
+        return page, (body, comments_html, anchors)
 
     if verdict_form or comment_form or status != 200 or cookie.get("_flashes"):
         page, fragments = render()
@@ -96,7 +101,9 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
 @bp.get("/review/<int:participant_id>/comments")
 def all_comments(participant_id: int):
     participant, link, round_, version = _context(participant_id)
-    comment_count, comments_html = rendered_comments(db.session(), round_.id, link_passages=False)
+    viewer = round_comment_viewer(participant)
+    comment_count, comments_html = rendered_comments(db.session(), round_.id, link_passages=False, viewer=viewer,
+                                                     reply_links=round_.is_open)
     page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
                            version=version, comment_count=comment_count, comments_html=comments_html)
     return page_response(page, comments_html)
@@ -122,16 +129,62 @@ def earlier_comments(participant_id: int):
                            version=version, followed=followed, blocks=blocks)
 
 
+def round_comment_viewer(participant) -> int | None:
+    """The person whose threads this participant's comment lists are limited to (None: they see all)."""
+    if participant.round.comment_visibility == "group" and not participant.membership.is_staff:
+        return participant.person_id
+    return None
+
+
+def _selection(block: dict | None, form: CommentForm) -> tuple[int, int] | None:
+    """The span of the passage a reader selected, as the form carries it (None: the whole passage)."""
+    if block is None or not (form.start.data or form.end.data or form.selected.data):
+        return None
+    return anchoring.locate_selection(block_text(block), int(form.start.data or 0), int(form.end.data or 0),
+                                      form.selected.data or "")
+
+
 @bp.get("/review/<int:participant_id>/comment")
-def comment_form(participant_id: int):
+def comment_form(participant_id: int, form: CommentForm | None = None, status: int = 200):
+    """The form for a comment: general, on a passage, on a selected span of it, or a reply in a thread."""
     participant, link, round_, version = _context(participant_id)
-    block_id = request.args.get("block", "")
+    form = form or CommentForm(formdata=None, block_id=request.args.get("block", ""),
+                               start=request.args.get("start", ""), end=request.args.get("end", ""),
+                               selected=request.args.get("text", "")[:10000],
+                               parent_id=request.args.get("reply", ""))
+    if form.parent_id.data:
+        return _reply_page(participant, round_, form, status)
+    block_id = form.block_id.data or ""
     block = next((b for b in version.blocks if b["id"] == block_id), None)
     if block_id and block is None:
         abort(404)
+    if not (form.start.data or "").isdigit() or not (form.end.data or "").isdigit():
+        form.start.data = form.end.data = ""
+    span = _selection(block, form)
+    text = block_text(block) if block else ""
+    if span is not None:
+        form.start.data, form.end.data = str(span[0]), str(span[1])
+        form.selected.data = text[span[0]:span[1]]
+    elif form.selected.data:  # the selection is not in the passage as read: comment on the whole passage
+        flash(_("The selected text was not found in that passage; your comment will be on the whole passage."))
+        form.start.data = form.end.data = form.selected.data = ""
     return render_template("member/comment.html", participant=participant, round=round_, document=round_.document,
-                           version=version, block=block, quote=block_text(block) if block else "",
-                           form=CommentForm(block_id=block_id))
+                           version=version, block=block, text=text, span=span, form=form), status
+
+
+def _reply_page(participant, round_, form: CommentForm, status: int):
+    session = db.session()
+    try:
+        root = rounds.thread_root(session, int(form.parent_id.data), round_.id)
+    except InvalidInput:
+        abort(404)
+    if not rounds.can_see_thread(round_, root, participant.person_id, is_staff=participant.membership.is_staff):
+        abort(404)
+    form.body.label.text = _("Your reply")
+    _count, thread_html = rendered_comments(session, round_.id, link_passages=False, viewer=None,
+                                            thread=root.id)
+    return render_template("member/reply.html", participant=participant, round=round_, document=round_.document,
+                           root=root, thread_html=thread_html, form=form), status
 
 
 @bp.post("/review/<int:participant_id>/comments")
@@ -139,8 +192,19 @@ def add_comment(participant_id: int):
     participant, link, round_, version = _context(participant_id)
     form = CommentForm()
     if not form.validate_on_submit():
+        if form.parent_id.data or form.start.data or form.selected.data:
+            return comment_form(participant_id, form=form, status=400)
         return review(participant_id, comment_form=form, status=400)
-    rounds.add_comment(db.session(), participant, body=form.body.data, block_id=form.block_id.data or None)
+    session = db.session()
+    if form.parent_id.data:
+        reply = rounds.add_reply(session, int(form.parent_id.data), body=form.body.data, participant=participant)
+        flash(_("Your reply was saved."))
+        return redirect(url_for("member.all_comments", participant_id=participant_id, _anchor=f"comment-{reply.id}"),
+                        303)
+    start = int(form.start.data) if form.start.data else None
+    end = int(form.end.data) if form.end.data else None
+    rounds.add_comment(session, participant, body=form.body.data, block_id=form.block_id.data or None,
+                       start=start, end=end, selected=form.selected.data or "")
     flash(_("Your comment was saved."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="comments"), 303)
 

@@ -26,6 +26,7 @@ from service.forms import (
     MemberForm,
     NetworkForm,
     ProcessForm,
+    ReplyForm,
     RoundForm,
     ScheduleForm,
     VersionForm,
@@ -289,7 +290,8 @@ def open_round(document_id: int):
     deadline = form.deadline.data.replace(tzinfo=TIMEZONE)
     round_ = rounds.open_round(db.session(), document, deadline=deadline, message=form.message.data or "",
                                actor=person, version_id=int(form.version_id.data) if form.version_id.data else None,
-                               bring_in_word_comments=bool(form.word_comments.data))
+                               bring_in_word_comments=bool(form.word_comments.data),
+                               comment_visibility=form.comment_visibility.data or "all")
     flash(_("Round %(number)s is open; the invitations are being sent.", number=round_.number))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
@@ -345,15 +347,23 @@ def processing(round_id: int):
         .join(Participant, Comment.participant_id == Participant.id)
         .join(Membership, Participant.membership_id == Membership.id)
         .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
-        .where(Comment.round_id == round_.id)
+        .where(Comment.round_id == round_.id, Comment.parent_id.is_(None))
     )
     if not show_all:
         query = query.where(Comment.processed_at.is_(None))
     rows = session.execute(query.order_by(Comment.id).limit(PROCESSING_PAGE + 1)
-                           .offset((page - 1) * PROCESSING_PAGE)).all()
+                           .offset((page - 1) * PROCESSING_PAGE)).all()[:PROCESSING_PAGE + 1]
+    shown = rows[:PROCESSING_PAGE]
+    threads: dict[int, list] = {}
+    for reply, name in session.execute(
+        select(Comment, Person.name).join(Person, Comment.person_id == Person.id)
+        .where(Comment.parent_id.in_([c.id for c, _name, _organisation in shown])).order_by(Comment.id)
+    ):
+        threads.setdefault(reply.parent_id, []).append((reply, name))
     return render_template("staff/processing.html", round=round_, document=document, network=document.network,
-                           own=own, rows=rows[:PROCESSING_PAGE], more=len(rows) > PROCESSING_PAGE, page=page,
-                           show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm())
+                           own=own, rows=shown, more=len(rows) > PROCESSING_PAGE, page=page, threads=threads,
+                           show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm(),
+                           reply_form=ReplyForm())
 
 
 @bp.get("/r/<int:round_id>/commentaartabel")
@@ -383,6 +393,22 @@ def process_comment(comment_id: int):
     comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
                              actor=person)
     return redirect(auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id)), 303)
+
+
+@bp.post("/comments/<int:comment_id>/reply")
+def reply_to_comment(comment_id: int):
+    """The project group answers in a comment's thread (the member reads it on their pages)."""
+    comment = _get(Comment, comment_id)
+    round_ = _get(Round, comment.round_id)
+    person, _own = auth.require_role(round_.document.network_id, *STAFF)
+    form = ReplyForm()
+    back = auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id))
+    if not form.validate_on_submit():
+        flash(_("The reply is empty."), "error")
+        return redirect(back, 303)
+    reply = rounds.add_reply(db.session(), comment.id, body=form.body.data, staff=person)
+    flash(_("Your reply was saved."))
+    return redirect(f"{back.split('#')[0]}#comment-{reply.parent_id}", 303)
 
 
 @bp.post("/r/<int:round_id>/deadline")

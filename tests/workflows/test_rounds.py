@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
+from storage.blocks import block_text
 from storage.models import (
     AuditEvent,
     OutboxMessage,
@@ -220,7 +221,18 @@ def test_word_comments_of_the_upload_can_be_brought_into_the_round_as_the_upload
     comments = db.scalars(select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)).all()
     assert len(comments) == 8 and {c.person_id for c in comments} == {coordinator.id}
     assert comments[0].body.startswith(word_comments[0]["text"]) and "(Word)" in comments[0].body
-    assert sum(c.body.startswith("↪") for c in comments) == sum(c["parent"] is not None for c in word_comments) == 4
+    # A Word reply is a reply in its thread; a comment on marked text is on that text where it is found.
+    replies = [c for c in comments if c.parent_id is not None]
+    assert len(replies) == sum(c["parent"] is not None for c in word_comments) == 4
+    assert all(next(x for x in comments if x.id == r.parent_id).parent_id is None for r in replies)
+    by_index = dict(zip(range(len(word_comments)), comments))
+    for index, word in enumerate(word_comments):
+        comment = by_index[index]
+        if word["parent"] is None and word["quote"] and comment.start_offset is not None:
+            block = next(b for b in version.blocks if b["id"] == comment.block_id)
+            assert block_text(block)[comment.start_offset:].startswith(comment.quote)
+            assert comment.quote.split() == word["quote"].split()
+    assert any(c.start_offset is not None for c in comments)
 
     other = documents.upload_version(db, document, filename="opnieuw.docx", data=data, change_note="", actor=coordinator)
     second = rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=7), message="", actor=coordinator)
