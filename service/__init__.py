@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         smtp_url=app.config["SMTP_URL"],
         mail_from=app.config["MAIL_FROM"],
         base_url=app.config["BASE_URL"],
+        webhook_allow_private=app.config.get("WEBHOOK_ALLOW_PRIVATE", False),
     ))
     i18n.init_app(app)
     csrf.init_app(app)
@@ -55,11 +56,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     limiter.init_app(app)
 
-    from service.views import auth, member, staff
+    from service.views import auth, member, staff, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(member.bp)
+    app.register_blueprint(webhooks.bp)
     if app.config.get("MAILBOX_DIR"):
         from service import mailbox
 

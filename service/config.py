@@ -34,4 +34,7 @@ def from_environment(environ=None) -> dict:
         "BASE_URL": base_url,
         "MAILBOX_DIR": environ.get("MAILBOX_DIR") or None,
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        # Webhooks to private, loopback and link-local addresses (and plain http to loopback): tests and the
+        # dev stack only; on a server it would let a coordinator make the workers call the internal network.
+        "WEBHOOK_ALLOW_PRIVATE": environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
     }

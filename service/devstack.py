@@ -127,6 +127,7 @@ class Stack:
         if not env.get("SECRET_KEY"):
             env["SECRET_KEY"] = self._persistent_secret_key()
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")  # a webhook receiver tried out on this machine is on 127.0.0.1
         return env
 
     def _persistent_secret_key(self) -> str:

@@ -481,4 +481,7 @@ class WebhookDelivery(Base):
     response_status: Mapped[int | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When a worker last took it: a "sending" claim older than the claim timeout is from a worker that died,
+    # and a pending delivery not tried again long after its last attempt lost its retry job.
+    claimed_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]

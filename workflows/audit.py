@@ -32,6 +32,9 @@ def record(session: Session, network_id: int, kind: str, *, actor_id: int | None
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
+    from workflows import webhooks  # webhooks records audit events of its own
+
+    webhooks.emit(session, event)  # the events webhooks receive are written in this same transaction
     return event
 
 

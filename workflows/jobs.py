@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import OutboxMessage, utcnow
 from workflows.notifications import PENDING_IDS
+from workflows.webhooks import PENDING_DELIVERY_IDS, RETRY_INTERVALS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Runtime:
     smtp_url: str
     mail_from: str
     base_url: str
+    webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: tests and the dev stack post to 127.0.0.1
 
 
 _runtime: Runtime | None = None
@@ -75,16 +77,19 @@ def install(factory: sessionmaker) -> None:
 def _forget(session: Session) -> None:
     session.info.pop(AFTER_COMMIT, None)
     session.info.pop(PENDING_IDS, None)
+    session.info.pop(PENDING_DELIVERY_IDS, None)
 
 
 def _enqueue_after_commit(session: Session) -> None:
     intents = session.info.pop(AFTER_COMMIT, [])
     outbox_ids = session.info.pop(PENDING_IDS, [])
-    if not intents and not outbox_ids:
+    webhook_delivery_ids = session.info.pop(PENDING_DELIVERY_IDS, [])
+    if not intents and not outbox_ids and not webhook_delivery_ids:
         return
     try:
         q = queue()
         enqueue_deliveries(q, outbox_ids)
+        enqueue_webhook_deliveries(q, webhook_delivery_ids)
         for func_path, args, at in intents:
             if at is None:
                 q.enqueue(func_path, *args, retry=Retry(max=3, interval=[10, 60, 300]))
@@ -100,6 +105,13 @@ def enqueue_deliveries(q: Queue, outbox_ids: list[int]) -> None:
     for start in range(0, len(outbox_ids), DELIVERY_BATCH):
         q.enqueue("workflows.jobs.deliver", outbox_ids[start:start + DELIVERY_BATCH],
                   retry=Retry(max=MAX_ATTEMPTS, interval=[5, 30, 120, 600, 1800, 3600]), job_timeout=600)
+
+
+def enqueue_webhook_deliveries(q: Queue, delivery_ids: list[int]) -> None:
+    # One job per delivery: each goes to its own URL, and a slow receiver holds up nobody else's events.
+    for delivery_id in delivery_ids:
+        q.enqueue("workflows.jobs.deliver_webhook", delivery_id,
+                  retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS), job_timeout=60)
 
 
 # Jobs -------------------------------------------------------------------------------------------
@@ -120,6 +132,20 @@ def deliver(outbox_ids: list[int]) -> dict:
     return outcome
 
 
+class WebhookNotDelivered(Exception):
+    """The receiver did not take the event; RQ retries the job (a sent delivery is never posted again)."""
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    from workflows import webhooks
+
+    runtime = current()
+    status = webhooks.deliver(runtime.session_factory, delivery_id, allow_private=runtime.webhook_allow_private)
+    if status == "pending":
+        raise WebhookNotDelivered(f"webhook delivery {delivery_id} failed; will retry")
+    return status
+
+
 def close_round_if_due(round_id: int) -> bool:
     from workflows import rounds
 
@@ -130,9 +156,9 @@ def close_round_if_due(round_id: int) -> bool:
 
 
 def tick(now_iso: str | None = None) -> dict:
-    """The periodic sweep: send due reminders, enqueue mail left pending, close rounds past their deadline,
-    schedule the next tick. `now_iso` lets a test set the clock."""
-    from workflows import reminders, rounds
+    """The periodic sweep: send due reminders, enqueue mail and webhook deliveries left pending, close rounds
+    past their deadline, schedule the next tick. `now_iso` lets a test set the clock."""
+    from workflows import reminders, rounds, webhooks
 
     runtime = current()
     runtime.redis.delete(TICK_GUARD)
@@ -148,15 +174,17 @@ def tick(now_iso: str | None = None) -> dict:
                         (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT))
                 ).order_by(OutboxMessage.id)
             ))
+            stale_webhooks = webhooks.stale_delivery_ids(session, now)
             session.rollback()
             enqueue_deliveries(queue(), stale)
+            enqueue_webhook_deliveries(queue(), stale_webhooks)
             closed = 0
             for round_id in rounds.overdue_round_ids(session, now=now):
                 closed += rounds.close_round_if_due(session, round_id, now=now)
                 session.commit()
     finally:
         ensure_tick(runtime.redis, delay=TICK_SECONDS)
-    return {"enqueued": len(stale), "closed_rounds": closed, "reminders": reminded}
+    return {"enqueued": len(stale), "webhooks": len(stale_webhooks), "closed_rounds": closed, "reminders": reminded}
 
 
 def ensure_tick(connection: Redis, delay: int = 0) -> bool:

@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("created_at", UTC, nullable=False),
+        sa.Column("claimed_at", UTC, nullable=True),
         sa.Column("delivered_at", UTC, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
         sa.UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_id"),
