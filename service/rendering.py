@@ -55,7 +55,7 @@ class Fragment:
 def page_response(page: str, *fragments: Fragment, status: int = 200) -> Response:
     chunks: list[bytes] = []
     rest = page
-    for fragment in fragments:
+    for fragment in sorted(fragments, key=lambda f: page.find(f.marker)):  # in the order the page places them
         before, found, after = rest.partition(fragment.marker)
         if found:
             chunks += [before.encode("utf-8"), fragment.data]

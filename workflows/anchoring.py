@@ -88,9 +88,11 @@ def locate_selection(text: str, start: int, end: int, selected: str = "") -> tup
     (a table's cells, a browser's own line breaks) the text is looked for, white space counting as
     any white space, and the occurrence nearest the reported start is taken. None: not in `text`.
     """
-    if 0 <= start < end <= len(text) and (not selected.strip() or _same_words(text[start:end], selected)):
+    if selected and not selected.strip():
+        return None  # only white space was selected
+    if 0 <= start < end <= len(text) and (not selected or _same_words(text[start:end], selected)):
         span = (start, end)
-    elif selected.strip():
+    elif selected:
         words = selected.split()
         pattern = re.compile(r"\s+".join(re.escape(word) for word in words))
         found = [(abs(m.start() - start), m.start(), m.end()) for m in pattern.finditer(text)]

@@ -84,7 +84,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
             comment_form=comment_form or CommentForm(), body=body, earlier=earlier, anchors=anchors,
             group_only=viewer is not None,
         )
-        return page, (body, comments_html, anchors)
+        return page, (body, anchors, comments_html)  # in the order they appear on the page
 
     if verdict_form or comment_form or status != 200 or cookie.get("_flashes"):
         page, fragments = render()
@@ -183,8 +183,9 @@ def _reply_page(participant, round_, form: CommentForm, status: int):
     form.body.label.text = _("Your reply")
     _count, thread_html = rendered_comments(session, round_.id, link_passages=False, viewer=None,
                                             thread=root.id)
-    return render_template("member/reply.html", participant=participant, round=round_, document=round_.document,
-                           root=root, thread_html=thread_html, form=form), status
+    page = render_template("member/reply.html", participant=participant, round=round_, document=round_.document,
+                           root=root, thread_html=thread_html, form=form)
+    return page_response(page, thread_html, status=status)
 
 
 @bp.post("/review/<int:participant_id>/comments")
