@@ -1,4 +1,5 @@
-"""Operator commands: flask --app service db-upgrade | seed-demo | create-network | worker | sign-in-link."""
+"""Operator commands: flask --app service db-upgrade | seed-demo | create-network | sign-in-link | worker |
+import-members | export-commentaartabel | resend-mail | failed-jobs | retry-failed-jobs | verify-audit."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from redis import Redis
 from rq import Worker
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.db import upgrade
-from storage.models import Network, Person
+from storage.models import AuditEvent, Network, OutboxMessage, Person, Round
 from workflows import documents, jobs, membership, signin
+from workflows.errors import DomainError
 
 DEMO_DOCUMENT = Path(__file__).resolve().parent / "demo" / "samenwerkingsovereenkomst.docx"
 DEMO_NETWORK = "Zorgnetwerk Zeldzame Aandoeningen Noord"
@@ -31,10 +33,29 @@ DEMO_PEOPLE = [
 def init_app(app: Flask) -> None:
     for command in (db_upgrade, seed_demo, create_network, sign_in_link, worker):
         app.cli.add_command(command)
+    for command in (import_members, export_commentaartabel, resend_mail, failed_jobs, retry_failed_jobs, verify_audit):
+        app.cli.add_command(command)
 
 
 def _session():
     return current_app.extensions["akkoord_sessions"]()
+
+
+def _refusal(error: DomainError) -> click.ClickException:
+    """A rule's refusal as a message for the operator (English) and exit status 1."""
+    from flask_babel import force_locale
+
+    from service.i18n import error_message
+
+    with force_locale("en"):
+        return click.ClickException(error_message(error.code, error.params))
+
+
+def _network(session, network_id: int) -> Network:
+    network = session.get(Network, network_id)
+    if network is None:
+        raise click.ClickException(f"no network with id {network_id}")
+    return network
 
 
 def _sign_in_url(session, person: Person) -> str:
@@ -84,8 +105,15 @@ def seed_demo():
 def create_network(name: str, coordinator_name: str, coordinator_email: str):
     """Create a network with its first coordinator and print a sign-in link for them."""
     with _session() as session:
-        person = membership.get_or_create_person(session, name=coordinator_name, email=coordinator_email)
-        network = membership.create_network(session, name, coordinator=person)
+        if not membership.EMAIL.match(coordinator_email.strip()):
+            raise click.ClickException(f"not a valid email address: {coordinator_email!r}")
+        if not coordinator_name.strip():
+            raise click.ClickException("the coordinator's name is empty")
+        try:
+            person = membership.get_or_create_person(session, name=coordinator_name, email=coordinator_email)
+            network = membership.create_network(session, name, coordinator=person)
+        except DomainError as refused:
+            raise _refusal(refused) from None
         url = _sign_in_url(session, person)
         session.commit()
     click.echo(f"network {network.id} created; sign in: {url}")
@@ -113,5 +141,158 @@ def worker(burst: bool):
     connection = Redis.from_url(current_app.config["REDIS_URL"])
     jobs.ensure_tick(connection)
     Worker([jobs.QUEUE_NAME], connection=connection).work(burst=burst, with_scheduler=True)
+
+
+@click.command("import-members")
+@with_appcontext
+@click.argument("network_id", type=int)
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--by", "by_email", help="A coordinator of the network, recorded as having imported them.")
+def import_members(network_id: int, csv_file, by_email: str | None):
+    """Import people from a CSV file (naam,email,organisatie,rol): all rows, or none and every bad row listed."""
+    from flask_babel import force_locale
+
+    from service.i18n import CSV_PROBLEMS
+    from workflows.errors import CsvRejected
+
+    with _session() as session:
+        network = _network(session, network_id)
+        actor = None
+        if by_email:
+            actor = session.scalar(select(Person).where(Person.email == membership.normalise_email(by_email)))
+            own = membership.active_membership(session, network.id, actor.id) if actor else None
+            if own is None or own.role != "coordinator":
+                raise click.ClickException(f"{by_email} is not a coordinator of network {network.id}")
+        try:
+            added = membership.import_members_csv(session, network, csv_file.read(), actor=actor)
+        except CsvRejected as rejected:
+            with force_locale("en"):
+                for line, code, value in rejected.params["problems"]:
+                    where = f"line {line}" if line else "file"
+                    click.echo(f"{where}: {CSV_PROBLEMS.get(code, code)}" + (f" ({value})" if value else ""), err=True)
+            raise click.ClickException("nothing was imported; fix these lines and try again") from None
+        except DomainError as refused:
+            raise _refusal(refused) from None
+        session.commit()
+    click.echo(f"{len(added)} people imported into network {network.id} ({network.name})")
+
+
+@click.command("export-commentaartabel")
+@with_appcontext
+@click.argument("round_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["docx", "xlsx"]), default="docx", show_default=True)
+@click.option("--language", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+              help="Where to write it (default: its own name, in the current directory).")
+def export_commentaartabel(round_id: int, fmt: str, language: str, output: str | None):
+    """Write a round's commentaartabel (every comment and how it was processed) as .docx or .xlsx."""
+    from workflows import commentaartabel
+
+    with _session() as session:
+        if session.get(Round, round_id) is None:
+            raise click.ClickException(f"no round with id {round_id}")
+        filename, _mimetype, data = commentaartabel.export(session, round_id, fmt, language)
+        session.rollback()
+    path = Path(output or filename)
+    path.write_bytes(data)
+    click.echo(f"wrote {path} ({len(data)} bytes)")
+
+
+@click.command("resend-mail")
+@with_appcontext
+@click.option("--network", "network_id", type=int, help="Only this network's mail.")
+@click.option("--failed/--no-failed", default=True, show_default=True,
+              help="Also mail that failed after every retry (it gets a new set of retries).")
+def resend_mail(network_id: int | None, failed: bool):
+    """Hand pending mail (and mail that failed) to the workers again, as the sweep does for pending mail."""
+    statuses = ("pending", "failed") if failed else ("pending",)
+    with _session() as session:
+        if network_id is not None:
+            _network(session, network_id)
+        query = select(OutboxMessage).where(OutboxMessage.status.in_(statuses))
+        if network_id is not None:
+            query = query.where(OutboxMessage.network_id == network_id)
+        messages = list(session.scalars(query.order_by(OutboxMessage.id)))
+        counts = {status: sum(1 for m in messages if m.status == status) for status in statuses}
+        for message in messages:
+            if message.status == "failed":
+                message.status, message.attempts = "pending", 0
+        session.commit()
+    # Enqueued after the commit: a worker claims only pending rows, and a row sent meanwhile is skipped.
+    jobs.enqueue_deliveries(jobs.queue(), [m.id for m in messages])
+    click.echo(f"{len(messages)} messages handed to the workers ("
+               + ", ".join(f"{count} {status}" for status, count in counts.items()) + ")")
+
+
+def _failed_registry():
+    from rq.registry import FailedJobRegistry
+
+    return FailedJobRegistry(queue=jobs.queue())
+
+
+@click.command("failed-jobs")
+@with_appcontext
+def failed_jobs():
+    """List the jobs that failed after their last retry: id, when, what, and the error's last line."""
+    from rq.exceptions import NoSuchJobError
+
+    registry = _failed_registry()
+    job_ids = registry.get_job_ids()
+    for job_id in job_ids:
+        try:
+            job = registry.job_class.fetch(job_id, connection=registry.connection)
+        except NoSuchJobError:
+            click.echo(f"{job_id}  (expired)")
+            continue
+        result = job.latest_result()
+        error = (result.exc_string or "").strip().splitlines()[-1:] if result is not None else []
+        ended = job.ended_at.isoformat(timespec="seconds") if job.ended_at else "?"
+        click.echo(f"{job_id}  {ended}  {job.func_name}{tuple(job.args)!r}  {error[0] if error else ''}".rstrip())
+    click.echo(f"{len(job_ids)} failed jobs")
+
+
+@click.command("retry-failed-jobs")
+@with_appcontext
+@click.argument("job_ids", nargs=-1)
+@click.option("--all", "retry_all", is_flag=True, help="Every failed job.")
+def retry_failed_jobs(job_ids: tuple[str, ...], retry_all: bool):
+    """Put failed jobs back on the queue (the jobs are idempotent: what was done is not done twice)."""
+    registry = _failed_registry()
+    if not job_ids and not retry_all:
+        raise click.UsageError("name the jobs to retry (see failed-jobs), or give --all")
+    failed = set(registry.get_job_ids())
+    wanted = list(failed) if retry_all else list(job_ids)
+    unknown = [job_id for job_id in wanted if job_id not in failed]
+    if unknown:
+        raise click.ClickException("not a failed job: " + ", ".join(unknown))
+    for job_id in wanted:
+        registry.requeue(job_id)
+    click.echo(f"{len(wanted)} jobs back on the queue")
+
+
+@click.command("verify-audit")
+@with_appcontext
+@click.argument("network_ids", type=int, nargs=-1)
+def verify_audit(network_ids: tuple[int, ...]):
+    """Check the hash chain of the networks' audit trails (all networks when none is named)."""
+    from workflows import audit
+
+    broken_networks = []
+    with _session() as session:
+        ids = list(network_ids) or list(session.scalars(select(Network.id).order_by(Network.id)))
+        for network_id in ids:
+            network = _network(session, network_id)
+            broken = audit.verify_chain(session, network.id)
+            events = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.network_id == network.id))
+            if broken:
+                broken_networks.append(network.id)
+                shown = ", ".join(str(seq) for seq in broken[:20]) + (" ..." if len(broken) > 20 else "")
+                click.echo(f"network {network.id} ({network.name}): BROKEN at event {shown} of {events}", err=True)
+            else:
+                click.echo(f"network {network.id} ({network.name}): intact, {events} events")
+        session.rollback()
+    if broken_networks:
+        raise click.ClickException("the audit trail of network " + ", ".join(map(str, broken_networks))
+                                   + " has been changed: events were altered, inserted or removed")
 
 
