@@ -79,6 +79,9 @@ class DocumentForm(FlaskForm):
 class VersionForm(FlaskForm):
     file = FileField(_l("Word document (.docx), Markdown (.md) or text (.txt)"), validators=[FileRequired()])
     change_note = TextAreaField(_l("What changed in this version?"), validators=[Optional(), Length(max=5000)])
+    # The comments of the document's last round this version addresses: numbers from its commentaartabel.
+    addresses = StringField(_l("Comments this version addresses"), validators=[Optional(), Length(max=2000)])
+    taken_over = BooleanField(_l("Every comment the project group took over (wholly or partly)"))
 
 
 class RoundForm(FlaskForm):

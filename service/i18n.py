@@ -52,6 +52,9 @@ ERRORS = {
     "selection_not_found": _l("The selected text was not found in that passage. Select text within one passage, "
                               "or comment on the whole passage."),
     "reply_not_processed": _l("A reply is part of its comment's thread; process the comment itself."),
+    "bad_comment_numbers": _l("“%(text)s” is not a comment number or a range such as 12-15."),
+    "unknown_comment_numbers": _l("The commentaartabel of that round has %(count)s comments; there is no comment "
+                                  "%(numbers)s."),
     "unknown_comment": _l("That comment does not exist in this round."),
     "unknown_visibility": _l("Choose who sees the comments: all members, or only the project group."),
     "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from storage.blocks import APART_TYPES, block_text
 from storage.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
 from storage.models import Comment, Document, Membership, Organisation, Participant, Person, Round, Version
+from workflows.comments import TABLE_ORDER
 from workflows.emails import DISPOSITION_WORDS, TIMEZONE
 from workflows.errors import NotFound
 from workflows.exports import safe_filename
@@ -102,7 +103,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
         .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
-        .order_by(Comment.created_at, Comment.id)
+        .order_by(*TABLE_ORDER)
     )
     found = session.execute(query).all()
     sections: dict[int, dict] = {}

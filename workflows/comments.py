@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import DISPOSITIONS, Comment, Document, Participant, Person, Round, Version, utcnow
+from storage.models import (
+    DISPOSITIONS,
+    Comment,
+    Document,
+    Participant,
+    Person,
+    Round,
+    Version,
+    VersionAddress,
+    utcnow,
+)
 from workflows import audit
 from workflows.anchoring import Placement, anchor_of, reanchor
 from workflows.errors import AlreadyFinal, InvalidInput
@@ -125,3 +135,105 @@ def progress(session: Session, round_id: int) -> Progress:
         .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
     ).one()
     return Progress(processed=processed, total=total)
+
+
+# The order of a round's comments in its commentaartabel: comment number n is the n-th.
+TABLE_ORDER = (Comment.created_at, Comment.id)
+TAKEN_OVER = ("overgenomen", "deels_overgenomen")
+MAX_NUMBERS = 5_000
+
+
+def numbered(session: Session, round_id: int) -> list[int]:
+    """The ids of a round's comments (not replies) in commentaartabel order: number n is element n - 1."""
+    return list(session.scalars(select(Comment.id).where(Comment.round_id == round_id, Comment.parent_id.is_(None))
+                                .order_by(*TABLE_ORDER)))
+
+
+def parse_numbers(text: str) -> list[int]:
+    """Comment numbers as a person writes them: "3, 7, 12-15" (also ";" or spaces between)."""
+    numbers: list[int] = []
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise InvalidInput("bad_comment_numbers", text=part)
+        first, last = int(low), int(high) if dash else int(low)
+        if first < 1 or last < first or len(numbers) + last - first >= MAX_NUMBERS:
+            raise InvalidInput("bad_comment_numbers", text=part)
+        numbers.extend(range(first, last + 1))
+    return list(dict.fromkeys(numbers))
+
+
+def last_round(session: Session, document_id: int) -> Round | None:
+    """The document's newest round: the one whose comments a new version answers."""
+    return session.scalar(select(Round).where(Round.document_id == document_id).order_by(Round.number.desc()).limit(1))
+
+
+def chosen_comments(session: Session, round_: Round, *, numbers: str = "", taken_over: bool = False) -> list[int]:
+    """The comments of `round_` a new version says it addresses: by their numbers in the commentaartabel,
+    and/or every comment the project group took over (wholly or partly)."""
+    ids = numbered(session, round_.id)
+    chosen: list[int] = []
+    wanted = parse_numbers(numbers)
+    unknown = [n for n in wanted if n > len(ids)]
+    if unknown:
+        raise InvalidInput("unknown_comment_numbers", numbers=", ".join(map(str, unknown[:10])), count=len(ids))
+    chosen.extend(ids[n - 1] for n in wanted)
+    if taken_over:
+        chosen.extend(session.scalars(select(Comment.id).where(
+            Comment.round_id == round_.id, Comment.parent_id.is_(None), Comment.disposition.in_(TAKEN_OVER))
+            .order_by(*TABLE_ORDER)))
+    return list(dict.fromkeys(chosen))
+
+
+def record_addressed(session: Session, version: Version, comment_ids: list[int]) -> int:
+    """Note that `version` addresses these comments, each of an earlier version of its document."""
+    if not comment_ids:
+        return 0
+    found = set(session.scalars(
+        select(Comment.id).join(Version, Comment.version_id == Version.id)
+        .where(Comment.id.in_(comment_ids), Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)))
+    if found != set(comment_ids):
+        raise InvalidInput("unknown_comment")
+    session.add_all(VersionAddress(version_id=version.id, comment_id=comment_id) for comment_id in comment_ids)
+    session.flush()
+    return len(comment_ids)
+
+
+def addressed_in(session: Session, comment_ids: list[int]) -> dict[int, list[int]]:
+    """For each comment, the numbers of the versions that say they address it."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(comment_ids), 500):
+        for comment_id, number in session.execute(
+            select(VersionAddress.comment_id, Version.number).join(Version, VersionAddress.version_id == Version.id)
+            .where(VersionAddress.comment_id.in_(comment_ids[start:start + 500])).order_by(Version.number)
+        ):
+            found.setdefault(comment_id, []).append(number)
+    return found
+
+
+@dataclass
+class Addressed:
+    """A comment a version addresses, with its number in its round's commentaartabel."""
+
+    comment: Comment
+    round_number: int
+    number: int
+    name: str
+
+
+def addressed_by(session: Session, version_id: int) -> list[Addressed]:
+    rows = session.execute(
+        select(Comment, Round.number, Person.name).join(VersionAddress, VersionAddress.comment_id == Comment.id)
+        .join(Round, Comment.round_id == Round.id).join(Person, Comment.person_id == Person.id)
+        .where(VersionAddress.version_id == version_id).order_by(Round.number, *TABLE_ORDER)
+    ).all()
+    positions: dict[int, dict[int, int]] = {}
+    out = []
+    for comment, round_number, name in rows:
+        if comment.round_id not in positions:
+            positions[comment.round_id] = {cid: n for n, cid in enumerate(numbered(session, comment.round_id), 1)}
+        out.append(Addressed(comment, round_number, positions[comment.round_id][comment.id], name))
+    return out

@@ -39,8 +39,9 @@ def create_document(session: Session, network: Network, *, kind: str, title: str
 
 
 def upload_version(session: Session, document: Document, *, filename: str, data: bytes, change_note: str,
-                   actor: Person) -> Version:
-    """Import the file as the next version; an open round on an older version is superseded (invariant 3)."""
+                   actor: Person, addresses: list[int] = ()) -> Version:
+    """Import the file as the next version; an open round on an older version is superseded (invariant 3).
+    `addresses`: the ids of earlier comments this version says it addresses."""
     try:
         imported = import_upload_isolated(filename, data)
     except importing.ImportRefused as refused:
@@ -63,9 +64,12 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
     )
     session.add(version)
     session.flush()
+    from workflows import comments, rounds
+
+    addressed = comments.record_addressed(session, version, list(addresses))
     audit.record(session, document.network_id, "version_uploaded", actor_id=actor.id, document_id=document.id,
-                 version_id=version.id, number=number, content_hash=version.content_hash, filename=filename)
-    from workflows import rounds
+                 version_id=version.id, number=number, content_hash=version.content_hash, filename=filename,
+                 addresses=addressed)
 
     rounds.supersede_open_round(session, document, by=version, actor=actor)
     return version

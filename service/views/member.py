@@ -125,8 +125,9 @@ def earlier_comments(participant_id: int):
     participant, link, round_, version = _context(participant_id)
     followed = comments.followed_comments(db.session(), participant.person_id, version)
     blocks = {b["id"]: b for b in version.blocks}
+    addressed = comments.addressed_in(db.session(), [f.comment.id for f in followed])
     return render_template("member/earlier.html", participant=participant, round=round_, document=round_.document,
-                           version=version, followed=followed, blocks=blocks)
+                           version=version, followed=followed, blocks=blocks, addressed=addressed)
 
 
 def round_comment_viewer(participant) -> int | None:

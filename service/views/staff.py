@@ -31,7 +31,7 @@ from service.forms import (
     ScheduleForm,
     VersionForm,
 )
-from service.i18n import CSV_PROBLEMS
+from service.i18n import CSV_PROBLEMS, error_message
 from service.rendering import page_response, rendered_blocks, rendered_comments
 from service.templating import findings_text
 from storage.models import (
@@ -62,7 +62,7 @@ from workflows import (
     rounds,
 )
 from workflows.emails import TIMEZONE
-from workflows.errors import CsvRejected, DomainError
+from workflows.errors import CsvRejected, DomainError, InvalidInput
 
 bp = Blueprint("staff", __name__)
 
@@ -213,10 +213,23 @@ def upload_version(document_id: int):
     form = VersionForm()
     if not form.validate_on_submit():
         return _document_page(document, 400, version_form=form)
+    session = db.session()
+    last_round = comments.last_round(session, document.id)
+    addresses: list[int] = []
+    if last_round is not None:
+        try:  # checked before the file is read, so a wrong number costs no import
+            addresses = comments.chosen_comments(session, last_round, numbers=form.addresses.data or "",
+                                                 taken_over=bool(form.taken_over.data))
+        except InvalidInput as wrong:
+            form.addresses.errors = [error_message(wrong.code, wrong.params)]
+            return _document_page(document, 400, version_form=form)
     upload = form.file.data
-    version = documents.upload_version(db.session(), document, filename=upload.filename or "upload",
-                                       data=upload.read(), change_note=form.change_note.data or "", actor=person)
+    version = documents.upload_version(session, document, filename=upload.filename or "upload",
+                                       data=upload.read(), change_note=form.change_note.data or "", actor=person,
+                                       addresses=addresses)
     flash(_("Version %(number)s is saved.", number=version.number))
+    if addresses:
+        flash(_("It addresses %(count)s comments of round %(round)s.", count=len(addresses), round=last_round.number))
     if version.findings:
         flash(_("Found in this file: %(findings)s.", findings=findings_text(version.findings)))
     return redirect(url_for("staff.version", version_id=version.id), 303)
@@ -230,7 +243,7 @@ def version(version_id: int):
     others = documents.versions_of(db.session(), document.id)
     body = rendered_blocks(version, mode="read")
     page = render_template("staff/version.html", version=version, document=document, network=document.network,
-                           own=own, others=others, body=body)
+                           own=own, others=others, body=body, addressed=comments.addressed_by(db.session(), version.id))
     return page_response(page, body)
 
 
@@ -363,7 +376,8 @@ def processing(round_id: int):
     return render_template("staff/processing.html", round=round_, document=document, network=document.network,
                            own=own, rows=shown, more=len(rows) > PROCESSING_PAGE, page=page, threads=threads,
                            show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm(),
-                           reply_form=ReplyForm())
+                           reply_form=ReplyForm(),
+                           addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown]))
 
 
 @bp.get("/r/<int:round_id>/commentaartabel")
@@ -492,8 +506,6 @@ def finalise(document_id: int):
 
 
 def _error_text(error: DomainError) -> str:
-    from service.i18n import error_message
-
     return error_message(error.code, error.params)
 
 

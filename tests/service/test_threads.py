@@ -23,7 +23,7 @@ def reading(app, db, *, visibility: str = "all", members: int = 2):
     """A round open with `visibility`, and a browser per member holding their link: (round, [(client, path)], people)."""
     network, coordinator, people = make_network(db, members=members)
     document, version = make_document(db, network, coordinator)
-    round_ = rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=7), message="",
+    round_ = rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=14), message="",
                                actor=coordinator, comment_visibility=visibility)
     readers = []
     for membership in people:
@@ -176,3 +176,40 @@ def test_the_coordinator_chooses_who_sees_the_comments_when_opening_a_round(app,
     round_ = db.scalar(select(Round).where(Round.document_id == document.id))
     assert round_.comment_visibility == "group"
     assert "Alleen de projectgroep ziet al het commentaar" in client.get(f"/r/{round_.id}").get_data(as_text=True)
+
+
+def test_an_editor_uploads_a_version_naming_the_comments_it_addresses_and_the_member_sees_it(app, db):
+    import io
+
+    from tests.factories import DRAFT_TEXT
+
+    round_, readers, people, coordinator, version = reading(app, db, members=1)
+    member = participant(db, round_, people[1])
+    first = rounds.add_comment(db, member, body="Noem de huisarts.")
+    rounds.add_comment(db, member, body="Ander punt.")
+    rounds.close_round(db, db.get(Round, round_.id), actor=coordinator)
+    db.commit()
+    editor = signed_in(app, db, people[0].person)
+    page = editor.get(f"/d/{round_.document_id}").get_data(as_text=True)
+    assert 'name="addresses"' in page and "commentaartabel van ronde 1" in page
+
+    def upload(numbers: str):
+        return editor.post(f"/d/{round_.document_id}/versions", data={
+            "csrf_token": csrf_token(page), "change_note": "verwerkt", "addresses": numbers,
+            "file": (io.BytesIO((DRAFT_TEXT + "\nDe huisarts doet mee.\n").encode()), "v2.md")})
+
+    refused = upload("1, 7")
+    assert refused.status_code == 400 and "commentaar 7 bestaat niet" in unescape(refused.get_data(as_text=True))
+    fresh(db)
+    from storage.models import Version
+
+    assert db.scalar(select(func.count(Version.id)).where(Version.document_id == round_.document_id)) == 1
+    saved = upload("1")
+    assert saved.status_code == 303
+    version_page = editor.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Deze versie gaat in op 1 commentaren" in version_page and "Noem de huisarts." in version_page
+
+    fresh(db)
+    from workflows import comments as comment_rules
+
+    assert comment_rules.addressed_in(db, [first.id]) == {first.id: [2]}

@@ -17,8 +17,10 @@ from workflows.notifications import queue_email
 
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
-    """The sweep takes every pending row older than 30 s, also those other tests committed without a worker."""
+    """The sweep takes every pending row older than 30 s, also those other tests committed without a worker,
+    and sends the reminders due in rounds other tests left open: neither may land in these tests' mailbox."""
     db.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
+    db.execute(update(Round).where(Round.status == "open").values(reminder_days=[]))
     db.commit()
 
 
