@@ -191,7 +191,8 @@ def redeliver(session: Session, delivery: WebhookDelivery, *, actor: Person) -> 
         raise Conflict("webhook_disabled")
     if delivery.status != "failed":
         raise Conflict("webhook_not_failed")
-    delivery.status, delivery.attempts, delivery.claimed_at = "pending", 0, None
+    # claimed_at marks when it was handed over again, so the sweep waits for its job before enqueueing another.
+    delivery.status, delivery.attempts, delivery.claimed_at = "pending", 0, utcnow()
     session.flush()
     audit.record(session, webhook.network_id, "webhook_redelivered", actor_id=actor.id, webhook_id=webhook.id,
                  delivery_id=delivery.id, event_id=delivery.event_id)
@@ -399,9 +400,10 @@ def stale_delivery_ids(session: Session, now: dt.datetime) -> list[int]:
     claimed by a worker that died."""
     return list(session.scalars(
         select(WebhookDelivery.id).where(or_(
-            (WebhookDelivery.status == "pending") & WebhookDelivery.claimed_at.is_(None)
-            & (WebhookDelivery.created_at < now - SWEEP_AFTER),
-            (WebhookDelivery.status == "pending") & (WebhookDelivery.claimed_at < now - RETRY_LOST_AFTER),
+            (WebhookDelivery.status == "pending") & (WebhookDelivery.attempts == 0)
+            & (func.coalesce(WebhookDelivery.claimed_at, WebhookDelivery.created_at) < now - SWEEP_AFTER),
+            (WebhookDelivery.status == "pending") & (WebhookDelivery.attempts > 0)
+            & (WebhookDelivery.claimed_at < now - RETRY_LOST_AFTER),
             (WebhookDelivery.status == "sending") & (WebhookDelivery.claimed_at < now - CLAIM_TIMEOUT),
         )).order_by(WebhookDelivery.id)
     ))

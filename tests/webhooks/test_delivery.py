@@ -303,3 +303,39 @@ def test_only_a_coordinator_registers_and_the_secret_is_random(db, network_with_
     assert first != second and first.startswith("whsec_") and len(first) > 40
     assert db.scalar(select(func.count(Webhook.id)).where(Webhook.network_id == other_network.id)) == 0
     db.rollback()
+
+
+def test_the_sweep_waits_for_a_retry_and_takes_one_whose_job_was_lost(db, run_worker, receiver, network_with_draft):
+    network, coordinator, _people, document, _version = network_with_draft
+    webhook, _secret = register(db, network, coordinator, receiver)
+    receiver.plan = [500]
+    open_round(db, document, coordinator)
+    db.commit()
+    run_worker()
+    [delivery] = deliveries(db, webhook_id=webhook.id)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    jobs.current().redis.flushdb()  # its retry job is lost
+    assert jobs.tick((utcnow() + dt.timedelta(minutes=30)).isoformat())["webhooks"] == 0  # a retry may still come
+    assert jobs.tick((utcnow() + webhooks.RETRY_LOST_AFTER + dt.timedelta(minutes=1)).isoformat())["webhooks"] == 1
+    run_worker()
+    assert [d.status for d in deliveries(db, webhook_id=webhook.id)] == ["sent"]
+    assert len(receiver.requests) == 2
+
+
+def test_a_redelivery_whose_job_was_lost_is_swept_too(db, run_worker, receiver, network_with_draft):
+    network, coordinator, _people, document, _version = network_with_draft
+    webhook, _secret = register(db, network, coordinator, receiver)
+    open_round(db, document, coordinator)
+    db.commit()
+    fresh(db)
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
+    delivery.status, delivery.attempts = "failed", webhooks.MAX_ATTEMPTS  # as after the last retry
+    db.commit()
+    jobs.current().redis.flushdb()
+    webhooks.redeliver(db, delivery, actor=coordinator)
+    db.commit()
+    jobs.current().redis.flushdb()  # its job is lost
+    assert jobs.tick((utcnow() + dt.timedelta(seconds=5)).isoformat())["webhooks"] == 0
+    assert jobs.tick((utcnow() + webhooks.SWEEP_AFTER + dt.timedelta(seconds=5)).isoformat())["webhooks"] == 1
+    run_worker()
+    assert [d.status for d in deliveries(db, webhook_id=webhook.id)] == ["sent"]
