@@ -61,6 +61,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(member.bp)
+    from service import api
+    from service.views import api_tokens
+
+    api.init_app(app, csrf)
+    app.register_blueprint(api_tokens.bp)
     app.register_blueprint(webhooks.bp)
     if app.config.get("MAILBOX_DIR"):
         from service import mailbox
@@ -105,10 +110,18 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):
+        from service import api
+
+        if api.is_api_request():
+            return api.http_problem(error)
         message = str(i18n.UPLOAD_ERRORS["too_large"]) % {"limit_mb": 20}
         return render_template("error.html", message=message, error=None), 413
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        from service import api
+
+        if api.is_api_request():
+            return api.http_problem(error)
         code = {404: "not_found", 403: "not_allowed", 400: "bad_request"}.get(error.code, "invalid")
         return render_template("error.html", message=i18n.error_message(code, {}), error=None), error.code

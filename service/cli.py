@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     for command in (import_members, export_commentaartabel, resend_mail, failed_jobs, retry_failed_jobs, verify_audit):
         app.cli.add_command(command)
+    app.cli.add_command(make_api_token)
 
 
 def _session():
@@ -296,3 +297,25 @@ def verify_audit(network_ids: tuple[int, ...]):
                                    + " has been changed: events were altered, inserted or removed")
 
 
+@click.command("make-api-token")
+@with_appcontext
+@click.option("--network", "network_id", type=int, required=True, help="The network's id.")
+@click.option("--email", required=True, help="The coordinator's or editor's email address.")
+@click.option("--role", type=click.Choice(["coordinator", "editor"]), required=True)
+@click.option("--name", required=True, help="What the token is for.")
+def make_api_token(network_id: int, email: str, role: str, name: str):
+    """Make a personal API token and print it (once: only its hash is kept)."""
+    from workflows import api_tokens
+    from workflows.errors import DomainError
+
+    with _session() as session:
+        network = session.get(Network, network_id)
+        person = session.scalar(select(Person).where(Person.email == membership.normalise_email(email)))
+        if network is None or person is None:
+            raise click.ClickException("no such network, or no person with that address")
+        try:
+            _token, raw = api_tokens.create_token(session, network, person, role=role, name=name)
+        except DomainError as error:
+            raise click.ClickException(f"refused: {error.code}") from None
+        session.commit()
+    click.echo(raw)

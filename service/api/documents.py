@@ -1,0 +1,234 @@
+"""API: documents, their versions in every form, redlines, finalising, and a document's audit events."""
+
+from __future__ import annotations
+
+from flask import render_template
+from sqlalchemy import select
+
+from service import db
+from service.api import bp
+from service.api import schemas as s
+from service.api.auth import caller
+from service.api.helpers import check_network, conditional, download, load, page
+from service.api.problems import caller_locale
+from service.api.registry import operation
+from storage.models import AuditEvent, Blob, Document, Network, Round, Version
+from workflows import documents, exports, finalising, redline_export, version_exports
+from workflows.errors import InvalidInput, NotFound
+
+TAG_DOCUMENTS = "Documents"
+TAG_VERSIONS = "Versions"
+COORDINATOR = ("coordinator",)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+BINARY = {"type": "string", "format": "binary"}
+
+
+def document_out(document: Document) -> s.DocumentOut:
+    session = db.session()
+    latest = documents.latest_version(session, document.id)
+    open_round = session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open"))
+    out = s.DocumentOut.model_validate(document)
+    out.latest_version = s.VersionOut.model_validate(latest) if latest else None
+    out.open_round_id = open_round
+    return out
+
+
+@operation(bp, "GET", "/networks/{network_id}/documents", summary="The network's documents", tag=TAG_DOCUMENTS,
+           query=s.PageQuery, response=s.DocumentPage, paginated=True)
+def list_documents(network_id: int, query: s.PageQuery):
+    check_network(network_id)
+    statement = select(Document).where(Document.network_id == network_id)
+    return page(statement, Document.id, query, document_out, s.DocumentPage)
+
+
+@operation(bp, "POST", "/networks/{network_id}/documents", summary="Create a document (a draft without "
+           "versions)", tag=TAG_DOCUMENTS, body=s.DocumentIn, response=s.DocumentOut, status=201, errors=(400,),
+           idempotent=True)
+def create_document(network_id: int, body: s.DocumentIn):
+    check_network(network_id)
+    network = db.session().get(Network, network_id)
+    document = documents.create_document(db.session(), network, kind=body.kind, title=body.title,
+                                         actor=caller().person)
+    return document_out(document)
+
+
+@operation(bp, "GET", "/documents/{document_id}", summary="A document with its newest version and open round",
+           tag=TAG_DOCUMENTS, response=s.DocumentOut)
+def get_document(document_id: int):
+    return document_out(load(Document, document_id))
+
+
+@operation(bp, "GET", "/documents/{document_id}/standings", summary="Where every current voter stands on the "
+           "newest version", tag=TAG_DOCUMENTS, response=s.Standings)
+def get_standings(document_id: int):
+    document = load(Document, document_id)
+    latest = documents.latest_version(db.session(), document.id)
+    found = finalising.standings(db.session(), document, latest) if latest else []
+    return s.Standings(version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
+                       standings=[s.Standing(
+                           membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.person.name,
+                           organisation=x.membership.organisation.name if x.membership.organisation else None,
+                           state=x.state, verdict_id=x.verdict.id if x.verdict else None) for x in found])
+
+
+@operation(bp, "POST", "/documents/{document_id}/finalise", summary="Make the document final on a version "
+           "everyone agreed to", tag=TAG_DOCUMENTS, roles=COORDINATOR, body=s.FinaliseIn,
+           response=s.FinalisationOut, errors=(400, 409), idempotent=True,
+           description="A 409 problem with code `not_unanimous` lists in `missing` who has not said akkoord.")
+def finalise(document_id: int, body: s.FinaliseIn):
+    document = load(Document, document_id)
+    version = db.session().get(Version, body.version_id)
+    if version is None or version.document_id != document.id:
+        raise InvalidInput("wrong_document")
+    done = finalising.finalise_document(db.session(), document, version, actor=caller().person)
+    return s.FinalisationOut.model_validate(done)
+
+
+def _final(document_id: int) -> Document:
+    document = load(Document, document_id)
+    if document.status != "final":
+        raise NotFound("not_final")
+    return document
+
+
+@operation(bp, "GET", "/documents/{document_id}/final.docx", summary="The final version with its approval annex "
+           "(.docx)", tag=TAG_DOCUMENTS, media={DOCX: BINARY})
+def final_docx(document_id: int):
+    filename, data = exports.final_docx(db.session(), _final(document_id), caller_locale())
+    return download(data, DOCX, filename)
+
+
+@operation(bp, "GET", "/documents/{document_id}/final.pdf", summary="The final version with its approval annex "
+           "(PDF)", tag=TAG_DOCUMENTS, media={"application/pdf": BINARY})
+def final_pdf(document_id: int):
+    from workflows import pdf_export
+
+    filename, data = pdf_export.final_pdf(db.session(), _final(document_id), caller_locale())
+    return download(data, "application/pdf", filename)
+
+
+@operation(bp, "GET", "/documents/{document_id}/events", summary="The document's audit events (hash-chained)",
+           tag=TAG_DOCUMENTS, query=s.PageQuery, response=s.EventPage, paginated=True)
+def list_events(document_id: int, query: s.PageQuery):
+    load(Document, document_id)
+    statement = select(AuditEvent).where(AuditEvent.document_id == document_id)
+    return page(statement, AuditEvent.id, query, s.EventOut.model_validate, s.EventPage)
+
+
+# Versions ------------------------------------------------------------------------------------------------
+
+@operation(bp, "GET", "/documents/{document_id}/versions", summary="The document's versions", tag=TAG_VERSIONS,
+           query=s.PageQuery, response=s.VersionPage, paginated=True)
+def list_versions(document_id: int, query: s.PageQuery):
+    load(Document, document_id)
+    statement = select(Version).where(Version.document_id == document_id)
+    return page(statement, Version.id, query, s.VersionOut.model_validate, s.VersionPage)
+
+
+@operation(bp, "POST", "/documents/{document_id}/versions", summary="Upload a new version (.docx, .md or .txt); "
+           "an open round on an older version is superseded", tag=TAG_VERSIONS, form=s.VersionUploadForm,
+           files=("file",), response=s.VersionOut, status=201, errors=(400, 409, 413), idempotent=True,
+           description="A refused file is a 400 problem whose code says why (corrupt, wrong_type, macro, ...).")
+def upload_version(document_id: int, form: s.VersionUploadForm, files: dict):
+    document = load(Document, document_id)
+    upload = files["file"]
+    filename = (upload.filename or "upload").replace("\x00", "")
+    version = documents.upload_version(db.session(), document, filename=filename,
+                                       data=upload.read(), change_note=form.change_note, actor=caller().person)
+    return s.VersionOut.model_validate(version)
+
+
+@operation(bp, "GET", "/versions/{version_id}", summary="A version's metadata", tag=TAG_VERSIONS,
+           response=s.VersionOut)
+def get_version(version_id: int):
+    return s.VersionOut.model_validate(load(Version, version_id))
+
+
+def blocks_response(version: Version):
+    body = s.Blocks(version_id=version.id, content_hash=version.content_hash, blocks=version.blocks)
+    return conditional(body.model_dump_json, version.content_hash, "application/json")
+
+
+def text_response(version: Version):
+    return conditional(lambda: version_exports.version_text(version), f"{version.content_hash}.txt", "text/plain")
+
+
+@operation(bp, "GET", "/versions/{version_id}/blocks", summary="A version's text as structured blocks",
+           tag=TAG_VERSIONS, response=s.Blocks, etag=True)
+def version_blocks(version_id: int):
+    return blocks_response(load(Version, version_id))
+
+
+@operation(bp, "GET", "/versions/{version_id}/text", summary="A version as plain text", tag=TAG_VERSIONS,
+           media={"text/plain": {"type": "string"}}, etag=True)
+def version_text(version_id: int):
+    return text_response(load(Version, version_id))
+
+
+@operation(bp, "GET", "/versions/{version_id}/docx", summary="A version as a Word document", tag=TAG_VERSIONS,
+           media={DOCX: BINARY}, etag=True)
+def version_docx(version_id: int):
+    version = load(Version, version_id)
+    filename = exports.safe_filename(f"{version.document.title} v{version.number}", ".docx")
+    return conditional(lambda: exports.version_docx(db.session(), version)[1], f"{version.content_hash}.docx", DOCX,
+                       filename)
+
+
+@operation(bp, "GET", "/versions/{version_id}/pdf", summary="A version as PDF", tag=TAG_VERSIONS,
+           media={"application/pdf": BINARY}, etag=True)
+def version_pdf(version_id: int):
+    version = load(Version, version_id)
+    locale = caller_locale()
+    filename = exports.safe_filename(f"{version.document.title} v{version.number}", ".pdf")
+    return conditional(lambda: version_exports.version_pdf(db.session(), version, locale)[1],
+                       f"{version.content_hash}.{locale}.pdf", "application/pdf", filename)
+
+
+@operation(bp, "GET", "/versions/{version_id}/original", summary="The file as it was uploaded", tag=TAG_VERSIONS,
+           media={"application/octet-stream": BINARY})
+def version_original(version_id: int):
+    version = load(Version, version_id)
+    blob = db.session().get(Blob, version.original_sha256)
+    return download(blob.data, "application/octet-stream", version.original_filename)
+
+
+def _redline_versions(document_id: int, query: s.RedlineQuery) -> tuple[Document, Version, Version]:
+    document = load(Document, document_id)
+    versions = documents.versions_of(db.session(), document.id)
+    old, new = version_exports.compared(versions, query.old, query.new)
+    return document, old, new
+
+
+@operation(bp, "GET", "/documents/{document_id}/redline", summary="What changed between two versions (JSON)",
+           tag=TAG_VERSIONS, query=s.RedlineQuery, response=s.RedlineOut, errors=(400,))
+def redline_json(document_id: int, query: s.RedlineQuery):
+    _document, old, new = _redline_versions(document_id, query)
+    result = version_exports.redline_of(old, new)
+    return s.RedlineOut(
+        old_version_id=old.id, new_version_id=new.id, inserted_words=result.inserted_words,
+        deleted_words=result.deleted_words, changed_blocks=result.changed_blocks,
+        inserted_blocks=result.inserted_blocks, deleted_blocks=result.deleted_blocks,
+        rows=[s.RedlineRow(status=r.status, type=r.type, level=r.level, label=r.label, old_id=r.old_id,
+                           new_id=r.new_id, segments=list(r.segments)) for r in result.rows])
+
+
+@operation(bp, "GET", "/documents/{document_id}/redline.html", summary="What changed between two versions (an "
+           "HTML fragment)", tag=TAG_VERSIONS, query=s.RedlineQuery, media={"text/html": {"type": "string"}},
+           errors=(400,))
+def redline_html(document_id: int, query: s.RedlineQuery):
+    from flask import Response
+    from flask_babel import force_locale
+
+    _document, old, new = _redline_versions(document_id, query)
+    with force_locale(caller_locale()):
+        html = render_template("api/redline.html", redline=version_exports.redline_of(old, new), old=old, new=new)
+    return Response(html, mimetype="text/html")
+
+
+@operation(bp, "GET", "/documents/{document_id}/redline.docx", summary="What changed between two versions, as "
+           "Word tracked changes", tag=TAG_VERSIONS, query=s.RedlineQuery, media={DOCX: BINARY}, errors=(400,))
+def redline_docx(document_id: int, query: s.RedlineQuery):
+    document, old, new = _redline_versions(document_id, query)
+    data = redline_export.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
+                                       title=f"{document.title}: v{old.number} → v{new.number}")
+    return download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))

@@ -1,0 +1,91 @@
+"""API for a member, with their personal round token as the bearer token: read the round's version and the
+comments they may see, comment, reply, and give a verdict. Nothing else."""
+
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy import select
+
+from service import db
+from service.api import bp
+from service.api import schemas as s
+from service.api.auth import caller
+from service.api.documents import blocks_response, text_response
+from service.api.registry import operation
+from service.api.rounds import comment_out, verdict_out
+from storage.models import Comment, Verdict, Version
+from workflows import comments, rounds
+
+TAG = "Member (personal round token)"
+
+
+def _participation() -> s.Participation:
+    participant = caller().participant
+    round_ = participant.round
+    verdict = db.session().get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
+    return s.Participation(
+        participant_id=participant.id, person=s.PersonOut.model_validate(participant.person),
+        can_vote=participant.can_vote, round=s.RoundOut.model_validate(round_),
+        document=s.DocumentBrief.model_validate(round_.document),
+        version=s.VersionOut.model_validate(db.session().get(Version, round_.version_id)),
+        verdict=verdict_out(verdict, verdict.id) if verdict else None)
+
+
+@operation(bp, "GET", "/participation", summary="The round this token is for: document, version, deadline and "
+           "your verdict", tag=TAG, caller="member", response=s.Participation)
+def get_participation():
+    return _participation()
+
+
+@operation(bp, "GET", "/participation/version/blocks", summary="The version under review as structured blocks",
+           tag=TAG, caller="member", response=s.Blocks, etag=True)
+def participation_blocks():
+    return blocks_response(db.session().get(Version, caller().participant.round.version_id))
+
+
+@operation(bp, "GET", "/participation/version/text", summary="The version under review as plain text", tag=TAG,
+           caller="member", media={"text/plain": {"type": "string"}}, etag=True)
+def participation_text():
+    return text_response(db.session().get(Version, caller().participant.round.version_id))
+
+
+@operation(bp, "GET", "/participation/comments", summary="The round's comments you may see (all, or only your "
+           "own threads when the round shows comments to the project group only)", tag=TAG, caller="member",
+           query=s.PageQuery, response=s.CommentPage, paginated=True)
+def participation_comments(query: s.PageQuery):
+    participant = caller().participant
+    statement = select(Comment).where(Comment.round_id == participant.round_id)
+    if participant.round.comment_visibility != "all" and not participant.membership.is_staff:
+        statement = statement.where(comments.own_threads(participant.person_id))
+    from service.api.helpers import page
+
+    return page(statement, Comment.id, query, comment_out, s.CommentPage)
+
+
+@operation(bp, "POST", "/participation/comments", summary="Comment, in general or on a passage (block_id)",
+           tag=TAG, caller="member", body=s.MemberCommentIn, response=s.CommentOut, status=201, errors=(400, 409),
+           idempotent=True)
+def participation_comment(body: s.MemberCommentIn):
+    comment = rounds.add_comment(db.session(), caller().participant, body=body.body, block_id=body.block_id,
+                                 start=body.start, end=body.end, selected=body.selected)
+    return comment_out(comment)
+
+
+@operation(bp, "POST", "/participation/comments/{comment_id}/replies", summary="Reply in the thread of a comment "
+           "you can see", tag=TAG, caller="member", body=s.ReplyIn, response=s.CommentOut, status=201,
+           errors=(400, 409), idempotent=True)
+def participation_reply(comment_id: int, body: s.ReplyIn):
+    reply = rounds.add_reply(db.session(), comment_id, body=body.body, participant=caller().participant)
+    return comment_out(reply)
+
+
+@operation(bp, "POST", "/participation/verdicts", summary="Give your verdict (the last one before the round "
+           "closes counts)", tag=TAG, caller="member", body=s.VerdictIn, response=s.VerdictOut, status=201,
+           errors=(400, 409), idempotent=True)
+def participation_verdict(body: s.VerdictIn):
+    who = caller()
+    evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,
+                               link_id=who.link.id)
+    verdict = rounds.record_verdict(db.session(), who.participant, value=body.value, reason=body.reason,
+                                    evidence=evidence)
+    return verdict_out(verdict, verdict.id)

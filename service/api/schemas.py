@@ -1,0 +1,404 @@
+"""The API's bodies as pydantic models: what requests carry and answers hold (JSON Schema 2020-12, which is
+what OpenAPI 3.1 speaks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from storage.models import (
+    DISPOSITIONS,
+    DOCUMENT_KINDS,
+    DOCUMENT_STATUSES,
+    ROLES,
+    ROUND_STATUSES,
+    VERDICTS,
+)
+
+Role = Literal[ROLES]
+Kind = Literal[DOCUMENT_KINDS]
+Verdict = Literal[VERDICTS]
+Disposition = Literal[DISPOSITIONS]
+# Text from a client never holds a NUL character (PostgreSQL cannot store one, and no person types it).
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Queries -------------------------------------------------------------------------------------------------
+
+class PageQuery(Input):
+    """Lists are ordered by id; pass the `next` link (or `after`) to get the following page."""
+
+    after: int = Field(0, ge=0, le=2**31 - 1, description="Return items with an id above this one.")
+    limit: int = Field(50, ge=1, le=200, description="At most this many items.")
+
+
+class MemberQuery(PageQuery):
+    include_left: bool = Field(False, description="Also list memberships that have ended.")
+
+
+class CommentQuery(PageQuery):
+    unprocessed: bool = Field(False, description="Only comments without a disposition yet.")
+
+
+class RedlineQuery(Input):
+    old: int | None = Field(None, ge=1, le=2**31 - 1, description="The older version's id (default: the one before the newest).")
+    new: int | None = Field(None, ge=1, le=2**31 - 1, description="The newer version's id (default: the newest).")
+
+
+# Networks, organisations, people ------------------------------------------------------------------------
+
+class NetworkOut(Output):
+    id: int
+    name: str
+    created_at: dt.datetime
+
+
+class OrganisationOut(Output):
+    id: int
+    network_id: int
+    name: str
+    kind: str
+    created_at: dt.datetime
+
+
+class OrganisationIn(Input):
+    name: Text = Field(min_length=1, max_length=200)
+
+
+class PersonOut(Output):
+    id: int
+    name: str
+    email: str
+    locale: str
+
+
+class MembershipOut(Output):
+    id: int
+    network_id: int
+    role: Role
+    joined_at: dt.datetime
+    left_at: dt.datetime | None
+    person: PersonOut
+    organisation: OrganisationOut | None
+
+
+class PersonDetail(PersonOut):
+    memberships: list[MembershipOut] = Field(description="This person's memberships in the network, newest first.")
+
+
+class MemberIn(Input):
+    name: Text = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=3, max_length=254)
+    organisation: Text = Field("", max_length=200)
+    role: Role = "member"
+
+
+class ImportResult(Output):
+    imported: int
+    members: list[MembershipOut]
+
+
+# Documents and versions ---------------------------------------------------------------------------------
+
+class DocumentIn(Input):
+    kind: Kind
+    title: Text = Field(min_length=1, max_length=300)
+
+
+class VersionOut(Output):
+    id: int
+    document_id: int
+    number: int
+    content_hash: str = Field(description="SHA-256 of the version's blocks; also its ETag.")
+    source_format: str
+    original_filename: str
+    change_note: str
+    author: PersonOut
+    created_at: dt.datetime
+    findings: dict[str, Any]
+
+
+class VersionUploadForm(Input):
+    model_config = ConfigDict(extra="ignore")
+    change_note: Text = Field("", max_length=5000)
+
+
+class Blocks(Output):
+    version_id: int
+    content_hash: str
+    blocks: list[dict[str, Any]] = Field(description="The version's structured blocks (paragraphs, headings, "
+                                                     "list items, tables, notes), each with a stable `id`.")
+
+
+class DocumentOut(Output):
+    id: int
+    network_id: int
+    kind: Kind
+    title: str
+    status: Literal[DOCUMENT_STATUSES]
+    created_at: dt.datetime
+    final_version_id: int | None
+    latest_version: VersionOut | None = None
+    open_round_id: int | None = None
+
+
+class Standing(Output):
+    membership_id: int
+    person_id: int
+    name: str
+    organisation: str | None
+    state: Literal["akkoord", "akkoord_met_opmerkingen", "niet_akkoord", "no_verdict", "not_invited"]
+    verdict_id: int | None
+
+
+class Standings(Output):
+    version_id: int | None
+    unanimous: bool
+    standings: list[Standing]
+
+
+class FinaliseIn(Input):
+    version_id: int = Field(ge=1, le=2**31 - 1, description="The version everyone agreed to (the newest).")
+
+
+class FinalisationOut(Output):
+    document_id: int
+    version_id: int
+    content_hash: str
+    finalised_at: dt.datetime
+    finalised_by_id: int
+
+
+class RedlineRow(Output):
+    status: Literal["equal", "changed", "inserted", "deleted"]
+    type: str
+    level: int | None
+    label: str | None
+    old_id: str | None
+    new_id: str | None
+    segments: list[tuple[Literal["equal", "insert", "delete"], str]]
+
+
+class RedlineOut(Output):
+    old_version_id: int
+    new_version_id: int
+    inserted_words: int
+    deleted_words: int
+    changed_blocks: int
+    inserted_blocks: int
+    deleted_blocks: int
+    rows: list[RedlineRow]
+
+
+class EventOut(Output):
+    id: int
+    seq: int
+    kind: str
+    actor_id: int | None
+    document_id: int | None
+    round_id: int | None
+    data: dict[str, Any]
+    created_at: dt.datetime
+    prev_hash: str
+    hash: str
+
+
+# Rounds, verdicts, comments -----------------------------------------------------------------------------
+
+class RoundIn(Input):
+    deadline: AwareDatetime = Field(description="When the round closes (with a time zone).")
+    message: Text = Field("", max_length=5000)
+    version_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                   description="The version you expect to put out (refused with 409 when there is a newer one).")
+    bring_in_word_comments: bool = False
+    comment_visibility: Literal["all", "group"] = Field(
+        "all", description="Who sees the comments: every participant, or only the project group (each member "
+                           "sees their own threads).")
+
+
+class RoundOut(Output):
+    id: int
+    document_id: int
+    version_id: int
+    number: int
+    status: Literal[ROUND_STATUSES]
+    message: str
+    deadline: dt.datetime
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    close_reason: str | None
+    reminder_days: list[int]
+    comment_visibility: Literal["all", "group"]
+
+
+class RoundDetail(RoundOut):
+    voters: int
+    decided: int
+    comments: int
+    processed_comments: int
+    reminders_sent: int
+
+
+class DeadlineIn(Input):
+    deadline: AwareDatetime
+
+
+class ScheduleIn(Input):
+    days: list[int] = Field(max_length=3, description="Days before the deadline a reminder goes out (0: its morning).")
+
+
+class ReminderOut(Output):
+    queued: int = Field(description="How many people without a verdict get a reminder.")
+
+
+class VerdictOut(Output):
+    id: int
+    round_id: int
+    participant_id: int
+    value: Verdict
+    reason: str
+    version_id: int
+    content_hash: str
+    person_name: str
+    organisation_name: str
+    created_at: dt.datetime
+    current: bool = Field(description="Whether this is the participant's verdict that counts.")
+
+
+class ParticipantOut(Output):
+    id: int
+    round_id: int
+    person: PersonOut
+    membership_id: int
+    can_vote: bool
+    added_at: dt.datetime
+    removed_at: dt.datetime | None
+    first_opened_at: dt.datetime | None
+    verdict: VerdictOut | None
+
+
+class CommentOut(Output):
+    id: int
+    round_id: int
+    version_id: int
+    parent_id: int | None
+    person_id: int
+    person_name: str
+    block_id: str | None
+    start_offset: int | None
+    quote: str
+    body: str
+    created_at: dt.datetime
+    disposition: Disposition | None
+    answer: str
+    processed_at: dt.datetime | None
+
+
+class ProcessIn(Input):
+    disposition: Disposition
+    answer: Text = Field("", max_length=10000)
+
+
+class ReplyIn(Input):
+    body: Text = Field(min_length=1, max_length=10000)
+
+
+class CommentaartabelRow(Output):
+    number: int
+    person: str
+    organisation: str
+    passage: str
+    comment: str
+    disposition: str
+    answer: str
+
+
+class Commentaartabel(Output):
+    round_id: int
+    rows: list[CommentaartabelRow]
+
+
+# The member's side --------------------------------------------------------------------------------------
+
+class MemberCommentIn(Input):
+    body: Text = Field(min_length=1, max_length=10000)
+    block_id: Text | None = Field(None, max_length=40, description="The passage commented on; none for a general comment.")
+    start: int | None = Field(None, ge=0, le=10**9, description="A selection in the passage: where it starts in the "
+                                                               "passage's text.")
+    end: int | None = Field(None, ge=0, le=10**9, description="Where the selection ends (exclusive).")
+    selected: Text = Field("", max_length=10000, description="The selected text as the reader saw it.")
+
+
+class VerdictIn(Input):
+    value: Verdict
+    reason: Text = Field("", max_length=5000, description="Required with niet_akkoord.")
+
+
+class DocumentBrief(Output):
+    id: int
+    kind: Kind
+    title: str
+    status: Literal[DOCUMENT_STATUSES]
+
+
+class Participation(Output):
+    participant_id: int
+    person: PersonOut
+    can_vote: bool
+    round: RoundOut
+    document: DocumentBrief
+    version: VersionOut
+    verdict: VerdictOut | None
+
+
+# Lists --------------------------------------------------------------------------------------------------
+
+def page_model(item: type[BaseModel], name: str) -> type[BaseModel]:
+    return type(name, (Output,), {
+        "__annotations__": {"items": list[item], "next": str | None},
+        "__doc__": f"A page of {item.__name__}s; `next` is the URL of the following page (also in the Link header).",
+        "next": Field(description="The following page, or null on the last one."),
+    })
+
+
+NetworkPage = page_model(NetworkOut, "NetworkPage")
+OrganisationPage = page_model(OrganisationOut, "OrganisationPage")
+MembershipPage = page_model(MembershipOut, "MembershipPage")
+DocumentPage = page_model(DocumentOut, "DocumentPage")
+VersionPage = page_model(VersionOut, "VersionPage")
+RoundPage = page_model(RoundOut, "RoundPage")
+ParticipantPage = page_model(ParticipantOut, "ParticipantPage")
+VerdictPage = page_model(VerdictOut, "VerdictPage")
+CommentPage = page_model(CommentOut, "CommentPage")
+EventPage = page_model(EventOut, "EventPage")
+
+
+# Problems (RFC 9457) ------------------------------------------------------------------------------------
+
+class FieldError(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error as application/problem+json; `detail` is in the caller's language (Accept-Language)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="A URI naming the kind of problem; stable, for machines.")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="The problem's short name (the last part of `type`).")
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(None, description="Per field, when the input was not valid.")

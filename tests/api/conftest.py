@@ -1,0 +1,88 @@
+"""Fixtures for the API: two networks with documents, versions, an open round, comments and verdicts, and
+tokens for each (a coordinator's and an editor's API token, a member's personal round token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from storage.models import Comment, Document, Membership, Network, Participant, Round, Version
+from tests.factories import make_document, make_network, open_round, participant
+from workflows import api_tokens, documents, rounds
+
+SECOND_TEXT = """# Samenwerkingsovereenkomst
+
+## Artikel 1 Doel
+
+De partijen werken samen aan goede en tijdige zorg voor mensen met een zeldzame aandoening.
+
+## Artikel 2 Taken
+
+- De patiëntenvereniging brengt de ervaringskennis in.
+- Het expertisecentrum brengt de medische kennis in.
+- De huisartsen verwijzen tijdig.
+
+Dit document wordt definitief zodra iedereen akkoord is.
+"""
+
+
+@dataclass
+class World:
+    """One network with everything the API can show, and the tokens to reach it."""
+
+    network: Network
+    coordinator: object
+    members: list[Membership]
+    document: Document
+    first: Version
+    second: Version
+    round: Round
+    participant: Participant
+    comment: Comment
+    coordinator_token: str
+    editor_token: str
+    member_token: str
+
+    @property
+    def ids(self) -> dict[str, int]:
+        """An id of this network's for every path parameter of the API."""
+        return {
+            "network_id": self.network.id, "organisation_id": self.members[1].organisation_id,
+            "membership_id": self.members[-1].id, "person_id": self.members[1].person_id,
+            "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
+            "participant_id": self.participant.id, "comment_id": self.comment.id,
+        }
+
+
+def auth(token: str, **headers) -> dict:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def build_world(db) -> World:
+    network, coordinator, people = make_network(db, members=2, observers=1)
+    editor = people[0]
+    document, first = make_document(db, network, coordinator)
+    second = documents.upload_version(db, document, filename="concept2.md", data=SECOND_TEXT.encode(),
+                                      change_note="tweede concept", actor=editor.person)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    comment = rounds.add_comment(db, member, body="Graag ook de apothekers noemen.", block_id=second.blocks[2]["id"])
+    rounds.record_verdict(db, member, value="akkoord_met_opmerkingen", reason="", evidence=rounds.Evidence())
+    member_token = rounds.mint_link(db, member)
+    _t, coordinator_token = api_tokens.create_token(db, network, coordinator, role="coordinator", name="script")
+    _t, editor_token = api_tokens.create_token(db, network, editor.person, role="editor", name="export")
+    db.commit()
+    return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
+                 second=second, round=round_, participant=member, comment=comment,
+                 coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token)
+
+
+@pytest.fixture
+def world(app, db) -> World:
+    return build_world(db)
+
+
+@pytest.fixture
+def other(app, db) -> World:
+    return build_world(db)
