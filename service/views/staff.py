@@ -60,6 +60,7 @@ from workflows import (
     redlines,
     reminders,
     rounds,
+    timeline,
 )
 from workflows.emails import TIMEZONE
 from workflows.errors import CsvRejected, DomainError, InvalidInput
@@ -191,6 +192,7 @@ def _document_page(document: Document, status: int = 200, **forms):
                              sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
     context = dict(
         cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
+        history=list(reversed(timeline.timeline(session, document))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
         open_round=open_round, latest=latest, standings=standing,
         unanimous=bool(standing) and all(s.approves for s in standing),

@@ -209,6 +209,12 @@ def test_an_editor_uploads_a_version_naming_the_comments_it_addresses_and_the_me
     version_page = editor.get(saved.headers["Location"]).get_data(as_text=True)
     assert "Deze versie gaat in op 1 commentaren" in version_page and "Noem de huisarts." in version_page
 
+    history = editor.get(f"/d/{round_.document_id}").get_data(as_text=True)
+    history = history[history.index('id="timeline"'):history.index("</ol>", history.index('id="timeline"'))]
+    assert history.index("Versie 2") < history.index("Ronde 1") < history.rindex("Versie 1")  # newest first
+    assert "Gaat in op 1 commentaren." in history and "0 van 2 commentaren verwerkt" in history
+    assert "wijzigingen sinds versie 1" in history
+
     fresh(db)
     from workflows import comments as comment_rules
 
