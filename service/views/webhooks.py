@@ -32,7 +32,8 @@ ERRORS = {
     "webhook_not_failed": _l("Only a failed delivery can be sent again."),
 }
 DELIVERY_STATUSES = {
-    "pending": (_l("waiting"), "warn"), "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"),
+    "pending": (_l("waiting"), "warn"), "retrying": (_l("failed, will retry"), "warn"),
+    "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"),
     "failed": (_l("failed"), "bad"), "cancelled": (_l("cancelled"), "warn"),
 }
 

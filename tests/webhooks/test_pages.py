@@ -153,7 +153,7 @@ def test_the_log_is_paged_newest_first_and_a_failed_delivery_is_sent_again(app, 
     page = f"/n/{network.id}/webhooks"
     first = client.get(page).get_data(as_text=True)
     assert f'id="delivery-{closed.id}"' in first and f'id="delivery-{opened.id}"' not in first
-    assert "HTTP 500" in first and "receiver says no" in first and "?page=2" in first
+    assert "HTTP 500: receiver says no" in first and "mislukt, nieuwe poging volgt" in first and "?page=2" in first
     second = client.get(f"{page}?page=2").get_data(as_text=True)
     assert f'id="delivery-{opened.id}"' in second
 
