@@ -16,6 +16,7 @@ from service.api.registry import operation
 from storage.models import Comment, Document, Participant, Round, Verdict
 from workflows import commentaartabel as commentaartabel_export
 from workflows import comments, reminders, rounds
+from workflows.errors import NotFound
 
 TAG_ROUNDS = "Rounds"
 TAG_COMMENTS = "Comments"
@@ -35,6 +36,13 @@ def round_detail(round_: Round) -> s.RoundDetail:
 def verdict_out(verdict: Verdict, current_id: int | None) -> s.VerdictOut:
     return s.VerdictOut(**{name: getattr(verdict, name) for name in s.VerdictOut.model_fields if name != "current"},
                         current=verdict.id == current_id)
+
+
+def participant_out(p: Participant) -> s.ParticipantOut:
+    return s.ParticipantOut(id=p.id, round_id=p.round_id, person=s.PersonOut.model_validate(p.person),
+                            membership_id=p.membership_id, can_vote=p.can_vote, added_at=p.added_at,
+                            removed_at=p.removed_at, first_opened_at=p.first_opened_at,
+                            verdict=verdict_out(p.current_verdict, p.current_verdict_id) if p.current_verdict else None)
 
 
 def comment_out(comment: Comment) -> s.CommentOut:
@@ -108,13 +116,7 @@ def list_participants(round_id: int, query: s.PageQuery):
     statement = (select(Participant).where(Participant.round_id == round_id)
                  .options(joinedload(Participant.current_verdict)))
 
-    def convert(p: Participant) -> s.ParticipantOut:
-        return s.ParticipantOut(id=p.id, round_id=p.round_id, person=s.PersonOut.model_validate(p.person),
-                                membership_id=p.membership_id, can_vote=p.can_vote, added_at=p.added_at,
-                                removed_at=p.removed_at, first_opened_at=p.first_opened_at,
-                                verdict=verdict_out(p.current_verdict, p.current_verdict_id) if p.current_verdict else None)
-
-    return page(statement, Participant.id, query, convert, s.ParticipantPage)
+    return page(statement, Participant.id, query, participant_out, s.ParticipantPage)
 
 
 @operation(bp, "POST", "/rounds/{round_id}/participants/{participant_id}/resend-link", summary="Send a fresh "
@@ -124,14 +126,9 @@ def resend_link(round_id: int, participant_id: int):
     round_ = load(Round, round_id)
     participant = load(Participant, participant_id)
     if participant.round_id != round_.id:
-        from workflows.errors import NotFound
-
         raise NotFound()
     rounds.resend_link(db.session(), participant, actor=caller().person)
-    return s.ParticipantOut(id=participant.id, round_id=round_.id, person=s.PersonOut.model_validate(participant.person),
-                            membership_id=participant.membership_id, can_vote=participant.can_vote,
-                            added_at=participant.added_at, removed_at=participant.removed_at,
-                            first_opened_at=participant.first_opened_at, verdict=None)
+    return participant_out(participant)
 
 
 @operation(bp, "GET", "/rounds/{round_id}/verdicts", summary="Every verdict given in the round (the latest per "

@@ -391,6 +391,19 @@ class FieldError(BaseModel):
     message: str
 
 
+class MissingVoter(BaseModel):
+    name: str
+    organisation: str
+    state: str
+
+
+class CsvProblem(BaseModel):
+    line: int
+    code: str
+    message: str
+    value: str
+
+
 class Problem(BaseModel):
     """An error as application/problem+json; `detail` is in the caller's language (Accept-Language)."""
 
@@ -402,3 +415,5 @@ class Problem(BaseModel):
     code: str = Field(description="The problem's short name (the last part of `type`).")
     instance: str | None = None
     errors: list[FieldError] | None = Field(None, description="Per field, when the input was not valid.")
+    missing: list[MissingVoter] | None = Field(None, description="With not_unanimous: who has not said akkoord.")
+    problems: list[CsvProblem] | None = Field(None, description="With csv_rejected: every bad row of the file.")

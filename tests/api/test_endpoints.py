@@ -410,3 +410,10 @@ def test_a_selection_comment_and_a_round_whose_comments_only_the_group_sees(clie
     assert hidden.status_code == 400  # a thread they cannot see is no thread for them
     staff = client.get(f"{API}/rounds/{round_.id}/comments", headers=headers).get_json()
     assert len(staff["items"]) == 2
+
+
+def test_an_oversize_upload_is_a_413_problem(client, world):
+    response = client.post(f"{API}/documents/{world.document.id}/versions", headers=auth(world.editor_token),
+                           data={"file": (io.BytesIO(b"x" * (22 * 1024 * 1024)), "groot.txt")})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json" and "20 MB" in response.get_json()["detail"]
