@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import get_locale
@@ -24,6 +26,9 @@ from workflows.errors import InvalidInput
 
 bp = Blueprint("member", __name__)
 
+# Offsets and ids from a query string: ASCII digits only (str.isdigit also takes "²"), within the database's range.
+_NUMBER = re.compile(r"[0-9]{1,9}")
+_ID = re.compile(r"[0-9]{1,18}")
 # The review page shows the newest comments under the text; all of them are one link away.
 NEWEST_COMMENTS = 20
 
@@ -159,7 +164,7 @@ def comment_form(participant_id: int, form: CommentForm | None = None, status: i
     block = next((b for b in version.blocks if b["id"] == block_id), None)
     if block_id and block is None:
         abort(404)
-    if not (form.start.data or "").isdigit() or not (form.end.data or "").isdigit():
+    if not (_NUMBER.fullmatch(form.start.data or "") and _NUMBER.fullmatch(form.end.data or "")):
         form.start.data = form.end.data = ""
     span = _selection(block, form)
     text = block_text(block) if block else ""
@@ -175,6 +180,8 @@ def comment_form(participant_id: int, form: CommentForm | None = None, status: i
 
 def _reply_page(participant, round_, form: CommentForm, status: int):
     session = db.session()
+    if not _ID.fullmatch(form.parent_id.data or ""):
+        abort(404)
     try:
         root = rounds.thread_root(session, int(form.parent_id.data), round_.id)
     except InvalidInput:
@@ -194,8 +201,8 @@ def add_comment(participant_id: int):
     participant, link, round_, version = _context(participant_id)
     form = CommentForm()
     if not form.validate_on_submit():
-        if form.parent_id.data or form.start.data or form.selected.data:
-            return comment_form(participant_id, form=form, status=400)
+        if form.parent_id.data or form.block_id.data or form.start.data or form.selected.data:
+            return comment_form(participant_id, form=form, status=400)  # back to the form it came from
         return review(participant_id, comment_form=form, status=400)
     session = db.session()
     if form.parent_id.data:

@@ -219,3 +219,23 @@ def test_an_editor_uploads_a_version_naming_the_comments_it_addresses_and_the_me
     from workflows import comments as comment_rules
 
     assert comment_rules.addressed_in(db, [first.id]) == {first.id: [2]}
+
+
+def test_odd_query_strings_on_the_comment_form_get_a_page_not_a_server_error(app, db):
+    round_, readers, people, coordinator, version = reading(app, db, members=1)
+    client, review = readers[1]
+    block_id = version.blocks[1]["id"]
+    for query in ("reply=abc", "reply=99999999999999999999999", "reply=-1"):
+        assert client.get(f"{review}comment?{query}").status_code == 404
+    shown = client.get(f"{review}comment?" + urlencode({"block": block_id, "start": "²", "end": "5", "text": "x"}))
+    assert shown.status_code == 200  # the offsets are ignored: a comment on the whole passage
+
+
+def test_an_empty_comment_on_a_passage_returns_to_the_passage_form(app, db):
+    round_, readers, people, coordinator, version = reading(app, db, members=1)
+    client, review = readers[1]
+    block_id = version.blocks[1]["id"]
+    page = client.get(f"{review}comment?block={block_id}").get_data(as_text=True)
+    refused = client.post(f"{review}comments", data={"csrf_token": csrf_token(page), "block_id": block_id, "body": ""})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Commentaar op een passage" in body and f'value="{block_id}"' in body
