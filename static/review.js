@@ -154,7 +154,11 @@
       : commentsUrl + "#comment-" + commentId;
   }
 
+  // The first piece of each comment's mark is reachable with the keyboard, as a link to the comment.
+  var markLabel = doc.getAttribute("data-mark-label") || "";
+
   function mark(block, start, end, commentId) {
+    var first = true;
     var text = pieces(block).pieces;
     for (var i = 0; i < text.length && text[i].start < end; i++) {
       var node = text[i].node;
@@ -166,6 +170,12 @@
       var highlight = document.createElement("mark");
       highlight.className = "comment-mark";
       highlight.setAttribute("data-comment", String(commentId));
+      if (first) {
+        highlight.tabIndex = 0;
+        highlight.setAttribute("role", "link");
+        if (markLabel) highlight.setAttribute("aria-label", markLabel + ": " + node.data);
+        first = false;
+      }
       node.parentNode.insertBefore(highlight, node);
       highlight.appendChild(node);
     }
@@ -184,6 +194,13 @@
   doc.addEventListener("click", function (event) {
     var highlight = event.target.closest && event.target.closest("mark.comment-mark");
     if (!highlight || window.getSelection().toString()) return;
+    window.location.href = targetOf(highlight.getAttribute("data-comment"));
+  });
+
+  doc.addEventListener("keydown", function (event) {
+    var highlight = event.target.closest && event.target.closest("mark.comment-mark[tabindex]");
+    if (!highlight || (event.key !== "Enter" && event.key !== " ")) return;
+    event.preventDefault();
     window.location.href = targetOf(highlight.getAttribute("data-comment"));
   });
 })();

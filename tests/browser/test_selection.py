@@ -218,6 +218,15 @@ def test_a_member_comments_on_words_selected_in_a_paragraph(db, reading):
     page.locator(f'mark.comment-mark[data-comment="{comment_id}"]').click()
     page.wait_for_url(re.compile(rf"#comment-{comment_id}$"))
 
+    # The highlight is a link for the keyboard too: focus it and press Enter.
+    page.goto(review_url)
+    highlight = page.locator(f'mark.comment-mark[data-comment="{comment_id}"][tabindex="0"]')
+    assert highlight.get_attribute("role") == "link"
+    assert highlight.get_attribute("aria-label") == f"Commentaar op deze tekst: {words}"
+    highlight.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"#comment-{comment_id}$"))
+
 
 def test_selections_in_a_list_item_and_over_bold_and_italic_runs(db, reading):
     page, review_url, _round_id, _participant_id, blocks = reading
