@@ -153,7 +153,7 @@ def _idempotent(op: Operation, caller: Caller, run: Callable[[], Response]) -> R
 
     key = request.headers["Idempotency-Key"]
     fingerprint = hashlib.sha256(b"\n".join([
-        request.method.encode(), request.full_path.encode(), request.mimetype.encode(), request.get_data(),
+        request.method.encode(), request.full_path.encode(), request.mimetype.encode(), _body_fingerprint(),
     ])).hexdigest()
     session = db.session()
     record = session.query(IdempotencyRecord).filter_by(caller=caller.key, key=key).one_or_none()
@@ -175,6 +175,19 @@ def _idempotent(op: Operation, caller: Caller, run: Callable[[], Response]) -> R
             session.rollback()
             return problems.problem(409, "idempotency_in_progress")
     return response
+
+
+def _body_fingerprint() -> bytes:
+    """The request body as it matters: for multipart, the fields and each file's name and content (a client
+    that retries picks a new boundary); otherwise the bytes."""
+    if request.mimetype != "multipart/form-data":
+        return request.get_data()
+    parts = [f"{name}={value}" for name, value in sorted(request.form.items(multi=True))]
+    for name, upload in sorted(request.files.items(multi=True)):
+        digest = hashlib.sha256(upload.stream.read()).hexdigest()
+        upload.stream.seek(0)
+        parts.append(f"{name}:{upload.filename}:{digest}")
+    return "\n".join(parts).encode()
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:

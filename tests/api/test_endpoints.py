@@ -417,3 +417,14 @@ def test_an_oversize_upload_is_a_413_problem(client, world):
                            data={"file": (io.BytesIO(b"x" * (22 * 1024 * 1024)), "groot.txt")})
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json" and "20 MB" in response.get_json()["detail"]
+
+
+def test_a_retried_upload_with_its_idempotency_key_makes_one_version(client, db, world):
+    headers = auth(world.editor_token, **{"Idempotency-Key": "upload-3"})
+    url = f"{API}/documents/{world.document.id}/versions"
+    answers = [client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Derde\n\nTekst."), "v3.md"),
+                                                       "change_note": "derde"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]  # the test client picks a new boundary each time
+    assert answers[0].get_json() == answers[1].get_json()
+    changed = client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Vierde"), "v3.md"), "change_note": "derde"})
+    assert changed.status_code == 422
