@@ -13,7 +13,7 @@ from service.api.helpers import check_network, conditional, download, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
 from storage.models import AuditEvent, Blob, Document, Network, Round, Version
-from workflows import documents, exports, finalising, redline_export, version_exports
+from workflows import comments, documents, exports, finalising, redline_export, version_exports
 from workflows.errors import InvalidInput, NotFound
 
 TAG_DOCUMENTS = "Documents"
@@ -127,21 +127,33 @@ def list_versions(document_id: int, query: s.PageQuery):
 
 @operation(bp, "POST", "/documents/{document_id}/versions", summary="Upload a new version (.docx, .md or .txt); "
            "an open round on an older version is superseded", tag=TAG_VERSIONS, form=s.VersionUploadForm,
-           files=("file",), response=s.VersionOut, status=201, errors=(400, 409, 413), idempotent=True,
-           description="A refused file is a 400 problem whose code says why (corrupt, wrong_type, macro, ...).")
+           files=("file",), response=s.VersionDetail, status=201, errors=(400, 409, 413), idempotent=True,
+           description="A refused file is a 400 problem whose code says why (corrupt, wrong_type, macro, ...); "
+                       "an unknown comment number in `addresses` is a 400 problem too, before the file is read.")
 def upload_version(document_id: int, form: s.VersionUploadForm, files: dict):
     document = load(Document, document_id)
+    session = db.session()
+    last_round = comments.last_round(session, document.id)
+    addresses = comments.chosen_comments(session, last_round, numbers=form.addresses,
+                                         taken_over=form.taken_over) if last_round else []
     upload = files["file"]
     filename = (upload.filename or "upload").replace("\x00", "")
-    version = documents.upload_version(db.session(), document, filename=filename,
-                                       data=upload.read(), change_note=form.change_note, actor=caller().person)
-    return s.VersionOut.model_validate(version)
+    version = documents.upload_version(session, document, filename=filename, data=upload.read(),
+                                       change_note=form.change_note, actor=caller().person, addresses=addresses)
+    return version_detail(version)
 
 
-@operation(bp, "GET", "/versions/{version_id}", summary="A version's metadata", tag=TAG_VERSIONS,
-           response=s.VersionOut)
+def version_detail(version: Version) -> s.VersionDetail:
+    addressed = comments.addressed_by(db.session(), version.id)
+    return s.VersionDetail(**s.VersionOut.model_validate(version).model_dump(), addresses=[
+        s.AddressedComment(comment_id=a.comment.id, round_number=a.round_number, number=a.number, person_name=a.name)
+        for a in addressed])
+
+
+@operation(bp, "GET", "/versions/{version_id}", summary="A version's metadata and the comments it addresses",
+           tag=TAG_VERSIONS, response=s.VersionDetail)
 def get_version(version_id: int):
-    return s.VersionOut.model_validate(load(Version, version_id))
+    return version_detail(load(Version, version_id))
 
 
 def blocks_response(version: Version):

@@ -55,7 +55,7 @@ FIELDS = {
     "unknown_kind": "kind", "deadline_in_past": "deadline", "deadline_not_later": "deadline",
     "unknown_verdict": "value", "reason_required": "reason", "comment_required": "body",
     "unknown_passage": "block_id", "unknown_disposition": "disposition", "answer_required": "answer",
-    "bad_schedule": "days", "wrong_document": "version_id", "unknown_token_role": "role",
+    "bad_schedule": "days", "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
 }
 
 

@@ -131,6 +131,20 @@ class VersionOut(Output):
 class VersionUploadForm(Input):
     model_config = ConfigDict(extra="ignore")
     change_note: Text = Field("", max_length=5000)
+    addresses: Text = Field("", max_length=2000, description="The comments of the last round this version "
+                            "addresses, by their numbers in its commentaartabel (e.g. 3, 7, 12-15).")
+    taken_over: bool = Field(False, description="Also every comment of the last round that was taken over.")
+
+
+class AddressedComment(Output):
+    comment_id: int
+    round_number: int
+    number: int = Field(description="The comment's number in its round's commentaartabel.")
+    person_name: str
+
+
+class VersionDetail(VersionOut):
+    addresses: list[AddressedComment] = Field(description="The earlier comments this version says it addresses.")
 
 
 class Blocks(Output):

@@ -428,3 +428,17 @@ def test_a_retried_upload_with_its_idempotency_key_makes_one_version(client, db,
     assert answers[0].get_json() == answers[1].get_json()
     changed = client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Vierde"), "v3.md"), "change_note": "derde"})
     assert changed.status_code == 422
+
+
+def test_a_new_version_names_the_comments_it_addresses(client, world):
+    headers = auth(world.editor_token)
+    url = f"{API}/documents/{world.document.id}/versions"
+    wrong = client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Drie"), "v3.md"), "addresses": "1, 9"})
+    assert wrong.status_code == 400 and wrong.get_json()["errors"][0]["field"] == "addresses"
+    made = client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Drie\n\nApothekers genoemd."), "v3.md"),
+                                                   "addresses": "1"})
+    assert made.status_code == 201
+    addressed = made.get_json()["addresses"]
+    assert [(a["comment_id"], a["round_number"], a["number"]) for a in addressed] == [(world.comment.id, 1, 1)]
+    again = client.get(f"{API}/versions/{made.get_json()['id']}", headers=headers).get_json()
+    assert again["addresses"] == addressed
