@@ -34,6 +34,7 @@ from storage.models import (
 )
 from workflows import audit
 from workflows.errors import Conflict, InvalidInput, NotAllowed
+from workflows.membership import active_membership
 
 PENDING_DELIVERY_IDS = "akkoord_webhook_delivery_ids"  # read by workflows.jobs after commit
 
@@ -126,8 +127,6 @@ def _check_events(events: list[str] | None) -> list[str]:
 
 
 def _require_coordinator(session: Session, network_id: int, actor: Person) -> None:
-    from workflows.membership import active_membership
-
     membership = active_membership(session, network_id, actor.id)
     if membership is None or membership.role != "coordinator":
         raise NotAllowed()
