@@ -21,9 +21,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import (
+    VERDICTS,
     WEBHOOK_EVENTS,
     AuditEvent,
     Document,
+    Participant,
     Person,
     Round,
     Verdict,
@@ -247,6 +249,19 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _round_figures(session: Session, round_id: int) -> dict:
+    """How many current voters the round has and how many of them gave which verdict (their latest)."""
+    counts = dict(session.execute(
+        select(Verdict.value, func.count(Participant.id))
+        .select_from(Participant)
+        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Participant.round_id == round_id, Participant.can_vote.is_(True), Participant.removed_at.is_(None))
+        .group_by(Verdict.value)
+    ).all())
+    return {"voters": sum(counts.values()), "without_verdict": counts.pop(None, 0),
+            "verdicts": {value: counts.get(value, 0) for value in VERDICTS}}
+
+
 def _event_data(session: Session, event: AuditEvent) -> dict:
     """What a receiver needs to act on the event without calling back: ids, numbers, the content hash."""
     document = session.get(Document, event.document_id)
@@ -258,7 +273,8 @@ def _event_data(session: Session, event: AuditEvent) -> dict:
         version_id = round_.version_id
         data["round"] = {"id": round_.id, "number": round_.number, "status": round_.status,
                          "opened_at": _iso(round_.opened_at), "deadline": _iso(round_.deadline),
-                         "closed_at": _iso(round_.closed_at), "close_reason": round_.close_reason}
+                         "closed_at": _iso(round_.closed_at), "close_reason": round_.close_reason,
+                         **_round_figures(session, round_.id)}
     if version_id is not None:
         version = session.get(Version, version_id)
         data["version"] = {"id": version.id, "number": version.number, "content_hash": version.content_hash}

@@ -65,6 +65,8 @@ def test_a_round_opening_is_posted_signed_by_the_worker_after_commit(db, run_wor
     assert data["document"] == {"id": document.id, "title": document.title, "kind": document.kind,
                                 "status": "in_review"}
     assert data["round"]["id"] == round_.id and data["round"]["number"] == 1 and data["round"]["status"] == "open"
+    assert data["round"]["voters"] == data["round"]["without_verdict"] == 4  # coordinator, editor, two members
+    assert data["round"]["verdicts"] == {"akkoord": 0, "akkoord_met_opmerkingen": 0, "niet_akkoord": 0}
     assert data["version"] == {"id": version.id, "number": 1, "content_hash": version.content_hash}
 
     [delivery] = deliveries(db, webhook_id=webhook.id)
@@ -96,6 +98,9 @@ def test_verdicts_closing_and_finalising_each_reach_the_receiver(db, run_worker,
     assert verdict["version"]["content_hash"] == version.content_hash
     closed = by_type["round.closed"][0]["data"]["round"]
     assert closed["status"] == "closed" and closed["close_reason"] == "finalised"
+    assert closed["verdicts"]["akkoord"] == closed["voters"] == len(voters) and closed["without_verdict"] == 0
+    progress = sorted(e["data"]["round"]["verdicts"]["akkoord"] for e in by_type["verdict.given"])
+    assert progress == list(range(1, len(voters) + 1))  # each verdict event says how far the round is
     final = by_type["document.final"][0]["data"]
     assert final["document"]["status"] == "final" and final["version"]["number"] == 1
     assert final["version"]["content_hash"] == version.content_hash and final["approvals"] == len(voters)
