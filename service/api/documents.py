@@ -215,6 +215,10 @@ def _redline_versions(document_id: int, query: s.RedlineQuery) -> tuple[Document
            tag=TAG_VERSIONS, query=s.RedlineQuery, response=s.RedlineOut, errors=(400,))
 def redline_json(document_id: int, query: s.RedlineQuery):
     _document, old, new = _redline_versions(document_id, query)
+    return redline_out(old, new)
+
+
+def redline_out(old: Version, new: Version) -> s.RedlineOut:
     result = version_exports.redline_of(old, new)
     return s.RedlineOut(
         old_version_id=old.id, new_version_id=new.id, inserted_words=result.inserted_words,

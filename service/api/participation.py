@@ -10,11 +10,12 @@ from service import db
 from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
-from service.api.documents import blocks_response, text_response
+from service.api.documents import blocks_response, redline_out, text_response
 from service.api.registry import operation
 from service.api.rounds import comment_out, verdict_out
 from storage.models import Comment, Verdict, Version
 from workflows import comments, rounds
+from workflows.errors import NotFound
 
 TAG = "Member (personal round token)"
 
@@ -47,6 +48,18 @@ def participation_blocks():
            caller="member", media={"text/plain": {"type": "string"}}, etag=True)
 def participation_text():
     return text_response(db.session().get(Version, caller().participant.round.version_id))
+
+
+@operation(bp, "GET", "/participation/changes", summary="What changed since the version you last reviewed "
+           "(a 404 problem when you did not review an earlier one)", tag=TAG, caller="member", response=s.RedlineOut,
+           errors=(404,))
+def participation_changes():
+    participant = caller().participant
+    version = db.session().get(Version, participant.round.version_id)
+    since = comments.last_reviewed_version(db.session(), participant.person_id, version)
+    if since is None:
+        raise NotFound()
+    return redline_out(since, version)
 
 
 @operation(bp, "GET", "/participation/comments", summary="The round's comments you may see (all, or only your "

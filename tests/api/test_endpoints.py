@@ -442,3 +442,18 @@ def test_a_new_version_names_the_comments_it_addresses(client, world):
     assert [(a["comment_id"], a["round_number"], a["number"]) for a in addressed] == [(world.comment.id, 1, 1)]
     again = client.get(f"{API}/versions/{made.get_json()['id']}", headers=headers).get_json()
     assert again["addresses"] == addressed
+
+
+def test_a_member_sees_what_changed_since_the_version_they_last_reviewed(client, db, world):
+    headers = auth(world.member_token)
+    assert client.get(f"{API}/participation/changes", headers=headers).status_code == 404  # first round
+    staff = auth(world.coordinator_token)
+    client.post(f"{API}/documents/{world.document.id}/versions", headers=auth(world.editor_token),
+                data={"file": (io.BytesIO(b"# Samenwerkingsovereenkomst\n\nAlles nieuw."), "v3.md")})
+    later = (utcnow() + dt.timedelta(days=30)).isoformat()
+    opened = client.post(f"{API}/documents/{world.document.id}/rounds", headers=staff, json={"deadline": later})
+    fresh(db)
+    token = rounds.mint_link(db, participant(db, db.get(Round, opened.get_json()["id"]), world.members[1]))
+    db.commit()
+    changes = client.get(f"{API}/participation/changes", headers=auth(token)).get_json()
+    assert changes["old_version_id"] == world.second.id and changes["deleted_blocks"] >= 1
