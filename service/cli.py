@@ -4,12 +4,14 @@ import-members | export-commentaartabel | resend-mail | failed-jobs | retry-fail
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy import func, select
 
@@ -220,7 +222,11 @@ def resend_mail(network_id: int | None, failed: bool):
                 message.status, message.attempts = "pending", 0
         session.commit()
     # Enqueued after the commit: a worker claims only pending rows, and a row sent meanwhile is skipped.
-    jobs.enqueue_deliveries(jobs.queue(), [m.id for m in messages])
+    try:
+        jobs.enqueue_deliveries(jobs.queue(), [m.id for m in messages])
+    except RedisError as error:
+        raise click.ClickException(f"{len(messages)} messages are pending, but Redis cannot be reached ({error}); "
+                                   "the workers' sweep sends them once it is back") from None
     click.echo(f"{len(messages)} messages handed to the workers ("
                + ", ".join(f"{count} {status}" for status, count in counts.items()) + ")")
 
@@ -231,8 +237,22 @@ def _failed_registry():
     return FailedJobRegistry(queue=jobs.queue())
 
 
+def _redis_needed(command):
+    """A message and exit status 1, not a traceback, when Redis is down or REDIS_URL is wrong."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RedisError as error:
+            raise click.ClickException(f"Redis cannot be reached ({error}); is REDIS_URL right and Redis up?") from None
+
+    return run
+
+
 @click.command("failed-jobs")
 @with_appcontext
+@_redis_needed
 def failed_jobs():
     """List the jobs that failed after their last retry: id, when, what, and the error's last line."""
     from rq.exceptions import NoSuchJobError
@@ -256,6 +276,7 @@ def failed_jobs():
 @with_appcontext
 @click.argument("job_ids", nargs=-1)
 @click.option("--all", "retry_all", is_flag=True, help="Every failed job.")
+@_redis_needed
 def retry_failed_jobs(job_ids: tuple[str, ...], retry_all: bool):
     """Put failed jobs back on the queue (the jobs are idempotent: what was done is not done twice)."""
     registry = _failed_registry()

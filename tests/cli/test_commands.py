@@ -271,3 +271,21 @@ def test_verify_audit_says_intact_or_where_the_chain_is_broken(cli, db):
     assert cli("verify-audit", network.id).exit_code == 0
     unknown = cli("verify-audit", 999_999_999)
     assert unknown.exit_code == 1 and "no network with id 999999999" in unknown.output
+
+
+def test_commands_that_need_redis_say_so_when_it_is_down(cli, db, monkeypatch):
+    from redis import Redis
+
+    network, coordinator, _ = make_network(db, members=0, editors=0)
+    document, _ = make_document(db, network, coordinator)
+    open_round(db, document, coordinator)
+    db.commit()
+    monkeypatch.setattr(jobs.current(), "redis", Redis.from_url("redis://127.0.0.1:1/0"))
+    for args in (["failed-jobs"], ["retry-failed-jobs", "--all"]):
+        result = cli(*args)
+        assert result.exit_code == 1 and "Redis cannot be reached" in result.output
+    result = cli("resend-mail", "--network", network.id)
+    assert result.exit_code == 1 and "1 messages are pending" in result.output and "sweep" in result.output
+    fresh(db)
+    assert db.scalar(select(OutboxMessage.status).where(OutboxMessage.network_id == network.id,
+                                                        OutboxMessage.email == "invitation")) == "pending"
