@@ -13,7 +13,7 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 
 def init_app(app: Flask, csrf) -> None:
-    from service.api import documents, networks, participation, reference, rounds  # noqa: F401  (register views)
+    from service.api import documents, networks, participation, reference, rounds, webhooks  # noqa: F401  (views)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -9,14 +9,26 @@ from sqlalchemy import Select
 
 from service import db
 from service.api.auth import caller
-from storage.models import Comment, Document, Membership, Organisation, Participant, Round, Version
+from storage.models import (
+    Comment,
+    Document,
+    Membership,
+    Organisation,
+    Participant,
+    Round,
+    Version,
+    Webhook,
+    WebhookDelivery,
+)
 from workflows.errors import NotFound
 
 
 def network_of(obj) -> int | None:
     session = db.session()
-    if isinstance(obj, (Document, Membership, Organisation)):
+    if isinstance(obj, (Document, Membership, Organisation, Webhook)):
         return obj.network_id
+    if isinstance(obj, WebhookDelivery):
+        return session.get(Webhook, obj.webhook_id).network_id
     if isinstance(obj, Version):
         return session.get(Document, obj.document_id).network_id
     if isinstance(obj, Round):

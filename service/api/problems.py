@@ -55,7 +55,8 @@ FIELDS = {
     "unknown_kind": "kind", "deadline_in_past": "deadline", "deadline_not_later": "deadline",
     "unknown_verdict": "value", "reason_required": "reason", "comment_required": "body",
     "unknown_passage": "block_id", "unknown_disposition": "disposition", "answer_required": "answer",
-    "bad_schedule": "days", "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
+    "bad_schedule": "days", "webhook_url_invalid": "url", "webhook_url_unresolvable": "url",
+    "webhook_url_private": "url", "webhook_url_https_required": "url", "webhook_events": "events", "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
 }
 
 
@@ -66,6 +67,10 @@ def caller_locale() -> str:
 
 def message(code: str, params: dict | None = None) -> str:
     template = MESSAGES.get(code)
+    if template is None:
+        from service.views.webhooks import ERRORS as WEBHOOK_ERRORS
+
+        template = WEBHOOK_ERRORS.get(code)
     if template is None:
         return i18n.error_message(code, params or {})
     text = str(template)

@@ -12,9 +12,11 @@ from storage.models import (
     DISPOSITIONS,
     DOCUMENT_KINDS,
     DOCUMENT_STATUSES,
+    OUTBOX_STATUSES,
     ROLES,
     ROUND_STATUSES,
     VERDICTS,
+    WEBHOOK_EVENTS,
 )
 
 Role = Literal[ROLES]
@@ -375,6 +377,40 @@ class Participation(Output):
     verdict: VerdictOut | None
 
 
+# Webhooks ----------------------------------------------------------------------------------------------
+
+class WebhookIn(Input):
+    url: Text = Field(min_length=1, max_length=2000, description="An https address that receives the events.")
+    events: list[Literal[WEBHOOK_EVENTS]] | None = Field(None, min_length=1, description="Default: every event.")
+
+
+class WebhookOut(Output):
+    id: int
+    network_id: int
+    url: str
+    events: list[str]
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None
+
+
+class WebhookWithSecret(WebhookOut):
+    secret: str = Field(description="The HMAC-SHA256 key the deliveries are signed with; shown only now.")
+
+
+class WebhookDeliveryOut(Output):
+    id: int
+    webhook_id: int
+    event_id: str
+    event: str
+    payload: dict[str, Any]
+    status: Literal[OUTBOX_STATUSES]
+    attempts: int
+    response_status: int | None
+    last_error: str
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+
+
 # Lists --------------------------------------------------------------------------------------------------
 
 def page_model(item: type[BaseModel], name: str) -> type[BaseModel]:
@@ -395,6 +431,8 @@ ParticipantPage = page_model(ParticipantOut, "ParticipantPage")
 VerdictPage = page_model(VerdictOut, "VerdictPage")
 CommentPage = page_model(CommentOut, "CommentPage")
 EventPage = page_model(EventOut, "EventPage")
+WebhookPage = page_model(WebhookOut, "WebhookPage")
+WebhookDeliveryPage = page_model(WebhookDeliveryOut, "WebhookDeliveryPage")
 
 
 # Problems (RFC 9457) ------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
-from storage.models import Comment, Document, Membership, Network, Participant, Round, Version
+from storage.models import Comment, Document, Membership, Network, Participant, Round, Version, Webhook, WebhookDelivery
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import api_tokens, documents, rounds
+from workflows import api_tokens, documents, rounds, webhooks
 
 SECOND_TEXT = """# Samenwerkingsovereenkomst
 
@@ -40,6 +41,8 @@ class World:
     round: Round
     participant: Participant
     comment: Comment
+    webhook: Webhook
+    delivery: WebhookDelivery
     coordinator_token: str
     editor_token: str
     member_token: str
@@ -51,7 +54,8 @@ class World:
             "network_id": self.network.id, "organisation_id": self.members[1].organisation_id,
             "membership_id": self.members[-1].id, "person_id": self.members[1].person_id,
             "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
-            "participant_id": self.participant.id, "comment_id": self.comment.id,
+            "participant_id": self.participant.id, "comment_id": self.comment.id, "webhook_id": self.webhook.id,
+            "delivery_id": self.delivery.id,
         }
 
 
@@ -65,7 +69,11 @@ def build_world(db) -> World:
     document, first = make_document(db, network, coordinator)
     second = documents.upload_version(db, document, filename="concept2.md", data=SECOND_TEXT.encode(),
                                       change_note="tweede concept", actor=editor.person)
+    # Registered before the round opens, so the opening is a delivery in its log.
+    webhook, _secret = webhooks.register(db, network.id, url="https://127.0.0.1:9/akkoord", actor=coordinator,
+                                         allow_private=True)
     round_ = open_round(db, document, coordinator)
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     member = participant(db, round_, people[1])
     comment = rounds.add_comment(db, member, body="Graag ook de apothekers noemen.", block_id=second.blocks[2]["id"])
     rounds.record_verdict(db, member, value="akkoord_met_opmerkingen", reason="", evidence=rounds.Evidence())
@@ -74,7 +82,7 @@ def build_world(db) -> World:
     _t, editor_token = api_tokens.create_token(db, network, editor.person, role="editor", name="export")
     db.commit()
     return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
-                 second=second, round=round_, participant=member, comment=comment,
+                 second=second, round=round_, participant=member, comment=comment, webhook=webhook, delivery=delivery,
                  coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token)
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.models import ApiToken, Comment, Membership, Round, Verdict
+from storage.models import ApiToken, Comment, Membership, Round, Verdict, Webhook
 from tests.api.conftest import auth
 from tests.factories import fresh
 from workflows import api_tokens, membership
@@ -35,6 +35,8 @@ BODIES = {
     "reply": {"body": "Dank, we nemen het mee."},
     "participation_comment": {"body": "Een opmerking."},
     "participation_verdict": {"value": "akkoord"},
+    "participation_reply": {"body": "Eens."},
+    "create_webhook": {"url": "https://hooks.example.org/akkoord"},
 }
 
 
@@ -106,6 +108,9 @@ def _state(db, world) -> tuple:
         tuple(db.scalars(select(Membership.left_at).where(Membership.network_id == world.network.id))),
         db.scalar(select(Comment.disposition).where(Comment.id == world.comment.id)),
         tuple(db.scalars(select(Verdict.id).where(Verdict.round_id == world.round.id))),
+        db.scalar(select(Webhook.disabled_at).where(Webhook.id == world.webhook.id)),
+        db.scalar(select(Webhook.secret).where(Webhook.id == world.webhook.id)),
+        db.scalar(select(func.count(Webhook.id)).where(Webhook.network_id == world.network.id)),
     )
 
 

@@ -457,3 +457,49 @@ def test_a_member_sees_what_changed_since_the_version_they_last_reviewed(client,
     db.commit()
     changes = client.get(f"{API}/participation/changes", headers=auth(token)).get_json()
     assert changes["old_version_id"] == world.second.id and changes["deleted_blocks"] >= 1
+
+
+def test_webhooks_register_disable_new_secret_and_redeliver(client, db, world, monkeypatch):
+    import socket
+
+    from storage.models import Webhook, WebhookDelivery
+    from workflows import webhooks
+
+    real = socket.getaddrinfo
+
+    def public_dns(host, port, *args, **kwargs):  # hooks.example.org is a public address; Redis stays local
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", public_dns)
+    headers = auth(world.coordinator_token)
+    listed = client.get(f"{API}/networks/{world.network.id}/webhooks", headers=headers).get_json()
+    assert [h["id"] for h in listed["items"]] == [world.webhook.id] and "secret" not in listed["items"][0]
+    made = client.post(f"{API}/networks/{world.network.id}/webhooks", headers=headers,
+                       json={"url": "https://hooks.example.org/akkoord", "events": ["document.final"]})
+    assert made.status_code == 201 and len(made.get_json()["secret"]) >= 32
+    assert made.get_json()["events"] == ["document.final"]
+    http = client.post(f"{API}/networks/{world.network.id}/webhooks", headers=headers,
+                       json={"url": "http://hooks.example.org/akkoord"})
+    assert http.status_code == 400 and http.get_json()["errors"][0]["field"] == "url"
+    assert "https://" in http.get_json()["detail"]
+    hook_id = made.get_json()["id"]
+    assert client.get(f"{API}/webhooks/{hook_id}", headers=headers).get_json()["url"].endswith("/akkoord")
+    rotated = client.post(f"{API}/webhooks/{hook_id}/secret", headers=headers).get_json()
+    assert rotated["secret"] != made.get_json()["secret"]
+    assert client.post(f"{API}/webhooks/{hook_id}/disable", headers=headers).get_json()["disabled_at"]
+    assert client.post(f"{API}/webhooks/{hook_id}/disable", headers=headers).status_code == 409
+    log = client.get(f"{API}/networks/{world.network.id}/webhook-deliveries", headers=headers).get_json()
+    assert [d["event"] for d in log["items"]][:1] == ["round.opened"]
+    not_failed = client.post(f"{API}/webhook-deliveries/{world.delivery.id}/redeliver", headers=headers)
+    assert not_failed.status_code == 409 and not_failed.get_json()["code"] == "webhook_not_failed"
+    delivery = db.get(WebhookDelivery, world.delivery.id)
+    delivery.status = "failed"
+    db.commit()
+    again = client.post(f"{API}/webhook-deliveries/{world.delivery.id}/redeliver", headers=headers)
+    assert again.status_code == 200 and again.get_json()["status"] == "pending"
+    editor = client.post(f"{API}/webhooks/{world.webhook.id}/disable", headers=auth(world.editor_token))
+    assert editor.status_code == 403
+    fresh(db)
+    assert db.get(Webhook, world.webhook.id).disabled_at is None

@@ -32,7 +32,19 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
 
-def test_every_operation_conforms_to_its_description(app, world, other):
+def test_every_operation_conforms_to_its_description(app, world, other, monkeypatch):
+    import socket
+
+    from workflows import webhooks
+
+    real = socket.getaddrinfo
+
+    def no_dns(host, *args, **kwargs):  # generated webhook URLs never reach a name server; Redis still does
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "not resolved in tests")
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", no_dns)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 45
