@@ -95,6 +95,7 @@ def problem(status: int, code: str, *, params: dict | None = None, detail: str |
         body.update({key: value for key, value in extensions.items() if value is not None})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
     response.headers["Content-Language"] = locale
+    response.vary.add("Accept-Language")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

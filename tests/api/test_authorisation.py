@@ -212,3 +212,10 @@ def test_api_writes_need_no_csrf_token(client, world):
 def test_ids_out_of_range_are_simply_not_found(client, world, value):
     response = client.get(f"/api/v1/documents/{value}", headers=auth(world.editor_token))
     assert response.status_code == 404
+
+
+def test_the_api_never_sets_a_cookie(client, world):
+    for url, token in (("/api/v1/networks", world.editor_token), ("/api/v1/participation", world.member_token),
+                       ("/api/v1/networks", None), ("/api/v1/docs", None), ("/api/v1/openapi.json", None)):
+        response = client.get(url, headers=auth(token) if token else {})
+        assert "Set-Cookie" not in response.headers, url
