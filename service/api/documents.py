@@ -64,11 +64,12 @@ def get_standings(document_id: int):
     document = load(Document, document_id)
     latest = documents.latest_version(db.session(), document.id)
     found = finalising.standings(db.session(), document, latest) if latest else []
-    return s.Standings(version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
-                       standings=[s.Standing(
-                           membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.person.name,
-                           organisation=x.membership.organisation.name if x.membership.organisation else None,
-                           state=x.state, verdict_id=x.verdict.id if x.verdict else None) for x in found])
+    return s.Standings(
+        version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
+        standings=[s.Standing(
+            membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.person.name,
+            organisation=x.membership.organisation.name if x.membership.organisation else None,
+            state=x.state, verdict_id=x.verdict.id if x.verdict else None) for x in found])
 
 
 @operation(bp, "POST", "/documents/{document_id}/finalise", summary="Make the document final on a version "

@@ -103,7 +103,8 @@ def get_member(membership_id: int):
 
 
 @operation(bp, "DELETE", "/members/{membership_id}", summary="End a membership (the member leaves: they stop "
-           "counting and their links die)", tag=TAG, roles=COORDINATOR, response=s.MembershipOut, errors=(409,))
+           "counting and their links die)", tag=TAG, roles=COORDINATOR, response=s.MembershipOut, errors=(409,),
+           idempotent=True)
 def remove_member(membership_id: int):
     member = load(Membership, membership_id)
     membership.remove_member(db.session(), member, actor=caller().person)

@@ -133,7 +133,8 @@ def _parameters(op: Operation) -> list[dict]:
 
 def _request_body(op: Operation) -> dict | None:
     if op.body is not None:
-        return {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}}}
+        schema = {"$ref": REF.format(model=op.body.__name__)}
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
     if op.raw_body is not None:
         return {"required": True, "content": {media: {"schema": schema} for media, schema in op.raw_body.items()}}
     if op.form is not None:

@@ -56,7 +56,9 @@ FIELDS = {
     "unknown_verdict": "value", "reason_required": "reason", "comment_required": "body",
     "unknown_passage": "block_id", "unknown_disposition": "disposition", "answer_required": "answer",
     "bad_schedule": "days", "webhook_url_invalid": "url", "webhook_url_unresolvable": "url",
-    "webhook_url_private": "url", "webhook_url_https_required": "url", "webhook_events": "events", "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
+    "webhook_url_private": "url", "webhook_url_https_required": "url", "webhook_events": "events",
+    "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
+    "selection_not_found": "selected",
 }
 
 

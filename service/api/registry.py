@@ -92,8 +92,9 @@ def operation(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, 
                 return parsed
             if op.idempotent and "Idempotency-Key" in request.headers:
                 if not IDEMPOTENCY_KEY.fullmatch(request.headers["Idempotency-Key"]):
-                    return problems.problem(422, "validation", errors=[{
-                        "field": "Idempotency-Key", "code": "pattern", "message": problems.message("bad_idempotency_key")}])
+                    error = {"field": "Idempotency-Key", "code": "pattern",
+                             "message": problems.message("bad_idempotency_key")}
+                    return problems.problem(422, "validation", errors=[error])
                 return _idempotent(op, caller_or_problem, lambda: _answer(op, view(**kwargs)))
             return _answer(op, view(**kwargs))
 

@@ -13,7 +13,7 @@ from service.api.auth import caller
 from service.api.helpers import download, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
-from storage.models import Comment, Document, Participant, Round, Verdict
+from storage.models import Comment, Document, OutboxMessage, Participant, Round, Verdict
 from workflows import commentaartabel as commentaartabel_export
 from workflows import comments, reminders, rounds
 from workflows.errors import NotFound
@@ -116,7 +116,19 @@ def list_participants(round_id: int, query: s.PageQuery):
     statement = (select(Participant).where(Participant.round_id == round_id)
                  .options(joinedload(Participant.current_verdict)))
 
-    return page(statement, Participant.id, query, participant_out, s.ParticipantPage)
+    mail = {}
+    for person_id, status, sent_at in db.session().execute(
+        select(OutboxMessage.person_id, OutboxMessage.status, OutboxMessage.sent_at)
+        .where(OutboxMessage.round_id == round_id, OutboxMessage.email == "invitation").order_by(OutboxMessage.id)
+    ):
+        mail[person_id] = (status, sent_at)  # the latest invitation wins
+
+    def convert(participant: Participant) -> s.ParticipantOut:
+        out = participant_out(participant)
+        out.invitation_status, out.invitation_sent_at = mail.get(participant.person_id, (None, None))
+        return out
+
+    return page(statement, Participant.id, query, convert, s.ParticipantPage)
 
 
 @operation(bp, "POST", "/rounds/{round_id}/participants/{participant_id}/resend-link", summary="Send a fresh "

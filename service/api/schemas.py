@@ -53,7 +53,8 @@ class CommentQuery(PageQuery):
 
 
 class RedlineQuery(Input):
-    old: int | None = Field(None, ge=1, le=2**31 - 1, description="The older version's id (default: the one before the newest).")
+    old: int | None = Field(None, ge=1, le=2**31 - 1,
+                            description="The older version's id (default: the one before the newest).")
     new: int | None = Field(None, ge=1, le=2**31 - 1, description="The newer version's id (default: the newest).")
 
 
@@ -235,7 +236,7 @@ class RoundIn(Input):
     deadline: AwareDatetime = Field(description="When the round closes (with a time zone).")
     message: Text = Field("", max_length=5000)
     version_id: int | None = Field(None, ge=1, le=2**31 - 1,
-                                   description="The version you expect to put out (refused with 409 when there is a newer one).")
+                                   description="The version you expect to put out (409 when there is a newer one).")
     bring_in_word_comments: bool = False
     comment_visibility: Literal["all", "group"] = Field(
         "all", description="Who sees the comments: every participant, or only the project group (each member "
@@ -301,6 +302,9 @@ class ParticipantOut(Output):
     removed_at: dt.datetime | None
     first_opened_at: dt.datetime | None
     verdict: VerdictOut | None
+    invitation_status: Literal[OUTBOX_STATUSES] | None = Field(
+        None, description="The latest invitation email for this round: pending, sending, sent, failed or cancelled.")
+    invitation_sent_at: dt.datetime | None = None
 
 
 class CommentOut(Output):
@@ -348,7 +352,8 @@ class Commentaartabel(Output):
 
 class MemberCommentIn(Input):
     body: Text = Field(min_length=1, max_length=10000)
-    block_id: Text | None = Field(None, max_length=40, description="The passage commented on; none for a general comment.")
+    block_id: Text | None = Field(None, max_length=40,
+                                  description="The passage commented on; none for a general comment.")
     start: int | None = Field(None, ge=0, le=10**9, description="A selection in the passage: where it starts in the "
                                                                "passage's text.")
     end: int | None = Field(None, ge=0, le=10**9, description="Where the selection ends (exclusive).")

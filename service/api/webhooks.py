@@ -43,7 +43,7 @@ def get_webhook(webhook_id: int):
 
 
 @operation(bp, "POST", "/webhooks/{webhook_id}/disable", summary="Stop sending to a webhook (pending deliveries "
-           "are cancelled)", tag=TAG, roles=COORDINATOR, response=s.WebhookOut, errors=(409,))
+           "are cancelled)", tag=TAG, roles=COORDINATOR, response=s.WebhookOut, errors=(409,), idempotent=True)
 def disable_webhook(webhook_id: int):
     webhook = load(Webhook, webhook_id)
     webhooks.disable(db.session(), webhook, actor=caller().person)
@@ -51,7 +51,7 @@ def disable_webhook(webhook_id: int):
 
 
 @operation(bp, "POST", "/webhooks/{webhook_id}/secret", summary="Give a webhook a new signing secret (shown once)",
-           tag=TAG, roles=COORDINATOR, response=s.WebhookWithSecret, errors=(409,))
+           tag=TAG, roles=COORDINATOR, response=s.WebhookWithSecret, errors=(409,), idempotent=True)
 def rotate_webhook_secret(webhook_id: int):
     webhook = load(Webhook, webhook_id)
     secret = webhooks.rotate_secret(db.session(), webhook, actor=caller().person)
@@ -68,7 +68,7 @@ def list_webhook_deliveries(network_id: int, query: s.PageQuery):
 
 
 @operation(bp, "POST", "/webhook-deliveries/{delivery_id}/redeliver", summary="Send a failed delivery again",
-           tag=TAG, roles=COORDINATOR, response=s.WebhookDeliveryOut, errors=(409,))
+           tag=TAG, roles=COORDINATOR, response=s.WebhookDeliveryOut, errors=(409,), idempotent=True)
 def redeliver_webhook(delivery_id: int):
     delivery = load(WebhookDelivery, delivery_id)
     webhooks.redeliver(db.session(), delivery, actor=caller().person)

@@ -173,6 +173,7 @@ def test_rounds_open_extend_remind_schedule_close(client, db, world):
     assert reminded.status_code == 201 and reminded.get_json()["queued"] == 3
     participants = client.get(f"{API}/rounds/{world.round.id}/participants", headers=headers).get_json()
     assert len(participants["items"]) == 5
+    assert {p["invitation_status"] for p in participants["items"]} == {"pending"}  # no worker ran
     decided = [p for p in participants["items"] if p["verdict"]]
     assert [p["verdict"]["value"] for p in decided] == ["akkoord_met_opmerkingen"]
     resent = client.post(f"{API}/rounds/{world.round.id}/participants/{world.participant.id}/resend-link",
