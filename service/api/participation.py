@@ -62,6 +62,20 @@ def participation_changes():
     return redline_out(since, version)
 
 
+@operation(bp, "GET", "/participation/earlier-comments", summary="Your comments on earlier versions, placed in the "
+           "version under review, with what the project group did with them", tag=TAG, caller="member",
+           response=s.EarlierComments)
+def participation_earlier_comments():
+    participant = caller().participant
+    version = db.session().get(Version, participant.round.version_id)
+    followed = comments.followed_comments(db.session(), participant.person_id, version)
+    addressed = comments.addressed_in(db.session(), [f.comment.id for f in followed])
+    return s.EarlierComments(items=[s.EarlierComment(
+        comment=comment_out(f.comment), version_number=f.version_number,
+        placement=s.PlacementOut.model_validate(f.placement), addressed_in=addressed.get(f.comment.id, []))
+        for f in followed])
+
+
 @operation(bp, "GET", "/participation/comments", summary="The round's comments you may see (all, or only your "
            "own threads when the round shows comments to the project group only)", tag=TAG, caller="member",
            query=s.PageQuery, response=s.CommentPage, paginated=True)

@@ -365,6 +365,25 @@ class VerdictIn(Input):
     reason: Text = Field("", max_length=5000, description="Required with niet_akkoord.")
 
 
+class PlacementOut(Output):
+    status: Literal["exact", "moved", "edited", "removed"]
+    block_id: str | None
+    start: int | None
+    end: int | None
+    quote: str
+
+
+class EarlierComment(Output):
+    comment: CommentOut
+    version_number: int = Field(description="The version the comment was made on.")
+    placement: PlacementOut = Field(description="Where its passage is in the version now under review.")
+    addressed_in: list[int] = Field(description="The numbers of the versions that say they address it.")
+
+
+class EarlierComments(Output):
+    items: list[EarlierComment]
+
+
 class DocumentBrief(Output):
     id: int
     kind: Kind

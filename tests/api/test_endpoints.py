@@ -458,6 +458,9 @@ def test_a_member_sees_what_changed_since_the_version_they_last_reviewed(client,
     db.commit()
     changes = client.get(f"{API}/participation/changes", headers=auth(token)).get_json()
     assert changes["old_version_id"] == world.second.id and changes["deleted_blocks"] >= 1
+    earlier = client.get(f"{API}/participation/earlier-comments", headers=auth(token)).get_json()["items"]
+    assert [(e["comment"]["id"], e["version_number"]) for e in earlier] == [(world.comment.id, 2)]
+    assert earlier[0]["placement"]["status"] in ("removed", "edited", "moved", "exact")
 
 
 def test_webhooks_register_disable_new_secret_and_redeliver(client, db, world, monkeypatch):
