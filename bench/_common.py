@@ -93,7 +93,7 @@ class Children:
                     _signal_group(process, signal.SIGKILL)
                     process.wait()
 
-    def __enter__(self) -> "Children":
+    def __enter__(self) -> Children:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 def prepare(folder: Path, chapters: int) -> None:
     """Under the project's Python: the versions, their redline, and the texts expected after accept/reject."""
     sys.path.insert(0, str(ROOT))
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from storage.blocks import block_text
     from storage.importing import import_upload
@@ -38,7 +39,7 @@ def prepare(folder: Path, chapters: int) -> None:
     old = import_upload("v1.docx", (folder / "v1.docx").read_bytes()).blocks
     new = import_upload("v2.docx", (folder / "v2.docx").read_bytes()).blocks
     started = time.perf_counter()
-    data = redline_docx(old, new, author="Akkoord", date=datetime(2026, 11, 22, 10, tzinfo=timezone.utc))
+    data = redline_docx(old, new, author="Akkoord", date=datetime(2026, 11, 22, 10, tzinfo=UTC))
     print(f"redline_docx: {time.perf_counter() - started:.2f} s, {len(data) / 1024:.0f} KB")
     (folder / "redline.docx").write_bytes(data)
 

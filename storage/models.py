@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -38,14 +38,14 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use UTC-aware datetimes")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 NAMING = {
@@ -274,7 +274,7 @@ class Participant(Base):
     round: Mapped[Round] = relationship()
     person: Mapped[Person] = relationship(lazy="joined")
     membership: Mapped[Membership] = relationship()
-    current_verdict: Mapped["Verdict | None"] = relationship(foreign_keys=[current_verdict_id])
+    current_verdict: Mapped[Verdict | None] = relationship(foreign_keys=[current_verdict_id])
 
 
 class PersonalLink(Base):

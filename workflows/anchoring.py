@@ -279,7 +279,7 @@ def _mapped(segments: list[tuple[str, int, int, int, int]], start: int, end: int
     """
     new_start = new_end = None
     kept = 0
-    for k, (op, i0, i1, j0, j1) in enumerate(segments):
+    for k, (op, i0, i1, j0, _j1) in enumerate(segments):
         if op == INSERT:
             continue
         if new_start is None and start < i1:

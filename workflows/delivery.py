@@ -26,7 +26,7 @@ class Mailer:
         self.mail_from = mail_from
         self._smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "Mailer":
+    def __enter__(self) -> Mailer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,7 @@ class RenderedEmail:
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(locale: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -115,9 +115,9 @@ def _round_mail(session: Session, params: dict, base_url: str) -> dict:
 def deadline_ics(variables: dict, base_url: str) -> tuple[str, str, bytes]:
     """The deadline as a calendar entry (RFC 5545), so it lands in the member's agenda."""
     round_, document = variables["round"], variables["document"]
-    end = round_.deadline.astimezone(dt.timezone.utc)
+    end = round_.deadline.astimezone(dt.UTC)
     start = end - dt.timedelta(minutes=30)
-    stamp = dt.datetime.now(dt.timezone.utc)
+    stamp = dt.datetime.now(dt.UTC)
 
     def fmt(value: dt.datetime) -> str:
         return value.strftime("%Y%m%dT%H%M%SZ")

@@ -158,7 +158,7 @@ def close_round_if_due(round_id: int) -> bool:
 def tick(now_iso: str | None = None) -> dict:
     """The periodic sweep: send due reminders, enqueue mail and webhook deliveries left pending, close rounds
     past their deadline, schedule the next tick. `now_iso` lets a test set the clock."""
-    from workflows import reminders, rounds, webhooks
+    from workflows import idempotency, reminders, rounds, webhooks
 
     runtime = current()
     runtime.redis.delete(TICK_GUARD)
@@ -167,6 +167,9 @@ def tick(now_iso: str | None = None) -> dict:
         with runtime.session_factory() as session:
             reminded = reminders.send_due(session, now=now)
             session.commit()  # the after-commit hook enqueues their delivery
+        with runtime.session_factory() as session:
+            forgotten = idempotency.expire(session, now)
+            session.commit()
         with runtime.session_factory() as session:
             stale = list(session.scalars(
                 select(OutboxMessage.id).where(
@@ -184,7 +187,8 @@ def tick(now_iso: str | None = None) -> dict:
                 session.commit()
     finally:
         ensure_tick(runtime.redis, delay=TICK_SECONDS)
-    return {"enqueued": len(stale), "webhooks": len(stale_webhooks), "closed_rounds": closed, "reminders": reminded}
+    return {"enqueued": len(stale), "webhooks": len(stale_webhooks), "closed_rounds": closed, "reminders": reminded,
+            "idempotency_records_forgotten": forgotten}
 
 
 def ensure_tick(connection: Redis, delay: int = 0) -> bool:

@@ -26,7 +26,7 @@ DAY_TIME = dt.time(9, 0)  # earlier reminders at the start of the working day
 def slot_time(deadline: dt.datetime, days_before: int) -> dt.datetime:
     local_day = deadline.astimezone(TIMEZONE).date() - dt.timedelta(days=days_before)
     at = MORNING if days_before == 0 else DAY_TIME
-    return dt.datetime.combine(local_day, at, tzinfo=TIMEZONE).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(local_day, at, tzinfo=TIMEZONE).astimezone(dt.UTC)
 
 
 def reminders_sent(session: Session, round_id: int) -> int:

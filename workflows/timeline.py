@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import VERDICTS, Comment, Document, Finalisation, Participant, Round, Verdict, Version, VersionAddress
+from storage.models import (
+    VERDICTS,
+    Comment,
+    Document,
+    Finalisation,
+    Participant,
+    Round,
+    Verdict,
+    Version,
+    VersionAddress,
+)
 
 
 @dataclass

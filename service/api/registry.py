@@ -151,6 +151,7 @@ def _answer(op: Operation, result) -> Response:
 def _idempotent(op: Operation, caller: Caller, run: Callable[[], Response]) -> Response:
     """The same key and request from the same caller gets the stored answer; another request with the key, a 422."""
     from storage.models import IdempotencyRecord, utcnow
+    from workflows import idempotency
 
     key = request.headers["Idempotency-Key"]
     fingerprint = hashlib.sha256(b"\n".join([
@@ -158,6 +159,10 @@ def _idempotent(op: Operation, caller: Caller, run: Callable[[], Response]) -> R
     ])).hexdigest()
     session = db.session()
     record = session.query(IdempotencyRecord).filter_by(caller=caller.key, key=key).one_or_none()
+    if record is not None and record.created_at < idempotency.oldest_kept():
+        session.delete(record)  # kept longer than promised: the key starts afresh
+        session.flush()
+        record = None
     if record is not None:
         if record.request_hash != fingerprint:
             return problems.problem(422, "idempotency_mismatch")

@@ -507,3 +507,30 @@ def test_webhooks_register_disable_new_secret_and_redeliver(client, db, world, m
     assert editor.status_code == 403
     fresh(db)
     assert db.get(Webhook, world.webhook.id).disabled_at is None
+
+
+def test_a_stored_answer_is_kept_a_day_then_the_key_starts_afresh_and_the_sweep_forgets_it(client, db, world):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from storage.models import utcnow
+    from workflows import idempotency, jobs
+
+    headers = auth(world.editor_token, **{"Idempotency-Key": "dag-1"})
+    url = f"{API}/networks/{world.network.id}/documents"
+    assert client.post(url, json={"kind": "notitie", "title": "Dag één"}, headers=headers).status_code == 201
+    fresh(db)
+    db.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "dag-1")
+               .values(created_at=utcnow() - idempotency.KEEP - dt.timedelta(minutes=1)))
+    db.commit()
+    # Older than a day: the same key is a new request (here: another document).
+    again = client.post(url, json={"kind": "notitie", "title": "Dag twee"}, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    fresh(db)
+    db.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "dag-1")
+               .values(created_at=utcnow() - idempotency.KEEP - dt.timedelta(minutes=1)))
+    db.commit()
+    assert jobs.tick()["idempotency_records_forgotten"] >= 1
+    fresh(db)
+    assert db.scalar(select(func.count(IdempotencyRecord.id)).where(IdempotencyRecord.key == "dag-1")) == 0

@@ -95,7 +95,7 @@ def test_a_member_replies_in_a_thread_and_the_project_group_answers_from_the_pro
     (editor_reader, _), (first, first_review), (second, second_review) = readers
     comment = rounds.add_comment(db, participant(db, round_, people[1]), body="Artikel 2 mist de huisarts.")
     db.commit()
-    assert 'href="comment?reply=%d"' % comment.id in second.get(second_review).get_data(as_text=True)
+    assert f'href="comment?reply={comment.id}"' in second.get(second_review).get_data(as_text=True)
 
     form = second.get(f"{second_review}comment?reply={comment.id}").get_data(as_text=True)
     assert "Artikel 2 mist de huisarts." in form

@@ -429,7 +429,7 @@ def test_complex_field_spanning_paragraphs(make_docx):
 
 def test_numbered_heading_shows_its_number(make_docx):
     numbering = (
-        f'<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        '<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
         '<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
         '<w:lvlText w:val="Artikel %1"/></w:lvl></w:abstractNum><w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num>'
         "</w:numbering>"

@@ -206,7 +206,7 @@ def test_local_header_name_differing_from_the_directory_is_ambiguous(make_docx):
 
 
 def test_markdown_and_text_uploads(corpus):
-    result = import_upload("plan.md", "# Visie\n\nDe **kerngroep** besluit.\n".encode())
+    result = import_upload("plan.md", b"# Visie\n\nDe **kerngroep** besluit.\n")
     assert result.source_format == "md"
     assert [block["type"] for block in result.blocks] == ["heading", "paragraph"]
     result = import_upload("plan.txt", "\ufeffEerste alinea\r\n\r\nTweede".encode("utf-8"))

@@ -18,10 +18,10 @@ def count_members(db, network):
 
 def test_csv_import_adds_people_organisations_and_roles(db):
     network, coordinator, _ = make_network(db, members=0, editors=0)
-    data = ("naam,email,organisatie,rol\n"
-            "Jan Jansen,jan@praktijk.example,Huisartsenpraktijk Oost,lid\n"
-            "Els Ek,ELS@apotheek.example,Apotheek West,editor\n"
-            "Piet Post,piet@gemeente.example,Gemeente,waarnemer\n").encode()
+    data = (b"naam,email,organisatie,rol\n"
+            b"Jan Jansen,jan@praktijk.example,Huisartsenpraktijk Oost,lid\n"
+            b"Els Ek,ELS@apotheek.example,Apotheek West,editor\n"
+            b"Piet Post,piet@gemeente.example,Gemeente,waarnemer\n")
     added = membership.import_members_csv(db, network, data, actor=coordinator)
     assert [(m.person.email, m.role, m.organisation.name) for m in added] == [
         ("jan@praktijk.example", "member", "Huisartsenpraktijk Oost"),

@@ -137,7 +137,7 @@ def test_segments_give_back_old_and_new_on_every_row(pair, granularity):
 def test_random_edits_of_real_text_keep_every_row_faithful():
     source = paragraphs(corpus_text("nl_wet-kwaliteit-klachten-geschillen-zorg_BWBR0037173_2015-11-13.txt"))
     chance = random.Random(20240601)
-    for case in range(60):
+    for _case in range(60):
         start = chance.randrange(len(source) - 30)
         old = [dict(b) for b in source[start:start + 30]]
         new = [dict(b) for b in old]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from storage.models import OutboxMessage
-from tests.factories import make_document, make_network, open_round, participant
+from tests.factories import make_document, make_network, participant
 from workflows import jobs, reminders, rounds
 from workflows.errors import Conflict, InvalidInput
 
