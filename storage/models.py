@@ -328,6 +328,8 @@ class Comment(Base):
         # A comment comes from a round's participant; a reply may come from the project group too.
         CheckConstraint("parent_id IS NOT NULL OR participant_id IS NOT NULL", name="reply_or_participant"),
         CheckConstraint("parent_id IS NULL OR disposition IS NULL", name="reply_not_disposed"),
+        # A member's page counts the round's comments (not replies) they see on every request: from the index.
+        Index("ix_comments_round_thread", "round_id", "parent_id", "person_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)

@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.alter_column("participant_id", existing_type=sa.Integer(), nullable=True)
         batch.create_foreign_key("fk_comments_parent_id_comments", "comments", ["parent_id"], ["id"])
         batch.create_index("ix_comments_parent_id", ["parent_id"])
+        batch.create_index("ix_comments_round_thread", ["round_id", "parent_id", "person_id"])
         batch.create_check_constraint("ck_comments_reply_or_participant",
                                       sa.text("parent_id IS NOT NULL OR participant_id IS NOT NULL"))
         batch.create_check_constraint("ck_comments_reply_not_disposed",
@@ -44,6 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table("comments") as batch:
         batch.drop_constraint("ck_comments_reply_not_disposed", type_="check")
         batch.drop_constraint("ck_comments_reply_or_participant", type_="check")
+        batch.drop_index("ix_comments_round_thread")
         batch.drop_index("ix_comments_parent_id")
         batch.drop_constraint("fk_comments_parent_id_comments", type_="foreignkey")
         batch.alter_column("participant_id", existing_type=sa.Integer(), nullable=False)
