@@ -55,6 +55,17 @@ ERRORS = {
     "bad_comment_numbers": _l("“%(text)s” is not a comment number or a range such as 12-15."),
     "unknown_comment_numbers": _l("The commentaartabel of that round has %(count)s comments; there is no comment "
                                   "%(numbers)s."),
+    # Webhooks
+    "webhook_url_invalid": _l("Give a complete web address, such as https://example.org/akkoord-events "
+                              "(without a user name or password)."),
+    "webhook_url_unresolvable": _l("The host name of this address could not be found."),
+    "webhook_url_private": _l("This address points into a private or internal network; webhooks go to public "
+                              "addresses only."),
+    "webhook_url_https_required": _l("The address must start with https://."),
+    "webhook_events": _l("Choose at least one event."),
+    "too_many_webhooks": _l("A network can have at most %(limit)s active webhooks. Disable one first."),
+    "webhook_disabled": _l("This webhook is disabled."),
+    "webhook_not_failed": _l("Only a failed delivery can be sent again."),
     "unknown_comment": _l("That comment does not exist in this round."),
     "unknown_visibility": _l("Choose who sees the comments: all members, or only the project group."),
     "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),

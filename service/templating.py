@@ -86,9 +86,37 @@ def safe_href(url: str | None) -> str:
     return "#"
 
 
+DELIVERY_ERRORS = {
+    "TimeoutError": _l("No answer within 5 seconds."),
+    "ConnectionRefusedError": _l("The connection was refused: nothing listens at that address."),
+    "SSLCertVerificationError": _l("The address's certificate could not be verified."),
+    "RemoteDisconnected": _l("The other side closed the connection without an answer."),
+}
+
+
+def delivery_error(text: str) -> Markup:
+    """A webhook delivery's error in words a coordinator reads, with the technical text kept beside it."""
+    from service.i18n import error_message
+
+    if text.startswith("refused: "):
+        said = error_message(text.removeprefix("refused: "), {})
+    elif text == "webhook disabled":
+        said = str(_l("The webhook was disabled before this was sent."))
+    elif text.startswith("HTTP ") and "redirects are not followed" in text:
+        said = str(_l("The address answered with a redirect; redirects are not followed."))
+    elif text.startswith("HTTP "):
+        said = str(_l("The address answered with an error (%(status)s).", status=text[5:8]))
+    else:
+        known = DELIVERY_ERRORS.get(text.split(":", 1)[0])
+        said = str(known) if known else ""
+    if not said:
+        return Markup("<code>{}</code>").format(text[:200])
+    return Markup('{} <span class="muted"><code>{}</code></span>').format(said, text[:200])
+
+
 def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
-    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
+    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href, delivery_error=delivery_error)
     app.jinja_env.globals.update(
         get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, placement_badge=placement_badge,
         block_text=block_text, state_badge=state_badge, status_badge=status_badge, round_status=round_status,

@@ -70,10 +70,6 @@ def caller_locale() -> str:
 def message(code: str, params: dict | None = None) -> str:
     template = MESSAGES.get(code)
     if template is None:
-        from service.views.webhooks import ERRORS as WEBHOOK_ERRORS
-
-        template = WEBHOOK_ERRORS.get(code)
-    if template is None:
         return i18n.error_message(code, params or {})
     text = str(template)
     try:

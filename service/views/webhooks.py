@@ -19,18 +19,6 @@ COORDINATOR = ("coordinator",)
 STAFF = ("coordinator", "editor")
 DELIVERIES_PAGE = 50
 
-ERRORS = {
-    "webhook_url_invalid": _l("Give a complete web address, such as https://example.org/akkoord-events "
-                              "(without a user name or password)."),
-    "webhook_url_unresolvable": _l("The host name of this address could not be found."),
-    "webhook_url_private": _l("This address points into a private or internal network; webhooks go to public "
-                              "addresses only."),
-    "webhook_url_https_required": _l("The address must start with https://."),
-    "webhook_events": _l("Choose at least one event."),
-    "too_many_webhooks": _l("A network can have at most %(limit)s active webhooks. Disable one first."),
-    "webhook_disabled": _l("This webhook is disabled."),
-    "webhook_not_failed": _l("Only a failed delivery can be sent again."),
-}
 DELIVERY_STATUSES = {
     "pending": (_l("waiting"), "warn"), "retrying": (_l("failed, will retry"), "warn"),
     "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"),
@@ -39,11 +27,7 @@ DELIVERY_STATUSES = {
 
 
 def _message(error: DomainError) -> str:
-    template = ERRORS.get(error.code)
-    if template is None:
-        return error_message(error.code, error.params)
-    text = str(template)
-    return text % error.params if "%(" in text else text
+    return error_message(error.code, error.params)
 
 
 def _network(network_id: int) -> Network:

@@ -154,6 +154,7 @@ def test_the_log_is_paged_newest_first_and_a_failed_delivery_is_sent_again(app, 
     first = client.get(page).get_data(as_text=True)
     assert f'id="delivery-{closed.id}"' in first and f'id="delivery-{opened.id}"' not in first
     assert "HTTP 500: receiver says no" in first and "mislukt, nieuwe poging volgt" in first and "?page=2" in first
+    assert "Het adres antwoordde met een fout (500)." in first  # in words, the technical text beside it
     second = client.get(f"{page}?page=2").get_data(as_text=True)
     assert f'id="delivery-{opened.id}"' in second
 
@@ -192,3 +193,14 @@ def test_another_networks_webhooks_and_deliveries_are_not_reachable(app, db, set
     fresh(db)
     assert db.get(Webhook, other_webhook.id).disabled_at is None
     assert db.get(WebhookDelivery, other_delivery.id).status == "failed"
+
+
+def test_delivery_errors_are_said_in_words_with_the_technical_text_beside_them(app):
+    from service.templating import delivery_error
+
+    with app.test_request_context(headers={"Accept-Language": "nl"}):
+        assert delivery_error("TimeoutError: timed out").startswith("Geen antwoord binnen 5 seconden.")
+        assert "privé- of intern netwerk" in delivery_error("refused: webhook_url_private")
+        assert "doorverwijzing" in delivery_error("HTTP 302: redirects are not followed")
+        assert "<script>" not in delivery_error("OSError: <script>")  # unknown: only the escaped text
+        assert delivery_error("OSError: <script>") == "<code>OSError: &lt;script&gt;</code>"
