@@ -11,7 +11,7 @@ from storage.models import STAFF_ROLES, Comment, Membership, Participant, Person
 from workflows.comments import own_threads
 from workflows.errors import NotAllowed, NotFound
 from workflows.membership import active_membership
-from workflows.rounds import check_link, check_link_dates
+from workflows.rounds import check_link, check_link_dates, threads_limited_to
 
 PERSON = "person_id"
 LINKS = "links"  # participant id (str) -> personal link id used
@@ -85,10 +85,8 @@ _LINK_STATE = (
 
 
 def comment_viewer(state) -> int | None:
-    """The person whose threads a participant's comment list is limited to; None: they see every comment."""
-    if state.comment_visibility == "group" and state.role not in STAFF_ROLES:
-        return state.person_id
-    return None
+    """`workflows.rounds.threads_limited_to` from the link state, without loading the participant."""
+    return threads_limited_to(state.comment_visibility, state.person_id, is_staff=state.role in STAFF_ROLES)
 
 
 def participant_state(participant_id: int):

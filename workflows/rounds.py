@@ -351,10 +351,21 @@ def thread_root(session: Session, comment_id: int, round_id: int | None = None) 
     return comment
 
 
+def threads_limited_to(visibility: str, person_id: int, *, is_staff: bool) -> int | None:
+    """Every participant sees every thread, unless the round shows comments to the project group only: then a
+    member sees only the threads they started. The person whose threads they are limited to; None: all of them."""
+    return person_id if visibility == "group" and not is_staff else None
+
+
+def comment_viewer(participant: Participant) -> int | None:
+    """`threads_limited_to` for a round's participant."""
+    return threads_limited_to(participant.round.comment_visibility, participant.person_id,
+                              is_staff=participant.membership.is_staff)
+
+
 def can_see_thread(round_: Round, root: Comment, person_id: int, *, is_staff: bool) -> bool:
-    """Every participant sees every thread, unless the round shows comments to the project group only:
-    then a member sees only the threads of their own comments."""
-    return round_.comment_visibility == "all" or is_staff or root.person_id == person_id
+    limit = threads_limited_to(round_.comment_visibility, person_id, is_staff=is_staff)
+    return limit is None or root.person_id == limit
 
 
 def add_reply(session: Session, parent_id: int, *, body: str, participant: Participant | None = None,

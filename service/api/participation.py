@@ -82,8 +82,9 @@ def participation_earlier_comments():
 def participation_comments(query: s.PageQuery):
     participant = caller().participant
     statement = select(Comment).where(Comment.round_id == participant.round_id)
-    if participant.round.comment_visibility != "all" and not participant.membership.is_staff:
-        statement = statement.where(comments.own_threads(participant.person_id))
+    viewer = rounds.comment_viewer(participant)
+    if viewer is not None:
+        statement = statement.where(comments.own_threads(viewer))
     from service.api.helpers import page
 
     return page(statement, Comment.id, query, comment_out, s.CommentPage)

@@ -106,7 +106,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
 @bp.get("/review/<int:participant_id>/comments")
 def all_comments(participant_id: int):
     participant, link, round_, version = _context(participant_id)
-    viewer = round_comment_viewer(participant)
+    viewer = rounds.comment_viewer(participant)
     comment_count, comments_html = rendered_comments(db.session(), round_.id, link_passages=False, viewer=viewer,
                                                      reply_links=round_.is_open)
     page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
@@ -133,13 +133,6 @@ def earlier_comments(participant_id: int):
     addressed = comments.addressed_in(db.session(), [f.comment.id for f in followed])
     return render_template("member/earlier.html", participant=participant, round=round_, document=round_.document,
                            version=version, followed=followed, blocks=blocks, addressed=addressed)
-
-
-def round_comment_viewer(participant) -> int | None:
-    """The person whose threads this participant's comment lists are limited to (None: they see all)."""
-    if participant.round.comment_visibility == "group" and not participant.membership.is_staff:
-        return participant.person_id
-    return None
 
 
 def _selection(block: dict | None, form: CommentForm) -> tuple[int, int] | None:
