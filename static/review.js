@@ -65,9 +65,8 @@
     return element.parentElement.matches("td, th") ? " " : "\n";
   }
 
-  // The offset in the passage's text of a point (container, offset) inside it.
-  function offsetOf(block, container, offset) {
-    var text = pieces(block);
+  // The offset in the passage's text (its `pieces`) of a point (container, offset) inside it.
+  function offsetOf(text, container, offset) {
     var point = document.createRange();
     point.setStart(container, offset);
     for (var i = 0; i < text.pieces.length; i++) {
@@ -93,21 +92,22 @@
     var range = selection.getRangeAt(0);
     var startBlock = elementOf(range.startContainer).closest(".doc .block");
     if (!startBlock || !startBlock.id || !doc.contains(startBlock)) return null;
-    var start = offsetOf(startBlock, range.startContainer, range.startOffset);
+    var passage = pieces(startBlock);  // walked once per selection change
+    var start = offsetOf(passage, range.startContainer, range.startOffset);
     var end;
     if (startBlock.contains(range.endContainer)) {
-      end = offsetOf(startBlock, range.endContainer, range.endOffset);
+      end = offsetOf(passage, range.endContainer, range.endOffset);
     } else {
       // A triple click selects a passage up to the start of the next one: that is still one passage.
       var rest = document.createRange();
       rest.setStartAfter(startBlock);
       rest.setEnd(range.endContainer, range.endOffset);
       if (rest.toString().trim()) return null;
-      end = pieces(startBlock).length;
+      end = passage.length;
     }
     // The passage's own words, as the server reads them: not the comment link or list label a browser's
     // selection also holds.
-    var text = pieces(startBlock).text.slice(start, end);
+    var text = passage.text.slice(start, end);
     if (end <= start || !text.trim()) return null;
     if (encodeURIComponent(text).length > MAX_ENCODED_TEXT) text = "";
     return { block: startBlock.id, start: start, end: end, text: text };
