@@ -66,6 +66,13 @@ def page_response(page: str, *fragments: Fragment, status: int = 200) -> Respons
     return response
 
 
+def download(data: bytes, mimetype: str, filename: str) -> Response:
+    """A file to save (Content-Disposition: attachment, the name encoded for any language)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
 def rendered_blocks(version: Version, *, mode: str) -> Fragment:
     """mode "read" for staff pages, "review" adds a comment link to every passage (relative, so shared by all)."""
     key = ("blocks", version.id, version.content_hash, str(get_locale()), mode)

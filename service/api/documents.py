@@ -9,9 +9,10 @@ from service import db
 from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
-from service.api.helpers import check_network, conditional, download, load, page
+from service.api.helpers import check_network, conditional, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
+from service.rendering import download
 from storage.models import AuditEvent, Blob, Document, Network, Round, Version
 from workflows import comments, documents, exports, finalising, redline_export, version_exports
 from workflows.errors import InvalidInput, NotFound

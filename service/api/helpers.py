@@ -9,6 +9,7 @@ from sqlalchemy import Select
 
 from service import db
 from service.api.auth import caller
+from service.rendering import download
 from storage.models import (
     Comment,
     Document,
@@ -74,15 +75,8 @@ def conditional(make: callable, etag: str, mimetype: str, filename: str | None =
     if etag in request.if_none_match:
         response = Response(status=304)
     else:
-        response = Response(make(), mimetype=mimetype)
-        if filename:
-            response.headers.set("Content-Disposition", "attachment", filename=filename)
+        response = download(make(), mimetype, filename) if filename else Response(make(), mimetype=mimetype)
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
-
-def download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
-    return response

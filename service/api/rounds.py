@@ -10,9 +10,10 @@ from service import db
 from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
-from service.api.helpers import download, load, page
+from service.api.helpers import load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
+from service.rendering import download
 from storage.models import Comment, Document, OutboxMessage, Participant, Round, Verdict
 from workflows import commentaartabel as commentaartabel_export
 from workflows import comments, reminders, rounds

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -32,7 +31,7 @@ from service.forms import (
     VersionForm,
 )
 from service.i18n import CSV_PROBLEMS, error_message
-from service.rendering import page_response, rendered_blocks, rendered_comments
+from service.rendering import download, page_response, rendered_blocks, rendered_comments
 from service.templating import findings_text
 from storage.models import (
     Blob,
@@ -254,7 +253,7 @@ def version_docx(version_id: int):
     version = _get(Version, version_id)
     auth.require_role(version.document.network_id, *STAFF)
     filename, data = exports.version_docx(db.session(), version)
-    return _download(data, DOCX, filename)
+    return download(data, DOCX, filename)
 
 
 @bp.get("/v/<int:version_id>/original")
@@ -262,13 +261,7 @@ def version_original(version_id: int):
     version = _get(Version, version_id)
     auth.require_role(version.document.network_id, *STAFF)
     blob = _get(Blob, version.original_sha256)
-    return _download(blob.data, "application/octet-stream", version.original_filename)
-
-
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
-    return response
+    return download(blob.data, "application/octet-stream", version.original_filename)
 
 
 @bp.get("/d/<int:document_id>/compare")
@@ -392,7 +385,7 @@ def commentaartabel(round_id: int):
     fmt = request.args.get("format")
     if fmt in ("docx", "xlsx"):
         filename, mimetype, data = commentaartabel_export.export(db.session(), round_.id, fmt, locale)
-        return _download(data, mimetype, filename)
+        return download(data, mimetype, filename)
     rows = commentaartabel_export.rows_for_round(db.session(), round_.id, locale)
     return render_template("staff/commentaartabel.html", round=round_, document=document, network=document.network,
                            own=own, rows=rows)
@@ -518,7 +511,7 @@ def final_pdf(document_id: int):
     if document.status != "final":
         abort(404)
     filename, data = pdf_export.final_pdf(db.session(), document, str(get_locale()))
-    return _download(data, "application/pdf", filename)
+    return download(data, "application/pdf", filename)
 
 
 @bp.get("/d/<int:document_id>/compare.docx")
@@ -529,7 +522,7 @@ def compare_docx(document_id: int):
     old, new = _compared_versions(document)
     data = redline_export.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
                                        title=f"{document.title}: v{old.number} → v{new.number}")
-    return _download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))
+    return download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))
 
 
 @bp.get("/d/<int:document_id>/final.docx")
@@ -539,6 +532,6 @@ def final_docx(document_id: int):
     if document.status != "final":
         abort(404)
     filename, data = exports.final_docx(db.session(), document)
-    return _download(data, DOCX, filename)
+    return download(data, DOCX, filename)
 
 
