@@ -38,7 +38,7 @@ def load_average() -> str:
 
 def fresh_database(directory: Path) -> str:
     """A new SQLite database built by the migrations."""
-    from storage.db import upgrade
+    from storage.database.engine import upgrade
 
     url = f"sqlite:///{directory / 'bench.db'}"
     upgrade(url)
@@ -74,7 +74,7 @@ class Children:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, args: list[str], *, env: dict, log: Path) -> subprocess.Popen:
-        from service.embedded import child_process_options  # own session; SIGTERM if this process dies
+        from service.embedded.servers import child_process_options  # own session; SIGTERM if this process dies
 
         with open(log, "wb") as out:
             process = subprocess.Popen(args, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,

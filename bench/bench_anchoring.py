@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from diff_match_patch import diff_match_patch  # noqa: E402 (after the path is set)
 
 from storage.blocks import block_text  # noqa: E402
-from storage.importing import import_upload  # noqa: E402
-from workflows.anchoring import anchor_at, reanchor  # noqa: E402
-from workflows.passages import carry_ids  # noqa: E402
+from storage.formats.importing import import_upload  # noqa: E402
+from workflows.text.anchoring import anchor_at, reanchor  # noqa: E402
+from workflows.text.passages import carry_ids  # noqa: E402
 
 GEN_AGREEMENT = ROOT.parent / "shared/tools/gen_agreement.py"
 TIME_TARGET_S = 0.5

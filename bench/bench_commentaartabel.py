@@ -4,7 +4,7 @@
 
 Builds a fresh SQLite database (migrations) in a temporary directory, a network of 60 members reviewing the
 generated 200-page agreement (shared/tools/gen_agreement.py), and a round with the comments made through
-workflows.rounds.add_comment (one in ten general, the rest on passages spread over the text); two in three
+workflows.domain.rounds.add_comment (one in ten general, the rest on passages spread over the text); two in three
 get a disposition and half of those an answer. Then, each in a fresh session and repeated, it times
 rows_for_round (and counts its SQL statements), export(…, "docx") and export(…, "xlsx"). Target: ≤ 1 s each.
 """
@@ -46,8 +46,8 @@ def body(n: int) -> str:
 def build(factory, docx: bytes, comments: int, members: int = 60) -> int:
     from sqlalchemy import select
 
-    from storage.models import Comment, Participant, utcnow
-    from workflows import documents, membership, rounds
+    from storage.database.models import Comment, Participant, utcnow
+    from workflows.domain import documents, membership, rounds
 
     with factory() as session:
         coordinator = membership.get_or_create_person(session, name="Coördinator", email="coordinator@example.org")
@@ -102,8 +102,8 @@ def main() -> None:
 
     from sqlalchemy import event
 
-    from storage.db import make_engine, make_session_factory
-    from workflows import commentaartabel
+    from storage.database.engine import make_engine, make_session_factory
+    from workflows.domain import commentaartabel
 
     print(f"machine: {machine()}; load average {load_average()}")
     with tempfile.TemporaryDirectory(prefix="bench-commentaartabel-") as directory:

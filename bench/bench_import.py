@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 import mammoth  # noqa: E402
 
 from bench._common import load_average, machine, print_table, verdict  # noqa: E402
-from storage.docx_reader import read_docx  # noqa: E402
-from storage.docx_writer import write_docx  # noqa: E402
-from storage.importing import import_upload  # noqa: E402
+from storage.formats.docx_reader import read_docx  # noqa: E402
+from storage.formats.docx_writer import write_docx  # noqa: E402
+from storage.formats.importing import import_upload  # noqa: E402
 
 GEN_AGREEMENT = Path(__file__).resolve().parents[1].parent / "shared/tools/gen_agreement.py"
 TARGETS = {"v1.docx": 0.5, "v1_fragmented.docx": 1.0}
@@ -55,7 +55,7 @@ def peak_memory(action) -> int:
 
 RSS_PROBE = """
 import resource, sys
-from storage.docx_reader import read_docx
+from storage.formats.docx_reader import read_docx
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 read_docx(data)

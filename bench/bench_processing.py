@@ -17,11 +17,11 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     from service import create_app
-    from service.embedded import start_redis_server
-    from storage.db import upgrade
+    from service.embedded.servers import start_redis_server
+    from storage.database.engine import upgrade
     from tests.conftest import csrf_token
     from tests.factories import make_document, make_network, open_round, participant
-    from workflows import comments, rounds, signin
+    from workflows.domain import comments, rounds, signin
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"

@@ -26,7 +26,7 @@ from diff_match_patch import diff_match_patch  # noqa: E402
 
 from storage.blocks import assign_ids, plain_text  # noqa: E402
 from workflows import redlines  # noqa: E402
-from workflows.redlines import redline  # noqa: E402
+from workflows.text.redlines import redline  # noqa: E402
 
 GEN_AGREEMENT = Path(__file__).resolve().parents[1].parent / "shared/tools/gen_agreement.py"
 TIME_TARGET_MS = 100.0

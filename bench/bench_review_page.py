@@ -84,8 +84,8 @@ def build_network(app, docx: bytes, *, members: int, comments: int, tag: str) ->
 
     from sqlalchemy import select
 
-    from storage.models import Participant, utcnow
-    from workflows import documents, membership, rounds
+    from storage.database.models import Participant, utcnow
+    from workflows.domain import documents, membership, rounds
 
     sessions = app.extensions["akkoord_sessions"]
     with sessions() as session:
@@ -116,7 +116,7 @@ def build_network(app, docx: bytes, *, members: int, comments: int, tag: str) ->
             if n % 100 == 99:
                 session.commit()
         reviewer = next(p for p in participants if p.person.email == f"member0-{tag}@example.org")
-        tokens = [rounds.mint_link(session, reviewer), rounds.mint_link(session, reviewer)]
+        tokens = [rounds.mint_link(session, reviewer.id), rounds.mint_link(session, reviewer.id)]
         session.commit()
         return {"members": members, "comments": comments, "participant_id": reviewer.id, "tokens": tokens,
                 "blocks": len(block_ids)}
@@ -223,8 +223,8 @@ def what_ifs(app, figures: dict, repeat: int = 10) -> str:
     from flask_babel import get_locale
     from sqlalchemy import select
 
-    from service.templating import when
-    from storage.models import Comment, Participant, Person
+    from service.web.templating import when
+    from storage.database.models import Comment, Participant, Person
 
     def timed(fn) -> float:
         fn()
@@ -325,7 +325,7 @@ def main() -> int:
     seconds = max(1, min(args.seconds, 120))
     connections = max(1, min(args.connections, 64))
 
-    from service.embedded import free_port, start_redis_server
+    from service.embedded.servers import free_port, start_redis_server
 
     workdir = Path(tempfile.mkdtemp(prefix="akkoord-bench-review-"))
     children = Children()

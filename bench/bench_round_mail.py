@@ -71,7 +71,7 @@ Dit document wordt definitief zodra iedereen akkoord is.
 
 def build(app, members: int) -> tuple[int, int, int]:
     """A network of `members` memberships (coordinator, editor, members) and two documents with a small version."""
-    from workflows import documents, membership
+    from workflows.domain import documents, membership
 
     with app.extensions["akkoord_sessions"]() as session:
         coordinator = membership.get_or_create_person(session, name="Coördinator", email="coordinator@example.org")
@@ -96,8 +96,9 @@ def build(app, members: int) -> tuple[int, int, int]:
 def open_round_timed(app, document_id: int, coordinator_id: int) -> tuple[float, int, int]:
     """Seconds for open_round + commit (the commit's after-commit hook enqueues the deliveries); the round id and
     the number of jobs waiting in the queue afterwards."""
-    from storage.models import Document, Person, utcnow
-    from workflows import jobs, rounds
+    from storage.database.models import Document, Person, utcnow
+    from workflows.domain import rounds
+    from workflows.outbound import jobs
 
     with app.extensions["akkoord_sessions"]() as session:
         document = session.get(Document, document_id)
@@ -117,15 +118,15 @@ def profile_delivery(app, document_id: int, coordinator_id: int, smtp_url: str, 
 
     from sqlalchemy import select
 
-    from storage.models import OutboxMessage
-    from workflows import jobs
+    from storage.database.models import MailMessage
+    from workflows.outbound import jobs
 
     _, round_id, _ = open_round_timed(app, document_id, coordinator_id)
     jobs.queue().empty()  # its delivery jobs are not wanted: the profile delivers in-process
     jobs.configure(dataclasses.replace(jobs.current(), smtp_url=smtp_url))
     with app.extensions["akkoord_sessions"]() as session:
-        ids = list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.round_id == round_id)
-                                   .order_by(OutboxMessage.id)))
+        ids = list(session.scalars(select(MailMessage.id).where(MailMessage.round_id == round_id)
+                                   .order_by(MailMessage.id)))
         session.rollback()
     batch = jobs.DELIVERY_BATCH
     started = time.perf_counter()
@@ -164,7 +165,7 @@ def _deliver_and_time(engine_url_ids):
     app, ids, results = engine_url_ids
     from sqlalchemy import event
 
-    from workflows import jobs
+    from workflows.outbound import jobs
 
     engine = app.extensions["akkoord_engine"]
     engine.dispose(close=False)  # the parent's connections stay the parent's
@@ -221,12 +222,12 @@ def _cpu(usage) -> float:
 def outbox_summary(app, round_id: int) -> dict:
     from sqlalchemy import func, select
 
-    from storage.models import OutboxMessage
+    from storage.database.models import MailMessage
 
     with app.extensions["akkoord_sessions"]() as session:
         rows = session.execute(
-            select(OutboxMessage.status, func.count()).where(OutboxMessage.round_id == round_id)
-            .group_by(OutboxMessage.status)
+            select(MailMessage.status, func.count()).where(MailMessage.round_id == round_id)
+            .group_by(MailMessage.status)
         ).all()
         session.rollback()
     return dict(rows)
@@ -243,7 +244,7 @@ def main() -> int:
     workers = max(1, min(args.workers, 8))
     timeout = max(5.0, min(args.timeout, 600.0))
 
-    from service.embedded import MailStore, start_redis_server, start_smtp_server
+    from service.embedded.servers import MailStore, start_redis_server, start_smtp_server
 
     workdir = Path(tempfile.mkdtemp(prefix="akkoord-bench-mail-"))
     children = Children()

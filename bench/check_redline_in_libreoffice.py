@@ -31,8 +31,8 @@ def prepare(folder: Path, chapters: int) -> None:
     from datetime import datetime
 
     from storage.blocks import block_text
-    from storage.importing import import_upload
-    from workflows.redline_export import redline_docx
+    from storage.formats.importing import import_upload
+    from workflows.domain.exports import redline_docx
 
     subprocess.run([sys.executable, str(GEN_AGREEMENT), str(folder), "--chapters", str(chapters)], check=True,
                    capture_output=True)

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, render_template, request
-from flask_limiter import Limiter
+from flask import Flask, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from redis import Redis
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from service import config, db, i18n, templating
-from workflows import jobs
+from service import api, cli, config
+from service.views import api_tokens, auth, mailbox, member, staff, webhooks
+from service.web import db, i18n, templating
+from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
-
-csrf = CSRFProtect()
-# Flask-Limiter, counting in the same Redis, so every web process shares the counts.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+from workflows.outbound import jobs, outbox
 
 NO_STORE_PREFIXES = ("/l/", "/review/", "/signin")
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(
+    app = db.AkkoordFlask(
         __name__,
         template_folder=str(config.ROOT / "templates"),
         static_folder=str(config.ROOT / "static"),
@@ -42,43 +39,43 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
 
     db.init_app(app)
-    jobs.configure(jobs.Runtime(
-        session_factory=app.extensions["akkoord_sessions"],
-        redis=Redis.from_url(app.config["REDIS_URL"]),
-        smtp_url=app.config["SMTP_URL"],
-        mail_from=app.config["MAIL_FROM"],
-        base_url=app.config["BASE_URL"],
-        webhook_allow_private=app.config.get("WEBHOOK_ALLOW_PRIVATE", False),
-    ))
+    jobs.configure(runtime(app))
     i18n.init_app(app)
     csrf.init_app(app)
     templating.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     limiter.init_app(app)
 
-    from service.views import auth, member, staff, webhooks
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(staff.bp)
-    app.register_blueprint(member.bp)
-    from service import api
-    from service.views import api_tokens
-
+    for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp):
+        app.register_blueprint(blueprint)
     api.init_app(app, csrf)
-    app.register_blueprint(api_tokens.bp)
-    app.register_blueprint(webhooks.bp)
     if app.config.get("MAILBOX_DIR"):
-        from service import mailbox
-
         app.register_blueprint(mailbox.bp)
-
-    from service import cli
 
     cli.init_app(app)
     _register_error_pages(app)
     app.after_request(_security_headers)
     app.add_url_rule("/hello", "hello", lambda: "hello")
     return app
+
+
+def runtime(app: Flask) -> jobs.Runtime:
+    """What the jobs and the after-commit hand-off need, from the app's settings."""
+    return jobs.Runtime(
+        session_factory=app.extensions["akkoord_sessions"],
+        read_session_factory=app.extensions["akkoord_read_sessions"],
+        # Short timeouts: a request that hands work to Redis after its commit never hangs on a Redis that is away
+        # (the sweep hands it over later). The worker makes its own connection, without them.
+        redis=Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5),
+        smtp_url=app.config["SMTP_URL"],
+        mail_from=app.config["MAIL_FROM"],
+        base_url=app.config["BASE_URL"],
+        webhook_allow_private=app.config.get("WEBHOOK_ALLOW_PRIVATE", False),
+        schedule=outbox.Schedule(retry_after=tuple(app.config["OUTBOX_RETRY_SCHEDULE"]),
+                                 claim_timeout=app.config["OUTBOX_CLAIM_TIMEOUT"],
+                                 sweep_grace=app.config["OUTBOX_SWEEP_GRACE"]),
+        tick_seconds=app.config["TICK_SECONDS"],
+    )
 
 
 def _security_headers(response):
@@ -94,8 +91,6 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         if error.code == "sign_in_required":
-            from flask import redirect, url_for
-
             return redirect(url_for("auth.sign_in", next=request.full_path))
         message = i18n.error_message(error.code, error.params)
         return render_template("error.html", message=message, error=error), error.status
@@ -110,8 +105,6 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):
-        from service import api
-
         if api.is_api_request():
             return api.http_problem(error)
         message = str(i18n.UPLOAD_ERRORS["too_large"]) % {"limit_mb": 20}
@@ -119,8 +112,6 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        from service import api
-
         if api.is_api_request():
             return api.http_problem(error)
         code = {404: "not_found", 403: "not_allowed", 400: "bad_request"}.get(error.code, "invalid")

@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import SimpleWorker, Worker
+from rq.exceptions import NoSuchJobError
+from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from storage.db import upgrade
-from storage.models import AuditEvent, Network, OutboxMessage, Person, Round
-from workflows import documents, jobs, membership, signin
-from workflows.errors import DomainError
+from service.web.i18n import CSV_PROBLEMS, error_message
+from storage.database.engine import upgrade
+from storage.database.models import AuditEvent, MailMessage, Network, Person, Round, utcnow
+from workflows import audit
+from workflows.domain import api_tokens, commentaartabel, documents, membership, notifications, people, signin
+from workflows.errors import CsvRejected, DomainError
+from workflows.outbound import jobs
+from workflows.outbound.clock import Clock
 
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Timeout|Interrupt|Incomplete)\b")
 DEMO_DOCUMENT = Path(__file__).resolve().parent / "demo" / "samenwerkingsovereenkomst.docx"
 DEMO_NETWORK = "Zorgnetwerk Zeldzame Aandoeningen Noord"
 DEMO_PEOPLE = [
@@ -46,10 +55,6 @@ def _session():
 
 def _refusal(error: DomainError) -> click.ClickException:
     """A rule's refusal as a message for the operator (English) and exit status 1."""
-    from flask_babel import force_locale
-
-    from service.i18n import error_message
-
     with force_locale("en"):
         return click.ClickException(error_message(error.code, error.params))
 
@@ -83,7 +88,7 @@ def seed_demo():
             name, email, organisation, role = DEMO_PEOPLE[0]
             coordinator = membership.get_or_create_person(session, name=name, email=email)
             network = membership.create_network(session, DEMO_NETWORK, coordinator=coordinator)
-            first = membership.active_membership(session, network.id, coordinator.id)
+            first = people.active_membership(session, network.id, coordinator.id)
             first.organisation_id = membership.get_or_create_organisation(session, network, organisation, coordinator).id
             for name, email, organisation, role in DEMO_PEOPLE[1:]:
                 membership.add_member(session, network, name=name, email=email, organisation_name=organisation,
@@ -128,8 +133,8 @@ def create_network(name: str, coordinator_name: str, coordinator_email: str):
 def sign_in_link(email: str):
     """Print a one-time sign-in link for a coordinator or editor."""
     with _session() as session:
-        person = session.scalar(select(Person).where(Person.email == membership.normalise_email(email)))
-        if person is None or not signin.is_staff(session, person.id):
+        person = session.scalar(select(Person).where(Person.email == people.normalise_email(email)))
+        if person is None or not people.is_staff(session, person.id):
             raise click.ClickException("no coordinator or editor with that address")
         url = _sign_in_url(session, person)
         session.commit()
@@ -139,11 +144,20 @@ def sign_in_link(email: str):
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker(burst: bool):
-    """An RQ worker with the built-in scheduler, on the Akkoord queue."""
-    connection = Redis.from_url(current_app.config["REDIS_URL"])
-    jobs.ensure_tick(connection)
-    Worker([jobs.QUEUE_NAME], connection=connection).work(burst=burst, with_scheduler=True)
+@click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's default) instead of in the worker "
+              "process, where the SMTP connection and the compiled templates stay from one job to the next.")
+def worker(burst: bool, fork: bool):
+    """An RQ worker with the scheduler (jobs due later) and the clock (the periodic tick), on the Akkoord queue."""
+    url = current_app.config["REDIS_URL"]
+    clock = None if burst else Clock(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5),
+                                     jobs.current().tick_seconds).start()
+    try:
+        # Its own connection, without the web's socket timeout: the worker waits on Redis for the next job.
+        (Worker if fork else SimpleWorker)([jobs.QUEUE_NAME], connection=Redis.from_url(url)).work(
+            burst=burst, with_scheduler=True)
+    finally:
+        if clock is not None:
+            clock.stop()
 
 
 @click.command("import-members")
@@ -153,17 +167,12 @@ def worker(burst: bool):
 @click.option("--by", "by_email", help="A coordinator of the network, recorded as having imported them.")
 def import_members(network_id: int, csv_file, by_email: str | None):
     """Import people from a CSV file (naam,email,organisatie,rol): all rows, or none and every bad row listed."""
-    from flask_babel import force_locale
-
-    from service.i18n import CSV_PROBLEMS
-    from workflows.errors import CsvRejected
-
     with _session() as session:
         network = _network(session, network_id)
         actor = None
         if by_email:
-            actor = session.scalar(select(Person).where(Person.email == membership.normalise_email(by_email)))
-            own = membership.active_membership(session, network.id, actor.id) if actor else None
+            actor = session.scalar(select(Person).where(Person.email == people.normalise_email(by_email)))
+            own = people.active_membership(session, network.id, actor.id) if actor else None
             if own is None or own.role != "coordinator":
                 raise click.ClickException(f"{by_email} is not a coordinator of network {network.id}")
         try:
@@ -189,8 +198,6 @@ def import_members(network_id: int, csv_file, by_email: str | None):
               help="Where to write it (default: its own name, in the current directory).")
 def export_commentaartabel(round_id: int, fmt: str, language: str, output: str | None):
     """Write a round's commentaartabel (every comment and how it was processed) as .docx or .xlsx."""
-    from workflows import commentaartabel
-
     with _session() as session:
         if session.get(Round, round_id) is None:
             raise click.ClickException(f"no round with id {round_id}")
@@ -205,35 +212,35 @@ def export_commentaartabel(round_id: int, fmt: str, language: str, output: str |
 @with_appcontext
 @click.option("--network", "network_id", type=int, help="Only this network's mail.")
 @click.option("--failed/--no-failed", default=True, show_default=True,
-              help="Also mail that failed after every retry (it gets a new set of retries).")
+              help="Also mail that failed (it gets a new set of attempts, to the person's address as it is now).")
 def resend_mail(network_id: int | None, failed: bool):
-    """Hand pending mail (and mail that failed) to the workers again, as the sweep does for pending mail."""
-    statuses = ("pending", "failed") if failed else ("pending",)
+    """Hand pending mail that is due (and mail that failed) to the workers again. Mail waiting for its next attempt
+    keeps its place in the retry schedule."""
     with _session() as session:
         if network_id is not None:
             _network(session, network_id)
-        query = select(OutboxMessage).where(OutboxMessage.status.in_(statuses))
+        due = (MailMessage.status == "pending") & (MailMessage.next_attempt_at <= utcnow())
+        query = select(MailMessage).where(due | (MailMessage.status == "failed") if failed else due)
         if network_id is not None:
-            query = query.where(OutboxMessage.network_id == network_id)
-        messages = list(session.scalars(query.order_by(OutboxMessage.id)))
-        counts = {status: sum(1 for m in messages if m.status == status) for status in statuses}
+            query = query.where(MailMessage.network_id == network_id)
+        messages = list(session.scalars(query.order_by(MailMessage.id)))
+        counts = {status: sum(m.status == status for m in messages) for status in ("pending", "failed")[:1 + failed]}
         for message in messages:
             if message.status == "failed":
-                message.status, message.attempts = "pending", 0
+                notifications.send_again(session, message)
+        session.info.pop(notifications.PENDING_IDS, None)  # handed over below, with the pending ones
         session.commit()
-    # Enqueued after the commit: a worker claims only pending rows, and a row sent meanwhile is skipped.
+    # Handed over after the commit: a worker claims only due items, and one sent meanwhile is skipped.
     try:
-        jobs.enqueue_deliveries(jobs.queue(), [m.id for m in messages])
+        jobs.enqueue_items(jobs.queue(), [m.id for m in messages], [])
     except RedisError as error:
-        raise click.ClickException(f"{len(messages)} messages are pending, but Redis cannot be reached ({error}); "
+        raise click.ClickException(f"{len(messages)} messages are due, but Redis cannot be reached ({error}); "
                                    "the workers' sweep sends them once it is back") from None
     click.echo(f"{len(messages)} messages handed to the workers ("
                + ", ".join(f"{count} {status}" for status, count in counts.items()) + ")")
 
 
 def _failed_registry():
-    from rq.registry import FailedJobRegistry
-
     return FailedJobRegistry(queue=jobs.queue())
 
 
@@ -255,8 +262,6 @@ def _redis_needed(command):
 @_redis_needed
 def failed_jobs():
     """List the jobs that failed after their last retry: id, when, what, and the error's last line."""
-    from rq.exceptions import NoSuchJobError
-
     registry = _failed_registry()
     job_ids = registry.get_job_ids()
     for job_id in job_ids:
@@ -266,10 +271,17 @@ def failed_jobs():
             click.echo(f"{job_id}  (expired)")
             continue
         result = job.latest_result()
-        error = (result.exc_string or "").strip().splitlines()[-1:] if result is not None else []
+        error = _exception_line(result.exc_string if result is not None else "")
         ended = job.ended_at.isoformat(timespec="seconds") if job.ended_at else "?"
-        click.echo(f"{job_id}  {ended}  {job.func_name}{tuple(job.args)!r}  {error[0] if error else ''}".rstrip())
+        click.echo(f"{job_id}  {ended}  {job.func_name}{tuple(job.args)!r}  {error}".rstrip())
     click.echo(f"{len(job_ids)} failed jobs")
+
+
+def _exception_line(traceback: str | None) -> str:
+    """The traceback's last "Type: message" line (a library may add a line of its own after it)."""
+    lines = (traceback or "").strip().splitlines()
+    typed = [line for line in lines if EXCEPTION_LINE.match(line)]
+    return (typed or lines or [""])[-1]
 
 
 @click.command("retry-failed-jobs")
@@ -297,8 +309,6 @@ def retry_failed_jobs(job_ids: tuple[str, ...], retry_all: bool):
 @click.argument("network_ids", type=int, nargs=-1)
 def verify_audit(network_ids: tuple[int, ...]):
     """Check the hash chain of the networks' audit trails (all networks when none is named)."""
-    from workflows import audit
-
     broken_networks = []
     with _session() as session:
         ids = list(network_ids) or list(session.scalars(select(Network.id).order_by(Network.id)))
@@ -326,12 +336,9 @@ def verify_audit(network_ids: tuple[int, ...]):
 @click.option("--name", required=True, help="What the token is for.")
 def make_api_token(network_id: int, email: str, role: str, name: str):
     """Make a personal API token and print it (once: only its hash is kept)."""
-    from workflows import api_tokens
-    from workflows.errors import DomainError
-
     with _session() as session:
         network = session.get(Network, network_id)
-        person = session.scalar(select(Person).where(Person.email == membership.normalise_email(email)))
+        person = session.scalar(select(Person).where(Person.email == people.normalise_email(email)))
         if network is None or person is None:
             raise click.ClickException("no such network, or no person with that address")
         try:

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from workflows.outbound.outbox import CLAIM_TIMEOUT, RETRY_SCHEDULE, SWEEP_GRACE
+
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCE = ROOT / "instance"
 
@@ -37,4 +39,16 @@ def from_environment(environ=None) -> dict:
         # Webhooks to private, loopback and link-local addresses (and plain http to loopback): tests and the
         # dev stack only; on a server it would let a coordinator make the workers call the internal network.
         "WEBHOOK_ALLOW_PRIVATE": environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        # The outbox's clock (seconds). The defaults are for people; a fault test compresses them, and the code
+        # path stays the same: OUTBOX_RETRY_SCHEDULE is the wait after each failed attempt ("60,300,900,...").
+        "OUTBOX_RETRY_SCHEDULE": _seconds_list(environ.get("OUTBOX_RETRY_SCHEDULE"), RETRY_SCHEDULE),
+        "OUTBOX_CLAIM_TIMEOUT": float(environ.get("OUTBOX_CLAIM_TIMEOUT", CLAIM_TIMEOUT)),
+        "OUTBOX_SWEEP_GRACE": float(environ.get("OUTBOX_SWEEP_GRACE", SWEEP_GRACE)),
+        "TICK_SECONDS": int(environ.get("TICK_SECONDS", 30)),
     }
+
+
+def _seconds_list(value: str | None, default: tuple[int, ...]) -> tuple[float, ...]:
+    if not value:
+        return tuple(default)
+    return tuple(float(part) for part in value.split(",") if part.strip())

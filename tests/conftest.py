@@ -13,9 +13,9 @@ from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
 from service import create_app
-from service.embedded import MailStore, start_redis_server, start_smtp_server
-from storage.db import make_session_factory, upgrade
-from workflows import jobs
+from service.embedded.servers import MailStore, start_redis_server, start_smtp_server
+from storage.database.engine import make_session_factory, upgrade
+from workflows.outbound import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from storage.models import utcnow
-from workflows import documents, membership, rounds
+from storage.database.models import utcnow
+from workflows.domain import documents, membership, rounds
 
 _counter = itertools.count(1)
 
@@ -62,7 +62,7 @@ def participant(db, round_, membership):
     """The participant of `membership`'s person in `round_`."""
     from sqlalchemy import select
 
-    from storage.models import Participant
+    from storage.database.models import Participant
 
     return db.scalar(select(Participant).where(Participant.round_id == round_.id,
                                                Participant.person_id == membership.person_id))

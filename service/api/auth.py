@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from flask import Response, current_app, g, request
 from sqlalchemy import select
 
-from service import db
 from service.api import problems
-from storage.models import ApiToken, Participant, Person, PersonalLink
-from workflows import api_tokens
+from service.web import db
+from storage.database.models import ApiToken, Participant, Person, PersonalLink
+from workflows.domain import api_tokens
+from workflows.domain.rounds import check_link
 from workflows.errors import DomainError
-from workflows.rounds import check_link
 from workflows.tokens import hash_token
 
 

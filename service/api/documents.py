@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Response, render_template
+from flask_babel import force_locale
 from sqlalchemy import select
 
-from service import db
-from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
+from service.api.blueprint import bp
 from service.api.helpers import check_network, conditional, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
-from service.rendering import download
-from storage.models import AuditEvent, Blob, Document, Network, Round, Version
-from workflows import comments, documents, exports, finalising, redline_export, version_exports
+from service.web import db
+from service.web.rendering import download
+from storage.database.models import AuditEvent, Blob, Document, Network, Round, Version
+from workflows.domain import comments, documents, exports, finalising
+from workflows.domain import versions as version_list
 from workflows.errors import InvalidInput, NotFound
 
 TAG_DOCUMENTS = "Documents"
@@ -26,7 +28,7 @@ BINARY = {"type": "string", "format": "binary"}
 
 def document_out(document: Document) -> s.DocumentOut:
     session = db.session()
-    latest = documents.latest_version(session, document.id)
+    latest = version_list.latest_version(session, document.id)
     open_round = session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open"))
     out = s.DocumentOut.model_validate(document)
     out.latest_version = s.VersionOut.model_validate(latest) if latest else None
@@ -63,7 +65,7 @@ def get_document(document_id: int):
            "newest version", tag=TAG_DOCUMENTS, response=s.Standings)
 def get_standings(document_id: int):
     document = load(Document, document_id)
-    latest = documents.latest_version(db.session(), document.id)
+    latest = version_list.latest_version(db.session(), document.id)
     found = finalising.standings(db.session(), document, latest) if latest else []
     return s.Standings(
         version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
@@ -103,9 +105,8 @@ def final_docx(document_id: int):
 @operation(bp, "GET", "/documents/{document_id}/final.pdf", summary="The final version with its approval annex "
            "(PDF)", tag=TAG_DOCUMENTS, media={"application/pdf": BINARY})
 def final_pdf(document_id: int):
-    from workflows import pdf_export
 
-    filename, data = pdf_export.final_pdf(db.session(), _final(document_id), caller_locale())
+    filename, data = exports.final_pdf(db.session(), _final(document_id), caller_locale())
     return download(data, "application/pdf", filename)
 
 
@@ -164,7 +165,7 @@ def blocks_response(version: Version):
 
 
 def text_response(version: Version):
-    return conditional(lambda: version_exports.version_text(version), f"{version.content_hash}.txt", "text/plain")
+    return conditional(lambda: exports.version_text(version), f"{version.content_hash}.txt", "text/plain")
 
 
 @operation(bp, "GET", "/versions/{version_id}/blocks", summary="A version's text as structured blocks",
@@ -194,7 +195,7 @@ def version_pdf(version_id: int):
     version = load(Version, version_id)
     locale = caller_locale()
     filename = exports.safe_filename(f"{version.document.title} v{version.number}", ".pdf")
-    return conditional(lambda: version_exports.version_pdf(db.session(), version, locale)[1],
+    return conditional(lambda: exports.version_pdf(db.session(), version, locale)[1],
                        f"{version.content_hash}.{locale}.pdf", "application/pdf", filename)
 
 
@@ -208,8 +209,8 @@ def version_original(version_id: int):
 
 def _redline_versions(document_id: int, query: s.RedlineQuery) -> tuple[Document, Version, Version]:
     document = load(Document, document_id)
-    versions = documents.versions_of(db.session(), document.id)
-    old, new = version_exports.compared(versions, query.old, query.new)
+    versions = version_list.versions_of(db.session(), document.id)
+    old, new = exports.compared(versions, query.old, query.new)
     return document, old, new
 
 
@@ -221,7 +222,7 @@ def redline_json(document_id: int, query: s.RedlineQuery):
 
 
 def redline_out(old: Version, new: Version) -> s.RedlineOut:
-    result = version_exports.redline_of(old, new)
+    result = exports.redline_of(old, new)
     return s.RedlineOut(
         old_version_id=old.id, new_version_id=new.id, inserted_words=result.inserted_words,
         deleted_words=result.deleted_words, changed_blocks=result.changed_blocks,
@@ -234,12 +235,10 @@ def redline_out(old: Version, new: Version) -> s.RedlineOut:
            "HTML fragment)", tag=TAG_VERSIONS, query=s.RedlineQuery, media={"text/html": {"type": "string"}},
            errors=(400,))
 def redline_html(document_id: int, query: s.RedlineQuery):
-    from flask import Response
-    from flask_babel import force_locale
 
     _document, old, new = _redline_versions(document_id, query)
     with force_locale(caller_locale()):
-        html = render_template("api/redline.html", redline=version_exports.redline_of(old, new), old=old, new=new)
+        html = render_template("api/redline.html", redline=exports.redline_of(old, new), old=old, new=new)
     return Response(html, mimetype="text/html")
 
 
@@ -247,6 +246,6 @@ def redline_html(document_id: int, query: s.RedlineQuery):
            "Word tracked changes", tag=TAG_VERSIONS, query=s.RedlineQuery, media={DOCX: BINARY}, errors=(400,))
 def redline_docx(document_id: int, query: s.RedlineQuery):
     document, old, new = _redline_versions(document_id, query)
-    data = redline_export.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
+    data = exports.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
                                        title=f"{document.title}: v{old.number} → v{new.number}")
     return download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))

@@ -7,10 +7,10 @@ from flask import Response, request, url_for
 from pydantic import BaseModel
 from sqlalchemy import Select
 
-from service import db
 from service.api.auth import caller
-from service.rendering import download
-from storage.models import (
+from service.web import db
+from service.web.rendering import download
+from storage.database.models import (
     Comment,
     Document,
     Membership,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from service import db
-from service.api import bp, problems
+from service.api import problems
 from service.api import schemas as s
 from service.api.auth import caller
+from service.api.blueprint import bp
 from service.api.helpers import check_network, load, page
 from service.api.registry import operation
-from storage.models import Membership, Network, Organisation, Person
-from workflows import membership
-from workflows.errors import NotFound
+from service.web import db
+from storage.database.models import Membership, Network, Organisation, Person
+from workflows.domain import membership
+from workflows.errors import InvalidInput, NotFound
 
 TAG = "Networks and members"
 COORDINATOR = ("coordinator",)
@@ -47,7 +48,6 @@ def create_organisation(network_id: int, body: s.OrganisationIn):
     network = db.session().get(Network, network_id)
     organisation = membership.get_or_create_organisation(db.session(), network, body.name, caller().person)
     if organisation is None:
-        from workflows.errors import InvalidInput
 
         raise InvalidInput("name_required")
     return s.OrganisationOut.model_validate(organisation)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic.json_schema import models_json_schema
 
-from service.api import PREFIX
 from service.api import schemas as s
+from service.api.blueprint import PREFIX
 from service.api.problems import PROBLEM
 from service.api.registry import MAX_ID, OPERATIONS, Operation
 

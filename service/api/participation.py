@@ -6,15 +6,16 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from service import db
-from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
+from service.api.blueprint import bp
 from service.api.documents import blocks_response, redline_out, text_response
+from service.api.helpers import page
 from service.api.registry import operation
 from service.api.rounds import comment_out, verdict_out
-from storage.models import Comment, Verdict, Version
-from workflows import comments, rounds
+from service.web import db
+from storage.database.models import Comment, Verdict, Version
+from workflows.domain import comments, rounds
 from workflows.errors import NotFound
 
 TAG = "Member (personal round token)"
@@ -85,7 +86,6 @@ def participation_comments(query: s.PageQuery):
     viewer = rounds.comment_viewer(participant)
     if viewer is not None:
         statement = statement.where(comments.own_threads(viewer))
-    from service.api.helpers import page
 
     return page(statement, Comment.id, query, comment_out, s.CommentPage)
 

@@ -7,7 +7,8 @@ from flask import Response, json, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from service import i18n
+from service.web import i18n
+from service.web.i18n import CSV_PROBLEMS
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "/api/v1/problems/"
@@ -29,7 +30,7 @@ TITLES = {
     500: _l("Server error"),
 }
 
-# Messages of the API's own codes; every other code is one of service.i18n's.
+# Messages of the API's own codes; every other code is one of service.web.i18n's.
 MESSAGES = {
     "token_missing": _l("Send a bearer token: an API token, or a member's personal round token."),
     "token_invalid": _l("The token is not valid, has been revoked, or its person no longer has that role."),
@@ -42,8 +43,6 @@ MESSAGES = {
     "unsupported_media_type": _l("Send the body in the media type the description names."),
     "method_not_allowed": _l("This method is not allowed here."),
     "not_found": _l("This resource does not exist."),
-    "unknown_token_role": _l("Choose coordinator or editor."),
-    "token_role_too_high": _l("A token cannot have a higher role than your own."),
     "no_earlier_version": _l("A redline needs two versions of the same document."),
     "not_final": _l("This document is not final."),
     "server_error": _l("Something went wrong on our side. Nothing was changed."),
@@ -110,7 +109,6 @@ def domain_problem(error) -> Response:
         extensions["missing"] = [{"name": name, "organisation": organisation, "state": state}
                                  for name, organisation, state in params.pop("missing", [])]
     if error.code == "csv_rejected":
-        from service.i18n import CSV_PROBLEMS
 
         with force_locale(caller_locale()):
             extensions["problems"] = [{"line": line, "code": code, "message": str(CSV_PROBLEMS.get(code, code)),

@@ -6,14 +6,14 @@ from functools import lru_cache
 
 from flask import json, redirect, render_template, url_for
 
-from service.api import bp
+from service.api import openapi
+from service.api.blueprint import bp
 from service.api.problems import MESSAGES, TITLES
 from service.api.registry import json_response
 
 
 @lru_cache(maxsize=1)
 def description() -> dict:
-    from service.api import openapi
 
     return openapi.build()
 

@@ -13,9 +13,11 @@ from flask import Blueprint, Response, g, json, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from service import db
 from service.api import problems
 from service.api.auth import Caller, resolve_caller
+from service.web import db
+from storage.database.models import IdempotencyRecord, utcnow
+from workflows.domain import idempotency
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names nothing
 JSON = "application/json"
@@ -150,8 +152,6 @@ def _answer(op: Operation, result) -> Response:
 
 def _idempotent(op: Operation, caller: Caller, run: Callable[[], Response]) -> Response:
     """The same key and request from the same caller gets the stored answer; another request with the key, a 422."""
-    from storage.models import IdempotencyRecord, utcnow
-    from workflows import idempotency
 
     key = request.headers["Idempotency-Key"]
     fingerprint = hashlib.sha256(b"\n".join([

@@ -6,17 +6,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from service import db
-from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
+from service.api.blueprint import bp
 from service.api.helpers import load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
-from service.rendering import download
-from storage.models import Comment, Document, OutboxMessage, Participant, Round, Verdict
-from workflows import commentaartabel as commentaartabel_export
-from workflows import comments, reminders, rounds
+from service.web import db
+from service.web.rendering import download
+from storage.database.models import Comment, Document, MailMessage, Participant, Round, Verdict
+from workflows.domain import commentaartabel as commentaartabel_export
+from workflows.domain import comments, reminders, rounds
 from workflows.errors import NotFound
 
 TAG_ROUNDS = "Rounds"
@@ -119,8 +119,8 @@ def list_participants(round_id: int, query: s.PageQuery):
 
     mail = {}
     for person_id, status, sent_at in db.session().execute(
-        select(OutboxMessage.person_id, OutboxMessage.status, OutboxMessage.sent_at)
-        .where(OutboxMessage.round_id == round_id, OutboxMessage.email == "invitation").order_by(OutboxMessage.id)
+        select(MailMessage.person_id, MailMessage.status, MailMessage.sent_at)
+        .where(MailMessage.round_id == round_id, MailMessage.email == "invitation").order_by(MailMessage.id)
     ):
         mail[person_id] = (status, sent_at)  # the latest invitation wins
 

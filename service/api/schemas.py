@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from storage.models import (
+from storage.database.models import (
     DISPOSITIONS,
     DOCUMENT_KINDS,
     DOCUMENT_STATUSES,

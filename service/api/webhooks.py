@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from service import db
-from service.api import bp
 from service.api import schemas as s
 from service.api.auth import caller
+from service.api.blueprint import bp
 from service.api.helpers import check_network, load, page
 from service.api.registry import operation
-from storage.models import Webhook, WebhookDelivery
-from workflows import webhooks
+from service.web import db
+from storage.database.models import Webhook, WebhookDelivery
+from workflows.domain import webhooks
 
 TAG = "Webhooks"
 COORDINATOR = ("coordinator",)

@@ -9,10 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from service import auth, db
-from service.api.problems import message
-from storage.models import ApiToken, Network
-from workflows import api_tokens
+from service.web import auth, db, i18n
+from storage.database.models import ApiToken, Network
+from workflows.domain import api_tokens
 from workflows.errors import DomainError
 
 bp = Blueprint("api_tokens", __name__)
@@ -61,7 +60,7 @@ def create(network_id: int):
         _token, raw = api_tokens.create_token(db.session(), network, person, role=form.role.data,
                                               name=form.name.data)
     except DomainError as error:
-        form.role.errors = [message(error.code, error.params)]
+        form.role.errors = [i18n.error_message(error.code, error.params)]
         return _page(network, form, status=error.status)
     # Shown once, on this answer only (never stored, never in a redirect or a flash cookie).
     response = make_response(_page(network, ApiTokenForm(formdata=None), new_token=raw, status=201))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask import session as cookie
 
-from service import auth, db
-from service.forms import ConfirmForm, SignInForm
-from service.i18n import LANGUAGES
-from workflows import signin
+from service.web import auth, db
+from service.web.forms import ConfirmForm, SignInForm
+from service.web.i18n import LANGUAGES
+from workflows.domain import signin
 
 bp = Blueprint("auth", __name__)
 

@@ -10,9 +10,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from service import auth, db, limiter
-from service.forms import CommentForm, LinkRequestForm, VerdictForm
-from service.rendering import (
+from service.web import auth, db
+from service.web.extensions import limiter
+from service.web.forms import CommentForm, LinkRequestForm, VerdictForm
+from service.web.rendering import (
     cached_page,
     page_response,
     rendered_anchors,
@@ -20,9 +21,10 @@ from service.rendering import (
     rendered_comments,
 )
 from storage.blocks import block_text
-from storage.models import Verdict
-from workflows import anchoring, comments, redlines, rounds
+from storage.database.models import Verdict
+from workflows.domain import comments, rounds
 from workflows.errors import InvalidInput
+from workflows.text import anchoring, redlines
 
 bp = Blueprint("member", __name__)
 
@@ -51,13 +53,22 @@ def request_link():
 
 @bp.route("/l/<token>", methods=["GET", "HEAD"])
 def open_link(token: str):
-    """Exchange the token for a cookie and leave the URL that carries it; never records anything else (invariant 5)."""
-    link = rounds.use_link(db.session(write=True), token, note_open=request.method == "GET")
+    """Exchange the token for a cookie and leave the URL that carries it; records nothing (invariant 5: mail
+    scanners follow every link before the person does)."""
+    link = rounds.use_link(db.session(), token)
     auth.remember_link(link)
     generate_csrf()  # set in the same cookie, so the review page renders (and caches) the same from its first view
     if request.args.get("to") == "changes":
         return redirect(url_for("member.changes", participant_id=link.participant_id), 303)
     return redirect(url_for("member.review", participant_id=link.participant_id), 303)
+
+
+@bp.post("/review/<int:participant_id>/seen")
+def seen(participant_id: int):
+    """The page's script reports the person's first tap, scroll or key press: the round page's "opened"."""
+    participant, _link = auth.require_participant(participant_id)
+    rounds.note_opened(db.session(), participant)
+    return "", 204
 
 
 def _context(participant_id: int):

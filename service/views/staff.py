@@ -15,8 +15,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service import auth, db
-from service.forms import (
+from service.web import auth, db
+from service.web.forms import (
     ConfirmForm,
     CsvForm,
     DocumentForm,
@@ -30,39 +30,41 @@ from service.forms import (
     ScheduleForm,
     VersionForm,
 )
-from service.i18n import CSV_PROBLEMS, error_message
-from service.rendering import download, page_response, rendered_blocks, rendered_comments
-from service.templating import findings_text
-from storage.models import (
+from service.web.i18n import CSV_PROBLEMS, error_message
+from service.web.rendering import download, page_response, rendered_blocks, rendered_comments
+from service.web.templating import findings_text
+from storage.database.models import (
     Blob,
     Comment,
     Document,
+    MailMessage,
     Membership,
     Network,
     Organisation,
-    OutboxMessage,
     Participant,
     Person,
     Round,
     Verdict,
     Version,
 )
-from workflows import commentaartabel as commentaartabel_export
-from workflows import (
+from workflows.domain import commentaartabel as commentaartabel_export
+from workflows.domain import (
     comments,
     documents,
     exports,
     finalising,
     membership,
-    pdf_export,
-    redline_export,
-    redlines,
+    people,
     reminders,
     rounds,
     timeline,
 )
-from workflows.emails import TIMEZONE
+from workflows.domain import (
+    versions as version_list,
+)
+from workflows.domain.wording import TIMEZONE
 from workflows.errors import CsvRejected, DomainError, InvalidInput
+from workflows.text import redlines
 
 bp = Blueprint("staff", __name__)
 
@@ -103,7 +105,7 @@ def create_network():
 def _network_page(network: Network, status: int = 200, **forms):
     person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
-    members = membership.active_members(session, network.id)
+    members = people.active_members(session, network.id)
     docs = session.scalars(select(Document).where(Document.network_id == network.id).order_by(Document.id.desc())).all()
     context = dict(network=network, person=person, own=own, members=members, documents=docs,
                    member_form=MemberForm(), csv_form=CsvForm(), document_form=DocumentForm(),
@@ -173,7 +175,7 @@ def create_document(network_id: int):
 def _document_page(document: Document, status: int = 200, **forms):
     person, own = auth.require_role(document.network_id, *STAFF)
     session = db.session()
-    versions = documents.versions_of(session, document.id)
+    versions = version_list.versions_of(session, document.id)
     round_list = session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())).all()
     open_round = next((r for r in round_list if r.is_open), None)
     latest = versions[0] if versions else None
@@ -186,7 +188,7 @@ def _document_page(document: Document, status: int = 200, **forms):
         .where(Round.document_id == document.id, Participant.removed_at.is_(None))
     )}
     chronological = list(reversed(round_list))
-    voters = [m for m in membership.active_members(session, document.network_id) if m.can_vote]
+    voters = [m for m in people.active_members(session, document.network_id) if m.can_vote]
     round_progress = {r.id: (sum(1 for m in voters if cells.get((r.id, m.person_id))),
                              sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
     context = dict(
@@ -241,7 +243,7 @@ def version(version_id: int):
     version = _get(Version, version_id)
     document = version.document
     person, own = auth.require_role(document.network_id, *STAFF)
-    others = documents.versions_of(db.session(), document.id)
+    others = version_list.versions_of(db.session(), document.id)
     body = rendered_blocks(version, mode="read")
     page = render_template("staff/version.html", version=version, document=document, network=document.network,
                            own=own, others=others, body=body, addressed=comments.addressed_by(db.session(), version.id))
@@ -268,7 +270,7 @@ def version_original(version_id: int):
 def compare(document_id: int):
     document = _get(Document, document_id)
     person, own = auth.require_role(document.network_id, *STAFF)
-    versions = documents.versions_of(db.session(), document.id)
+    versions = version_list.versions_of(db.session(), document.id)
     old, new = _compared_versions(document, versions)
     result = redlines.redline(old.blocks, new.blocks)
     return render_template("staff/compare.html", document=document, network=document.network, own=own,
@@ -277,7 +279,7 @@ def compare(document_id: int):
 
 def _compared_versions(document: Document, versions: list[Version] | None = None) -> tuple[Version, Version]:
     """The ?old= and ?new= versions of this document, or the latest two."""
-    versions = versions if versions is not None else documents.versions_of(db.session(), document.id)
+    versions = versions if versions is not None else version_list.versions_of(db.session(), document.id)
     by_id = {v.id: v for v in versions}
     old = by_id.get(request.args.get("old", type=int))
     new = by_id.get(request.args.get("new", type=int))
@@ -319,9 +321,9 @@ def round_page(round_id: int):
     ).all()
     mail = {}
     for person_id, status, sent_at in session.execute(
-        select(OutboxMessage.person_id, OutboxMessage.status, OutboxMessage.sent_at)
-        .where(OutboxMessage.round_id == round_.id, OutboxMessage.email == "invitation")
-        .order_by(OutboxMessage.id)
+        select(MailMessage.person_id, MailMessage.status, MailMessage.sent_at)
+        .where(MailMessage.round_id == round_.id, MailMessage.email == "invitation")
+        .order_by(MailMessage.id)
     ):
         mail[person_id] = (status, sent_at)  # the latest invitation wins
     comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
@@ -510,7 +512,7 @@ def final_pdf(document_id: int):
     auth.require_role(document.network_id, *STAFF)
     if document.status != "final":
         abort(404)
-    filename, data = pdf_export.final_pdf(db.session(), document, str(get_locale()))
+    filename, data = exports.final_pdf(db.session(), document, str(get_locale()))
     return download(data, "application/pdf", filename)
 
 
@@ -520,7 +522,7 @@ def compare_docx(document_id: int):
     document = _get(Document, document_id)
     person, _own = auth.require_role(document.network_id, *STAFF)
     old, new = _compared_versions(document)
-    data = redline_export.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
+    data = exports.redline_docx(old.blocks, new.blocks, author="Akkoord", date=new.created_at,
                                        title=f"{document.title}: v{old.number} → v{new.number}")
     return download(data, DOCX, exports.safe_filename(f"{document.title} v{old.number}-v{new.number}", ".docx"))
 

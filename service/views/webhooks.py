@@ -6,11 +6,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from service import auth, db
-from service.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
-from service.i18n import error_message
-from storage.models import Network, Webhook, WebhookDelivery
-from workflows import webhooks
+from service.web import auth, db
+from service.web.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
+from service.web.i18n import error_message
+from storage.database.models import Network, Webhook, WebhookDelivery
+from workflows.domain import webhooks
 from workflows.errors import DomainError
 
 bp = Blueprint("webhooks", __name__)

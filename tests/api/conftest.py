@@ -8,9 +8,19 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from storage.models import Comment, Document, Membership, Network, Participant, Round, Version, Webhook, WebhookDelivery
+from storage.database.models import (
+    Comment,
+    Document,
+    Membership,
+    Network,
+    Participant,
+    Round,
+    Version,
+    Webhook,
+    WebhookDelivery,
+)
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import api_tokens, documents, rounds, webhooks
+from workflows.domain import api_tokens, documents, rounds, webhooks
 
 SECOND_TEXT = """# Samenwerkingsovereenkomst
 
@@ -73,11 +83,12 @@ def build_world(db) -> World:
     webhook, _secret = webhooks.register(db, network.id, url="https://127.0.0.1:9/akkoord", actor=coordinator,
                                          allow_private=True)
     round_ = open_round(db, document, coordinator)
+    db.commit()  # the round's webhook delivery is written as its transaction commits
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     member = participant(db, round_, people[1])
     comment = rounds.add_comment(db, member, body="Graag ook de apothekers noemen.", block_id=second.blocks[2]["id"])
     rounds.record_verdict(db, member, value="akkoord_met_opmerkingen", reason="", evidence=rounds.Evidence())
-    member_token = rounds.mint_link(db, member)
+    member_token = rounds.mint_link(db, member.id)
     _t, coordinator_token = api_tokens.create_token(db, network, coordinator, role="coordinator", name="script")
     _t, editor_token = api_tokens.create_token(db, network, editor.person, role="editor", name="export")
     db.commit()

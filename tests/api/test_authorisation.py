@@ -9,10 +9,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import ApiToken, Comment, Membership, Round, Verdict, Webhook
+from storage.database.models import ApiToken, Comment, Membership, Round, Verdict, Webhook
 from tests.api.conftest import auth
 from tests.factories import fresh
-from workflows import api_tokens, membership
+from workflows.domain import api_tokens, membership, people
 
 PARAM = re.compile(r"{(\w+)}")
 
@@ -169,7 +169,7 @@ def test_a_removed_members_token_is_refused(client, db, world):
 
 def test_a_token_follows_its_persons_role_down(client, db, world):
     """A coordinator token of someone who is now an editor acts as an editor."""
-    coordinator = membership.active_membership(db, world.network.id, world.coordinator.id)
+    coordinator = people.active_membership(db, world.network.id, world.coordinator.id)
     membership.remove_member(db, coordinator, actor=world.coordinator)
     membership.add_member(db, world.network, name=world.coordinator.name, email=world.coordinator.email,
                           organisation_name="", role="editor", actor=world.coordinator)

@@ -8,10 +8,19 @@ import io
 
 from sqlalchemy import func, select
 
-from storage.models import AuditEvent, Comment, Document, IdempotencyRecord, Membership, OutboxMessage, Round, utcnow
+from storage.database.models import (
+    AuditEvent,
+    Comment,
+    Document,
+    IdempotencyRecord,
+    MailMessage,
+    Membership,
+    Round,
+    utcnow,
+)
 from tests.api.conftest import auth
 from tests.factories import fresh, participant
-from workflows import rounds
+from workflows.domain import rounds
 
 API = "/api/v1"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -194,7 +203,7 @@ def test_rounds_open_extend_remind_schedule_close(client, db, world):
                         json={"deadline": later, "version_id": world.first.id})
     assert stale.status_code == 409
     fresh(db)
-    assert db.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.round_id == opened.get_json()["id"])) == 5
+    assert db.scalar(select(func.count(MailMessage.id)).where(MailMessage.round_id == opened.get_json()["id"])) == 5
 
 
 def test_comments_processing_and_commentaartabel(client, db, world):
@@ -281,7 +290,7 @@ def test_a_member_reads_comments_and_decides_with_their_link(client, db, world):
                           headers={**headers, "User-Agent": "portaal/1.0"})
     assert verdict.status_code == 201 and verdict.get_json()["current"]
     fresh(db)
-    from storage.models import Verdict
+    from storage.database.models import Verdict
 
     stored = db.get(Verdict, verdict.get_json()["id"])
     assert stored.user_agent == "portaal/1.0" and stored.link_id is not None
@@ -290,7 +299,7 @@ def test_a_member_reads_comments_and_decides_with_their_link(client, db, world):
 
 def test_an_observer_comments_but_gives_no_verdict(client, db, world):
     observer = participant(db, db.get(Round, world.round.id), world.members[-1])
-    token = rounds.mint_link(db, observer)
+    token = rounds.mint_link(db, observer.id)
     db.commit()
     response = client.post(f"{API}/participation/verdicts", json={"value": "akkoord"}, headers=auth(token))
     assert response.status_code == 403 and response.get_json()["code"] == "observer_no_verdict"
@@ -323,7 +332,7 @@ def test_a_members_verdict_is_idempotent_per_link(client, db, world):
     for _ in range(2):
         assert client.post(f"{API}/participation/verdicts", json={"value": "akkoord"}, headers=headers).status_code == 201
     fresh(db)
-    from storage.models import Verdict
+    from storage.database.models import Verdict
 
     assert db.scalar(select(func.count(Verdict.id)).where(Verdict.participant_id == world.participant.id)) == 2  # fixture's + one
 
@@ -395,7 +404,7 @@ def test_a_selection_comment_and_a_round_whose_comments_only_the_group_sees(clie
     round_ = db.get(Round, opened["id"])
     tokens = []
     for m in world.members[1:3]:
-        tokens.append(rounds.mint_link(db, participant(db, round_, m)))
+        tokens.append(rounds.mint_link(db, participant(db, round_, m).id))
     db.commit()
     block = world.second.blocks[2]
     first = client.post(f"{API}/participation/comments", headers=auth(tokens[0]),
@@ -454,7 +463,7 @@ def test_a_member_sees_what_changed_since_the_version_they_last_reviewed(client,
     later = (utcnow() + dt.timedelta(days=30)).isoformat()
     opened = client.post(f"{API}/documents/{world.document.id}/rounds", headers=staff, json={"deadline": later})
     fresh(db)
-    token = rounds.mint_link(db, participant(db, db.get(Round, opened.get_json()["id"]), world.members[1]))
+    token = rounds.mint_link(db, participant(db, db.get(Round, opened.get_json()["id"]), world.members[1]).id)
     db.commit()
     changes = client.get(f"{API}/participation/changes", headers=auth(token)).get_json()
     assert changes["old_version_id"] == world.second.id and changes["deleted_blocks"] >= 1
@@ -466,8 +475,8 @@ def test_a_member_sees_what_changed_since_the_version_they_last_reviewed(client,
 def test_webhooks_register_disable_new_secret_and_redeliver(client, db, world, monkeypatch):
     import socket
 
-    from storage.models import Webhook, WebhookDelivery
-    from workflows import webhooks
+    from storage.database.models import Webhook, WebhookDelivery
+    from workflows.domain import webhooks
 
     real = socket.getaddrinfo
 
@@ -514,8 +523,9 @@ def test_a_stored_answer_is_kept_a_day_then_the_key_starts_afresh_and_the_sweep_
 
     from sqlalchemy import update
 
-    from storage.models import utcnow
-    from workflows import idempotency, jobs
+    from storage.database.models import utcnow
+    from workflows.domain import idempotency
+    from workflows.outbound import jobs
 
     headers = auth(world.editor_token, **{"Idempotency-Key": "dag-1"})
     url = f"{API}/networks/{world.network.id}/documents"

@@ -35,7 +35,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def test_every_operation_conforms_to_its_description(app, world, other, monkeypatch):
     import socket
 
-    from workflows import webhooks
+    from workflows.domain import webhooks
 
     real = socket.getaddrinfo
 

@@ -9,12 +9,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from storage.models import ApiToken
+from storage.database.models import ApiToken
 from tests.api.conftest import auth
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_network
 from tests.service.test_staff_pages import signed_in
-from workflows import api_tokens
+from workflows.domain import api_tokens
 from workflows.errors import InvalidInput, NotAllowed, NotFound
 
 TOKEN = re.compile(r'<code id="new-token">(akk_[\w-]+)</code>')
@@ -54,7 +54,7 @@ def test_only_signed_in_staff_have_a_token_page(app, db):
     network, _coordinator, _people = make_network(db)
     db.commit()
     assert app.test_client().get(f"/n/{network.id}/api-tokens").status_code == 302  # to the sign-in page
-    from workflows import membership
+    from workflows.domain import membership
 
     outsider = membership.get_or_create_person(db, name="Buiten", email="buiten@example.org")
     other = membership.create_network(db, "Ander netwerk", coordinator=outsider)

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from storage.models import Comment, Participant, Verdict
+from storage.database.models import Comment, Participant, Verdict
 from tests.browser.conftest import DESKTOP, PHONE, SMALL_PHONE, screenshot
 from tests.factories import make_document, make_network, open_round
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from storage.blocks import block_text
-from storage.models import Comment
+from storage.database.models import Comment
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.factories import fresh, make_network, open_round, participant, unique
-from workflows import documents, rounds
+from workflows.domain import documents, rounds
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +119,7 @@ def open_link(db, live_server, page, *, upload: tuple[str, bytes]):
                                        actor=coordinator)
     round_ = open_round(db, document, coordinator)
     member_participant = participant(db, round_, member)
-    token = rounds.mint_link(db, member_participant)
+    token = rounds.mint_link(db, member_participant.id)
     db.commit()
     ids = (round_.id, member_participant.id)
     blocks = version.blocks

@@ -13,9 +13,11 @@ from openpyxl import load_workbook
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select, text, update
 
-from storage.models import AuditEvent, Membership, Network, OutboxMessage, Person
+from storage.database.engine import make_engine, make_session_factory
+from storage.database.models import AuditEvent, MailMessage, Membership, Network, Person
 from tests.factories import fresh, make_document, make_network, open_round, participant
-from workflows import jobs, rounds
+from workflows.domain import rounds
+from workflows.outbound import jobs
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def cli(app):
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
     """resend-mail without --network takes every pending row, also those other tests committed without a worker."""
-    db.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
+    db.execute(update(MailMessage).where(MailMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
     db.commit()
 
 
@@ -172,8 +174,8 @@ def test_resend_mail_hands_pending_and_failed_mail_to_the_worker(cli, db, run_wo
     round_ = open_round(db, document, coordinator)
     db.commit()
     jobs.current().redis.flushdb()  # the enqueued deliveries are lost, as when Redis was down
-    invitations = db.scalars(select(OutboxMessage).where(OutboxMessage.round_id == round_.id)
-                             .order_by(OutboxMessage.id)).all()
+    invitations = db.scalars(select(MailMessage).where(MailMessage.round_id == round_.id)
+                             .order_by(MailMessage.id)).all()
     assert len(invitations) == 3
     failed, cancelled = invitations[0], invitations[1]
     failed.status, failed.attempts, failed.last_error = "failed", 6, "SMTPServerDisconnected"
@@ -185,7 +187,7 @@ def test_resend_mail_hands_pending_and_failed_mail_to_the_worker(cli, db, run_wo
     assert "2 messages handed to the workers (1 pending, 1 failed)" in result.output
     run_worker()
     fresh(db)
-    statuses = {m.id: m.status for m in db.scalars(select(OutboxMessage).where(OutboxMessage.round_id == round_.id))}
+    statuses = {m.id: m.status for m in db.scalars(select(MailMessage).where(MailMessage.round_id == round_.id))}
     assert statuses == {failed.id: "sent", cancelled.id: "cancelled", invitations[2].id: "sent"}
     assert len(mail_store.list()) == 2
 
@@ -199,36 +201,38 @@ def test_resend_mail_can_leave_failed_mail_alone(cli, db):
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     db.commit()
-    first = db.scalar(select(OutboxMessage).where(OutboxMessage.round_id == round_.id).order_by(OutboxMessage.id))
+    first = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id))
     first.status = "failed"
     db.commit()
     result = cli("resend-mail", "--no-failed")
     assert result.exit_code == 0 and "(1 pending)" in result.output
     fresh(db)
-    assert db.get(OutboxMessage, first.id).status == "failed"
+    assert db.get(MailMessage, first.id).status == "failed"
 
 
 # failed-jobs and retry-failed-jobs --------------------------------------------------------------------------
 
 
-def test_failed_jobs_are_listed_and_retried(cli, db, run_worker, mail_store, monkeypatch):
+def test_failed_jobs_are_listed_and_retried(cli, db, run_worker, mail_store, monkeypatch, tmp_path):
     network, coordinator, _ = make_network(db, members=0, editors=0)
     document, _ = make_document(db, network, coordinator)
     open_round(db, document, coordinator)
     db.commit()
     jobs.current().redis.flushdb()
-    message = db.scalar(select(OutboxMessage).where(OutboxMessage.network_id == network.id,
-                                                    OutboxMessage.email == "invitation"))
+    message = db.scalar(select(MailMessage).where(MailMessage.network_id == network.id,
+                                                    MailMessage.email == "invitation"))
     with monkeypatch.context() as down:
-        down.setattr(jobs.current(), "smtp_url", "smtp://127.0.0.1:1")  # the mail server is down
-        job = jobs.queue().enqueue("workflows.jobs.deliver", [message.id])  # no retries left
+        # The database cannot be reached: the job fails (no RQ retries: the outbox keeps its own schedule).
+        unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path}/no-such-folder/akkoord.db"))
+        down.setattr(jobs.current(), "read_session_factory", unreachable)
+        job = jobs.queue().enqueue(jobs.deliver_mail, [message.id])
         run_worker()
     assert job.id in FailedJobRegistry(queue=jobs.queue()).get_job_ids()
 
     listing = cli("failed-jobs")
     assert listing.exit_code == 0
-    assert job.id in listing.output and "workflows.jobs.deliver" in listing.output
-    assert "DeliveryIncomplete" in listing.output and "1 failed jobs" in listing.output
+    assert job.id in listing.output and "workflows.outbound.jobs.deliver_mail" in listing.output
+    assert "OperationalError" in listing.output and "1 failed jobs" in listing.output
 
     assert cli("retry-failed-jobs").exit_code == 2  # say which, or --all
     unknown = cli("retry-failed-jobs", "no-such-job")
@@ -237,7 +241,7 @@ def test_failed_jobs_are_listed_and_retried(cli, db, run_worker, mail_store, mon
     assert result.exit_code == 0 and "1 jobs back on the queue" in result.output
     run_worker()
     fresh(db)
-    assert db.get(OutboxMessage, message.id).status == "sent"
+    assert db.get(MailMessage, message.id).status == "sent"
     assert [m.to for m in mail_store.list()] == [[coordinator.email]]
     assert "0 failed jobs" in cli("failed-jobs").output
     assert cli("retry-failed-jobs", "--all").exit_code == 0
@@ -285,7 +289,7 @@ def test_commands_that_need_redis_say_so_when_it_is_down(cli, db, monkeypatch):
         result = cli(*args)
         assert result.exit_code == 1 and "Redis cannot be reached" in result.output
     result = cli("resend-mail", "--network", network.id)
-    assert result.exit_code == 1 and "1 messages are pending" in result.output and "sweep" in result.output
+    assert result.exit_code == 1 and "1 messages are due" in result.output and "sweep" in result.output
     fresh(db)
-    assert db.scalar(select(OutboxMessage.status).where(OutboxMessage.network_id == network.id,
-                                                        OutboxMessage.email == "invitation")) == "pending"
+    assert db.scalar(select(MailMessage.status).where(MailMessage.network_id == network.id,
+                                                        MailMessage.email == "invitation")) == "pending"

@@ -11,7 +11,7 @@ import pypdf
 from sqlalchemy import select
 
 from storage.blocks import block_text
-from storage.models import Version
+from storage.database.models import Version
 from tests.conftest import csrf_token
 
 BASE = "http://localhost"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from service.embedded import MailStore, start_redis_server, start_smtp_server
+from service.embedded.servers import MailStore, start_redis_server, start_smtp_server
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -167,7 +167,7 @@ def test_redis_server_dies_with_a_killed_parent(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\n"
-         "from service.embedded import start_redis_server\n"
+         "from service.embedded.servers import start_redis_server\n"
          f"server = start_redis_server({str(tmp_path)!r})\n"
          "print(server.pid, flush=True)\n"
          "time.sleep(60)\n"],

@@ -117,7 +117,7 @@ def test_catalogues_hold_exactly_the_strings_in_the_source(source):
 
 def test_extraction_covers_python_and_every_kind_of_template(source):
     files = {filename for message in source for filename, _line in message.locations}
-    for expected in ("service/i18n.py", "service/forms.py", "workflows/exports.py", "templates/base.html",
+    for expected in ("service/web/i18n.py", "service/web/forms.py", "workflows/domain/exports.py", "templates/base.html",
                      "templates/emails/_layout.html", "templates/emails/invitation/subject.txt",
                      "templates/emails/invitation/body.txt", "templates/emails/invitation/body.html"):
         assert expected in files, f"babel.cfg does not extract {expected}"
@@ -159,7 +159,7 @@ def test_english_falls_back_to_the_source_strings():
     ("en", 'lang="en"', "You receive this email from Akkoord on behalf of your network."),
 ])
 def test_email_templates_render_in_the_recipients_language(locale, lang, footer):
-    from workflows.emails import environment
+    from workflows.outbound.emails import environment
 
     html = environment(locale).get_template("emails/_layout.html").render()
     assert lang in html
@@ -170,7 +170,7 @@ def test_flask_pages_speak_dutch_by_default():
     from flask import Flask, render_template_string
     from flask_babel import gettext as flask_gettext
 
-    from service import i18n
+    from service.web import i18n
 
     app = Flask(__name__)
     app.secret_key = "test"

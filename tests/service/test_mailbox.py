@@ -15,8 +15,8 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, DictLoader
 
-from service import mailbox
-from service.embedded import MailStore
+from service.embedded.servers import MailStore
+from service.views import mailbox
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 BASE = "<!doctype html><title>{% block title %}{% endblock %}</title><main>{% block content %}{% endblock %}</main>"

@@ -9,10 +9,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
+from storage.database.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
-from workflows import rounds
+from workflows.domain import rounds
 
 
 @pytest.fixture
@@ -22,8 +22,8 @@ def invited(db):
     round_ = open_round(db, document, coordinator)
     member = participant(db, round_, people[1])
     observer = participant(db, round_, people[3])
-    token = rounds.mint_link(db, member)
-    observer_token = rounds.mint_link(db, observer)
+    token = rounds.mint_link(db, member.id)
+    observer_token = rounds.mint_link(db, observer.id)
     db.commit()
     return {"round": round_, "member": member, "token": token, "observer": observer, "observer_token": observer_token,
             "coordinator": coordinator, "version": version}
@@ -36,7 +36,7 @@ def counts(db, round_id):
             db.get(Round, round_id).status)
 
 
-def test_get_and_head_on_a_link_change_nothing_but_the_opened_mark(app, db, invited):
+def test_get_and_head_on_a_link_change_nothing(app, db, invited):
     round_id = invited["round"].id
     before = counts(db, round_id)
     scanner = app.test_client()  # a mail scanner: no cookies, follows nothing
@@ -58,8 +58,20 @@ def test_get_and_head_on_a_link_change_nothing_but_the_opened_mark(app, db, invi
     for path in ("verdict", "comments", "comment?block=b1", "comment"):
         person.get(response.headers["Location"] + path)
     assert counts(db, round_id) == before
+    fresh(db)
     participant = db.get(Participant, invited["member"].id)
-    assert participant.first_opened_at is not None and participant.current_verdict_id is None
+    # Not even "opened": a scanner does all of the above too. The person's first tap on the page says it (the
+    # page's script posts it, with the page's CSRF token).
+    assert participant.first_opened_at is None and participant.current_verdict_id is None
+    review = response.headers["Location"]
+    assert 'data-seen-url="' + review + 'seen"' in page.get_data(as_text=True)
+    assert person.post(review + "seen", data={}).status_code == 400  # no CSRF token: a forged post
+    fresh(db)
+    assert db.get(Participant, invited["member"].id).first_opened_at is None
+    assert person.post(review + "seen", data={"csrf_token": csrf_token(page.get_data(as_text=True))}).status_code == 204
+    fresh(db)
+    assert db.get(Participant, invited["member"].id).first_opened_at is not None
+    assert counts(db, round_id) == before
 
 
 def test_a_verdict_needs_a_post_with_the_csrf_token(app, db, invited):
@@ -145,7 +157,7 @@ def test_a_lost_link_can_be_asked_for_again_with_the_same_answer_for_unknown_add
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     member = participant(db, round_, people[1])
-    old_token = rounds.mint_link(db, member)
+    old_token = rounds.mint_link(db, member.id)
     db.commit()
     run_worker()
     mail_store.clear()

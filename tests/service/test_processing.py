@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Comment
+from storage.database.models import Comment
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
-from workflows import rounds
+from workflows.domain import rounds
 
 
 def test_an_editor_processes_comments_and_the_member_sees_the_answer(app, db):
@@ -18,7 +18,7 @@ def test_an_editor_processes_comments_and_the_member_sees_the_answer(app, db):
     member = participant(db, round_, people[1])
     for i in range(3):
         rounds.add_comment(db, member, body=f"Opmerking nummer {i}", block_id=None)
-    token = rounds.mint_link(db, member)
+    token = rounds.mint_link(db, member.id)
     db.commit()
 
     reader = app.test_client()
@@ -82,7 +82,7 @@ def test_the_commentaartabel_shows_and_downloads(app, db):
 
 
 def test_a_member_finds_earlier_comments_on_the_new_version(app, db):
-    from workflows import comments, documents
+    from workflows.domain import comments, documents
 
     network, coordinator, people = make_network(db, members=1)
     text1 = ("# Artikel 1\n\nDe huisarts coördineert de zorg thuis en overlegt met de apotheek.\n\n"
@@ -99,7 +99,7 @@ def test_a_member_finds_earlier_comments_on_the_new_version(app, db):
              "De huisarts coördineert de zorg thuis en overlegt met de apotheek en de wijkverpleging.\n")
     documents.upload_version(db, document, filename="v2.md", data=text2.encode(), change_note="", actor=coordinator)
     round2 = open_round(db, document, coordinator)
-    token = rounds.mint_link(db, participant(db, round2, people[1]))
+    token = rounds.mint_link(db, participant(db, round2, people[1]).id)
     db.commit()
 
     client = app.test_client()
@@ -114,7 +114,7 @@ def test_a_member_finds_earlier_comments_on_the_new_version(app, db):
 
 
 def test_the_next_invitation_says_how_comments_were_processed_and_links_to_the_changes(app, db, run_worker, mail_store):
-    from workflows import comments, documents
+    from workflows.domain import comments, documents
 
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)

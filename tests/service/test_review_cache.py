@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import gzip
 
-from storage.models import Participant, Round
+from storage.database.models import Participant, Round
 from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import rounds
+from workflows.domain import rounds
 
 
 def member_reading(app, db):
@@ -17,7 +17,7 @@ def member_reading(app, db):
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     member = participant(db, round_, people[1])
-    token = rounds.mint_link(db, member)
+    token = rounds.mint_link(db, member.id)
     db.commit()
     client = app.test_client()
     return client, client.get(f"/l/{token}").headers["Location"], coordinator, member
@@ -28,7 +28,7 @@ def test_a_cached_review_page_follows_verdicts_comments_and_closing(app, db):
     document, version = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     member, other = (participant(db, round_, p) for p in people[1:3])
-    token = rounds.mint_link(db, member)
+    token = rounds.mint_link(db, member.id)
     db.commit()
     client = app.test_client()
     review = client.get(f"/l/{token}").headers["Location"]

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Membership, OutboxMessage, Participant, SignInToken, Version
+from storage.database.models import MailMessage, Membership, Participant, SignInToken, Version
 from tests.conftest import CORPUS, csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
-from workflows import rounds, signin
+from workflows.domain import rounds, signin
 
 
 def signed_in(app, db, person):
@@ -165,8 +165,8 @@ def test_resending_a_link_queues_a_new_invitation(app, db, setup, run_worker, ma
     assert app.test_client().get(new_link.removeprefix("http://localhost")).status_code == 303
     page = client.get(f"/r/{round_.id}").get_data(as_text=True)
     fresh(db)
-    assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.round_id == round_.id, OutboxMessage.status == "sent")) == len(people) + 1 + 1
+    assert db.scalar(select(func.count()).select_from(MailMessage).where(
+        MailMessage.round_id == round_.id, MailMessage.status == "sent")) == len(people) + 1 + 1
     assert people[1].person.name in page
 
 
@@ -188,7 +188,7 @@ def test_a_final_document_downloads_as_docx_and_pdf_and_a_redline_as_tracked_cha
 
     import pypdf
 
-    from workflows import documents, finalising
+    from workflows.domain import documents, finalising
 
     _network, coordinator, _people, document, v1 = setup
     v2 = documents.upload_version(db, document, filename="v2.md", change_note="", actor=coordinator,
@@ -215,7 +215,7 @@ def test_a_final_document_downloads_as_docx_and_pdf_and_a_redline_as_tracked_cha
 
 
 def test_the_coordinator_reminds_and_extends_from_the_round_page(app, db, setup):
-    from workflows import reminders
+    from workflows.domain import reminders
 
     _network, coordinator, _people, document, _version = setup
     round_ = open_round(db, document, coordinator)
@@ -236,7 +236,7 @@ def test_the_coordinator_reminds_and_extends_from_the_round_page(app, db, setup)
 
 
 def test_the_document_page_shows_who_stands_where_across_rounds(app, db, setup):
-    from workflows import documents
+    from workflows.domain import documents
 
     _network, coordinator, people, document, _version = setup
     round1 = open_round(db, document, coordinator)

@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 
 from storage.blocks import block_text
-from storage.models import Comment, Round, utcnow
+from storage.database.models import Comment, Round, utcnow
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, participant
 from tests.service.test_staff_pages import signed_in
-from workflows import rounds
+from workflows.domain import rounds
 
 
 def reading(app, db, *, visibility: str = "all", members: int = 2):
@@ -27,7 +27,7 @@ def reading(app, db, *, visibility: str = "all", members: int = 2):
                                actor=coordinator, comment_visibility=visibility)
     readers = []
     for membership in people:
-        token = rounds.mint_link(db, participant(db, round_, membership))
+        token = rounds.mint_link(db, participant(db, round_, membership).id)
         db.commit()
         client = app.test_client()
         readers.append((client, client.get(f"/l/{token}").headers["Location"]))
@@ -201,7 +201,7 @@ def test_an_editor_uploads_a_version_naming_the_comments_it_addresses_and_the_me
     refused = upload("1, 7")
     assert refused.status_code == 400 and "commentaar 7 bestaat niet" in unescape(refused.get_data(as_text=True))
     fresh(db)
-    from storage.models import Version
+    from storage.database.models import Version
 
     assert db.scalar(select(func.count(Version.id)).where(Version.document_id == round_.document_id)) == 1
     saved = upload("1")
@@ -216,7 +216,7 @@ def test_an_editor_uploads_a_version_naming_the_comments_it_addresses_and_the_me
     assert "wijzigingen sinds versie 1" in history
 
     fresh(db)
-    from workflows import comments as comment_rules
+    from workflows.domain import comments as comment_rules
 
     assert comment_rules.addressed_in(db, [first.id]) == {first.id: [2]}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.docx_reader import read_docx
+from storage.formats.docx_reader import read_docx
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 GENERATOR = CORPUS.parent / "tools" / "gen_agreement.py"

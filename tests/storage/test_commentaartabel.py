@@ -12,7 +12,7 @@ import pytest
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
-from storage.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
+from storage.formats.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
 
 ROWS = [
     CommentRow(1, "Anne de Vries", "Patiëntenvereniging Zeldzaam", "Artikel 1 Doel",

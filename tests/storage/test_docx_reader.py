@@ -7,7 +7,7 @@ import time
 import pytest
 
 from storage.blocks import block_text, body_blocks, iter_text_blocks, plain_text
-from storage.docx_reader import DocxRefused, format_number, read_docx, read_docx_content
+from storage.formats.docx_reader import DocxRefused, format_number, read_docx, read_docx_content
 
 W_P = "<w:p>{}</w:p>"
 W_NS_URI = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -14,12 +14,12 @@ import docx
 import pytest
 
 from storage.blocks import assign_ids
-from storage.docx_reader import read_docx
-from storage.docx_redline import RedlineBlock, write_redline_docx
-from storage.docx_writer import write_docx
-from storage.importing import import_upload
+from storage.formats.docx_reader import read_docx
+from storage.formats.docx_redline import RedlineBlock, write_redline_docx
+from storage.formats.docx_writer import write_docx
+from storage.formats.importing import import_upload
 from tests.storage.tracked_changes import W, accept_all, document_xml, reject_all
-from workflows.redline_export import redline_docx
+from workflows.domain.exports import redline_docx
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 WBP = ("nl_wet-bescherming-persoonsgegevens_BWBR0011468_2015-01-02.txt",

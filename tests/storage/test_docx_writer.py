@@ -12,8 +12,8 @@ import pytest
 from docx.enum.section import WD_SECTION
 
 from storage.blocks import assign_ids
-from storage.docx_reader import read_docx
-from storage.docx_writer import write_docx
+from storage.formats.docx_reader import read_docx
+from storage.formats.docx_writer import write_docx
 
 
 def cell(*blocks: dict, colspan: int = 1, rowspan: int = 1) -> dict:

@@ -10,7 +10,7 @@ import zipfile
 import docx
 import pytest
 
-from storage.importing import ImportRefused, import_upload
+from storage.formats.importing import ImportRefused, import_upload
 
 
 @pytest.fixture

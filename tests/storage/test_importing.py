@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from storage.importing import MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, ImportRefused, import_upload
+from storage.formats.importing import MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, ImportRefused, import_upload
 
 # What the corpus manifest's notes ask of each edge case (the others must import).
 # 15 and 20 hold no visible text (all deleted; one picture) and 31/34 one empty paragraph, so there is

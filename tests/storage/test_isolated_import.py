@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from storage.importing import ImportRefused
-from storage.isolated_import import import_upload_isolated
+from storage.formats.importing import ImportRefused
+from storage.formats.isolated_import import import_upload_isolated
 from tests.conftest import CORPUS
 
 CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage.db import make_engine, upgrade
-from storage.models import Base
+from storage.database.engine import make_engine, upgrade
+from storage.database.models import Base
 
 
 def _differences(url: str) -> list:
@@ -30,7 +30,7 @@ def test_the_migrated_schema_matches_the_models(database_url):
 def test_the_newest_migration_steps_down_and_up(tmp_path):
     from alembic import command
 
-    from storage.db import alembic_config
+    from storage.database.engine import alembic_config
 
     url = f"sqlite:///{tmp_path / 'steps.db'}"
     upgrade(url)

@@ -14,9 +14,9 @@ import pytest
 from pypdf import PdfReader
 from reportlab.platypus.doctemplate import LayoutError
 
-from storage import pdf_writer
-from storage.importing import import_upload
-from storage.pdf_writer import write_pdf
+from storage.formats import pdf_writer
+from storage.formats.importing import import_upload
+from storage.formats.pdf_writer import write_pdf
 
 HASH = "3f" * 32
 FOOTER = f"Hash van de inhoud (SHA-256): {HASH}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.text_reader import read_markdown, read_plain_text
+from storage.formats.text_reader import read_markdown, read_plain_text
 
 
 def cell(text: str | None) -> dict:

@@ -1,6 +1,6 @@
 """Word's "Accept all" and "Reject all" as transforms of a package's document.xml, for the tests.
 
-Independent of storage.docx_reader (which accepts every change as it reads), so that a test can
+Independent of storage.formats.docx_reader (which accepts every change as it reads), so that a test can
 read the rejected text too and check the accepted text two ways.
 """
 

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import update
 
-from storage.models import WebhookDelivery
-from workflows import jobs
+from storage.database.models import WebhookDelivery
+from workflows.outbound import jobs
 
 
 @dataclass

@@ -7,14 +7,16 @@ import datetime as dt
 
 import pytest
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from storage.models import Participant, Webhook, WebhookDelivery, utcnow
+from storage.database.models import Participant, Webhook, WebhookDelivery, utcnow
 from tests.factories import fresh, make_document, make_network, open_round, participant
 from tests.webhooks.conftest import verify
-from workflows import documents, finalising, jobs, rounds, webhooks
+from workflows.domain import documents, finalising, rounds, webhooks
+from workflows.outbound import jobs
+from workflows.outbound import webhooks as posting
 
-LATER = dt.timedelta(hours=3)  # past every retry interval
+DELIVER = "workflows.outbound.jobs.deliver_webhooks"
 
 
 def register(db, network, coordinator, receiver, events=None) -> tuple[Webhook, str]:
@@ -22,6 +24,13 @@ def register(db, network, coordinator, receiver, events=None) -> tuple[Webhook, 
                                         allow_private=True)
     db.commit()
     return webhook, secret
+
+
+def come_due(db, delivery_id: int, *, overdue: dt.timedelta = dt.timedelta(0)) -> None:
+    """Time passes: the delivery's next attempt is due now (or long since)."""
+    db.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+               .values(next_attempt_at=utcnow() - overdue))
+    db.commit()
 
 
 def deliveries(db, **where) -> list[WebhookDelivery]:
@@ -44,11 +53,12 @@ def test_a_round_opening_is_posted_signed_by_the_worker_after_commit(db, run_wor
     network, coordinator, _people, document, version = network_with_draft
     webhook, secret = register(db, network, coordinator, receiver)
     round_ = open_round(db, document, coordinator)
-    pending = db.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)).all()
-    assert [d.event for d in pending] == ["round.opened"]  # written in the deciding transaction
-    assert not any(job.func_name == "workflows.jobs.deliver_webhook" for job in jobs.queue().jobs)
+    assert not any(job.func_name == DELIVER for job in jobs.queue().jobs)
     db.commit()
-    assert sum(job.func_name == "workflows.jobs.deliver_webhook" for job in jobs.queue().jobs) == 1
+    # Written in the deciding transaction (as it commits, with the audit event), handed to a worker after it.
+    pending = deliveries(db, webhook_id=webhook.id)
+    assert [(d.event, d.status) for d in pending] == [("round.opened", "pending")]
+    assert sum(job.func_name == DELIVER for job in jobs.queue().jobs) == 1
     run_worker()
 
     [received] = receiver.requests
@@ -79,8 +89,10 @@ def test_verdicts_closing_and_finalising_each_reach_the_receiver(db, run_worker,
     _webhook, secret = register(db, network, coordinator, receiver)
     round_ = open_round(db, document, coordinator)
     voters = db.scalars(select(Participant).where(Participant.round_id == round_.id).order_by(Participant.id)).all()
-    for voter in voters:
+    db.commit()
+    for voter in voters:  # each in its own transaction, as each member's own request
         rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
+        db.commit()
     finalising.finalise_document(db, document, version, actor=coordinator)
     db.commit()
     run_worker()
@@ -137,7 +149,6 @@ def test_a_rolled_back_transaction_posts_nothing(db, run_worker, receiver, netwo
     network, coordinator, _people, document, _version = network_with_draft
     webhook, _secret = register(db, network, coordinator, receiver)
     open_round(db, document, coordinator)
-    assert len(db.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)).all()) == 1
     db.rollback()
     assert deliveries(db, webhook_id=webhook.id) == []
     assert jobs.queue().count == 0
@@ -174,11 +185,16 @@ def test_a_receiver_that_fails_first_gets_the_same_event_on_the_retry(db, run_wo
     assert delivery.last_error.startswith("HTTP 503")
     registry = ScheduledJobRegistry(queue=jobs.queue())
     retries = [job for job in map(jobs.queue().fetch_job, registry.get_job_ids())
-               if job.func_name == "workflows.jobs.deliver_webhook"]
-    assert len(retries) == 1 and retries[0].args == (delivery.id,)  # RQ's Retry, with backoff
+               if job.func_name == DELIVER]
+    wait = dt.timedelta(seconds=jobs.current().schedule.retry_after[0])
+    assert len(retries) == 1 and retries[0].args == ([delivery.id],)  # at the schedule's next time
+    assert abs(registry.get_scheduled_time(retries[0]) - delivery.next_attempt_at) < dt.timedelta(seconds=1)
+    assert delivery.next_attempt_at - utcnow() > wait - dt.timedelta(seconds=5)
     assert run_worker() == 0  # not before its time
+    assert jobs.tick()["webhooks"] == 0  # nor does the sweep take it earlier
 
-    run_worker(scheduled_until=utcnow() + dt.timedelta(seconds=15))
+    come_due(db, delivery.id)
+    run_worker(scheduled_until=utcnow() + wait * 2)
     [delivery] = deliveries(db, webhook_id=webhook.id)
     assert (delivery.status, delivery.attempts, delivery.response_status, delivery.last_error) == ("sent", 2, 200, "")
     first, second = receiver.requests
@@ -195,11 +211,15 @@ def test_after_the_last_retry_the_delivery_has_failed_and_can_be_sent_again(db, 
     open_round(db, document, coordinator)
     db.commit()
     run_worker()
-    for _ in range(webhooks.MAX_ATTEMPTS):
-        run_worker(scheduled_until=utcnow() + LATER)
+    attempts = jobs.current().schedule.max_attempts
+    for _ in range(attempts - 1):
+        [delivery] = deliveries(db, webhook_id=webhook.id)
+        come_due(db, delivery.id)
+        run_worker(scheduled_until=utcnow() + dt.timedelta(days=1))
     [delivery] = deliveries(db, webhook_id=webhook.id)
-    assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", webhooks.MAX_ATTEMPTS, 500)
-    assert len(receiver.requests) == webhooks.MAX_ATTEMPTS
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", attempts, 500)
+    assert delivery.failure == "http_error"
+    assert len(receiver.requests) == attempts
 
     receiver.status = 204
     webhooks.redeliver(db, delivery, actor=coordinator)
@@ -218,9 +238,9 @@ def test_a_retried_or_duplicated_job_never_posts_a_sent_delivery_again(db, run_w
     run_worker()
     [delivery] = deliveries(db, webhook_id=webhook.id)
     assert delivery.status == "sent"
-    jobs.enqueue_webhook_deliveries(jobs.queue(), [delivery.id, delivery.id])
+    jobs.enqueue_items(jobs.queue(), [], [delivery.id, delivery.id])
     run_worker()
-    assert jobs.deliver_webhook(delivery.id) == "skipped"
+    assert jobs.deliver_webhooks([delivery.id])["skipped"] == 1
     assert len(receiver.requests) == 1
     assert deliveries(db, webhook_id=webhook.id)[0].attempts == 1
 
@@ -234,20 +254,21 @@ def test_redirects_are_not_followed(db, run_worker, receiver, network_with_draft
     run_worker()
     assert [r.path for r in receiver.requests] == ["/hooks/akkoord?source=test"]  # never /elsewhere
     [delivery] = deliveries(db, webhook_id=webhook.id)
-    assert delivery.status == "pending" and delivery.response_status == 302
+    # A redirect will not go away by asking again: failed at once, with its reason.
+    assert (delivery.status, delivery.response_status, delivery.failure) == ("failed", 302, "http_redirect")
     assert "redirect" in delivery.last_error
 
 
 def test_a_slow_receiver_times_out(db, run_worker, receiver, network_with_draft, monkeypatch):
     network, coordinator, _people, document, _version = network_with_draft
     webhook, _secret = register(db, network, coordinator, receiver)
-    monkeypatch.setattr(webhooks, "TIMEOUT", 0.3)  # 5 s in production
+    monkeypatch.setattr(posting, "TIMEOUT", 0.3)  # 5 s in production
     receiver.delay = 1.0
     open_round(db, document, coordinator)
     db.commit()
     run_worker()
     [delivery] = deliveries(db, webhook_id=webhook.id)
-    assert delivery.status == "pending" and delivery.response_status is None
+    assert (delivery.status, delivery.response_status, delivery.failure) == ("pending", None, "webhook_unreachable")
     assert "timed out" in delivery.last_error.lower()
 
 
@@ -261,13 +282,15 @@ def test_the_worker_checks_the_address_again_and_refuses_a_private_one(db, run_w
     run_worker()
     assert receiver.requests == []
     [delivery] = deliveries(db, webhook_id=webhook.id)
-    assert delivery.status == "pending" and delivery.last_error == "refused: webhook_url_private"
+    assert (delivery.status, delivery.failure) == ("failed", "webhook_address")
+    assert delivery.last_error == "refused: webhook_url_private"
 
 
 def test_a_disabled_webhook_gets_nothing_more(db, run_worker, receiver, network_with_draft):
     network, coordinator, _people, document, _version = network_with_draft
     webhook, _secret = register(db, network, coordinator, receiver)
     round_ = open_round(db, document, coordinator)
+    db.commit()
     webhooks.disable(db, db.get(Webhook, webhook.id), actor=coordinator)  # before the worker posted it
     db.commit()
     rounds.close_round(db, round_, actor=coordinator)
@@ -285,9 +308,10 @@ def test_the_sweep_posts_deliveries_whose_job_was_lost(db, run_worker, receiver,
     jobs.current().redis.flushdb()  # as if Redis was down at commit time
     run_worker()
     assert receiver.requests == []
-    assert jobs.tick((utcnow() + dt.timedelta(seconds=5)).isoformat())["webhooks"] == 0  # not yet: the job may come
-    result = jobs.tick((utcnow() + webhooks.SWEEP_AFTER + dt.timedelta(seconds=5)).isoformat())
-    assert result["webhooks"] == 1
+    assert jobs.tick()["webhooks"] == 0  # not yet: the job may still come
+    [delivery] = deliveries(db, webhook_id=webhook.id)
+    come_due(db, delivery.id, overdue=dt.timedelta(seconds=jobs.current().schedule.sweep_grace + 1))
+    assert jobs.tick()["webhooks"] == 1
     run_worker()
     assert receiver.events() == ["round.opened"] and verify(secret, receiver.requests[0])
     assert [d.status for d in deliveries(db, webhook_id=webhook.id)] == ["sent"]
@@ -320,8 +344,11 @@ def test_the_sweep_waits_for_a_retry_and_takes_one_whose_job_was_lost(db, run_wo
     [delivery] = deliveries(db, webhook_id=webhook.id)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     jobs.current().redis.flushdb()  # its retry job is lost
-    assert jobs.tick((utcnow() + dt.timedelta(minutes=30)).isoformat())["webhooks"] == 0  # a retry may still come
-    assert jobs.tick((utcnow() + webhooks.RETRY_LOST_AFTER + dt.timedelta(minutes=1)).isoformat())["webhooks"] == 1
+    assert jobs.tick()["webhooks"] == 0  # its time has not come
+    come_due(db, delivery.id)
+    assert jobs.tick()["webhooks"] == 0  # its time has come, and its job may still come
+    come_due(db, delivery.id, overdue=dt.timedelta(seconds=jobs.current().schedule.sweep_grace + 1))
+    assert jobs.tick()["webhooks"] == 1  # that job is lost
     run_worker()
     assert [d.status for d in deliveries(db, webhook_id=webhook.id)] == ["sent"]
     assert len(receiver.requests) == 2
@@ -334,13 +361,15 @@ def test_a_redelivery_whose_job_was_lost_is_swept_too(db, run_worker, receiver, 
     db.commit()
     fresh(db)
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
-    delivery.status, delivery.attempts = "failed", webhooks.MAX_ATTEMPTS  # as after the last retry
+    delivery.status, delivery.attempts = "failed", jobs.current().schedule.max_attempts  # as after the last retry
+    delivery.next_attempt_at = None
     db.commit()
     jobs.current().redis.flushdb()
     webhooks.redeliver(db, delivery, actor=coordinator)
     db.commit()
     jobs.current().redis.flushdb()  # its job is lost
-    assert jobs.tick((utcnow() + dt.timedelta(seconds=5)).isoformat())["webhooks"] == 0
-    assert jobs.tick((utcnow() + webhooks.SWEEP_AFTER + dt.timedelta(seconds=5)).isoformat())["webhooks"] == 1
+    assert jobs.tick()["webhooks"] == 0
+    come_due(db, delivery.id, overdue=dt.timedelta(seconds=jobs.current().schedule.sweep_grace + 1))
+    assert jobs.tick()["webhooks"] == 1
     run_worker()
     assert [d.status for d in deliveries(db, webhook_id=webhook.id)] == ["sent"]

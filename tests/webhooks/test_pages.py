@@ -8,12 +8,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import AuditEvent, Webhook, WebhookDelivery
+from storage.database.models import AuditEvent, Webhook, WebhookDelivery
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round
 from tests.service.test_staff_pages import signed_in
 from tests.webhooks.conftest import verify
-from workflows import webhooks
+from workflows.domain import webhooks
 
 SECRET = re.compile(r"<code>(whsec_[A-Za-z0-9_-]+)</code>")
 
@@ -140,7 +140,7 @@ def test_the_log_is_paged_newest_first_and_a_failed_delivery_is_sent_again(app, 
     receiver.status = 500
     round_ = open_round(db, document, coordinator)
     db.commit()
-    from workflows import rounds
+    from workflows.domain import rounds
 
     rounds.close_round(db, round_, actor=coordinator)
     db.commit()
@@ -196,7 +196,7 @@ def test_another_networks_webhooks_and_deliveries_are_not_reachable(app, db, set
 
 
 def test_delivery_errors_are_said_in_words_with_the_technical_text_beside_them(app):
-    from service.templating import delivery_error
+    from service.web.templating import delivery_error
 
     with app.test_request_context(headers={"Accept-Language": "nl"}):
         assert delivery_error("TimeoutError: timed out").startswith("Geen antwoord binnen 5 seconden.")

@@ -4,10 +4,14 @@ the network they run in."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 
-from workflows import webhooks
+from workflows.domain import webhooks
 from workflows.errors import InvalidInput
+from workflows.outbound import webhooks as posting
 
 PUBLIC = "93.184.215.14"  # a global address (documentation ranges such as 203.0.113.0/24 are not)
 
@@ -65,9 +69,6 @@ def test_allow_private_still_refuses_some(url, code):
 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
-    import hashlib
-    import hmac
-
     body = b'{"type":"round.opened"}'
     expected = hmac.new(b"whsec_x", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert webhooks.sign("whsec_x", "1700000000", body) == f"sha256={expected}"
+    assert posting.sign("whsec_x", "1700000000", body) == f"sha256={expected}"

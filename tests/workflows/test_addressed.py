@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import AuditEvent, Version, VersionAddress
+from storage.database.models import AuditEvent, Version, VersionAddress
 from tests.factories import DRAFT_TEXT, make_document, make_network, open_round, participant
-from workflows import commentaartabel, comments, documents, rounds
+from workflows.domain import commentaartabel, comments, documents, rounds
 from workflows.errors import InvalidInput
 
 
@@ -59,6 +59,7 @@ def test_a_new_version_records_the_comments_it_addresses_and_each_comment_knows_
     addressed = comments.addressed_by(db, version.id)
     assert [(a.number, a.comment.body) for a in addressed] == [(1, "Punt 1"), (2, "Punt 2"), (3, "Punt 3")]
     assert comments.addressed_in(db, [c.id for c in made]) == {made[0].id: [2], made[1].id: [2], made[2].id: [2]}
+    db.commit()  # events join the audit chain when their transaction commits
     event = db.scalar(select(AuditEvent).where(AuditEvent.kind == "version_uploaded",
                                                AuditEvent.data["version_id"].as_integer() == version.id))
     assert event.data["addresses"] == 3

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from storage.blocks import assign_ids, block_text
-from storage.importing import import_upload
-from workflows.anchoring import Anchor, anchor_at, reanchor
-from workflows.passages import carry_ids
+from storage.formats.importing import import_upload
+from workflows.text.anchoring import Anchor, anchor_at, reanchor
+from workflows.text.passages import carry_ids
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 GEN_AGREEMENT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "gen_agreement.py"

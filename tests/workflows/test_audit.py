@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
-from storage.models import AuditEvent
+from storage.database.models import AuditEvent
 from tests.factories import make_document, make_network, open_round
 from workflows.audit import verify_chain
 
@@ -13,6 +13,7 @@ def test_every_state_change_is_in_an_intact_chain_and_tampering_is_detected(db):
     network, coordinator, _ = make_network(db, members=2)
     document, _ = make_document(db, network, coordinator)
     open_round(db, document, coordinator)
+    db.commit()  # events join the audit chain when their transaction commits
     kinds = db.scalars(select(AuditEvent.kind).where(AuditEvent.network_id == network.id).order_by(AuditEvent.seq)).all()
     assert kinds[0] == "network_created"
     assert {"member_joined", "document_created", "version_uploaded", "round_opened"} <= set(kinds)

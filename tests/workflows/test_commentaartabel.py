@@ -9,10 +9,10 @@ import docx
 import openpyxl
 import pytest
 
-from storage.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS
-from storage.models import Membership, Organisation, utcnow
+from storage.database.models import Membership, Organisation, utcnow
+from storage.formats.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS
 from tests.factories import DRAFT_TEXT, make_document, make_network, open_round, participant
-from workflows import commentaartabel, rounds
+from workflows.domain import commentaartabel, rounds
 from workflows.errors import NotFound
 
 LONG = "Deze alinea is bewust heel lang, zodat de passage in de commentaartabel wordt ingekort " * 3

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import AuditEvent, Participant
+from storage.database.models import AuditEvent, Participant
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import comments, finalising, rounds
+from workflows.domain import comments, finalising, rounds
 from workflows.errors import AlreadyFinal, InvalidInput
 
 
@@ -30,6 +30,7 @@ def test_processing_counts_and_is_audited(db, round_with_comments):
                              actor=coordinator)
     assert comments.progress(db, round_.id) == comments.Progress(processed=2, total=3)
     assert made[1].processed_by_id == coordinator.id and made[1].processed_at is not None
+    db.commit()  # events join the audit chain when their transaction commits
     events = db.scalars(select(AuditEvent.kind).where(AuditEvent.round_id == round_.id)).all()
     assert events.count("comment_processed") == 2
 

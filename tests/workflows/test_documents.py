@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from storage.blocks import content_hash
-from storage.models import Blob, Version
+from storage.database.models import Blob, Version
 from tests.conftest import CORPUS
 from tests.factories import make_document, make_network
-from workflows import documents
+from workflows.domain import documents
 from workflows.errors import InvalidInput, UploadRefused
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import Document, Finalisation, OutboxMessage, Participant, Version
+from storage.database.models import Document, Finalisation, MailMessage, Participant, Version
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import documents, finalising, membership, rounds
+from workflows.domain import documents, finalising, membership, rounds
 from workflows.errors import AlreadyFinal, NotUnanimous, StaleVersion
 
 
@@ -54,8 +54,8 @@ def test_a_final_document_is_frozen_and_everyone_gets_it(db):
     document, version = make_document(db, network, coordinator)
     everyone_says(db, open_round(db, document, coordinator))
     finalising.finalise_document(db, document, version, actor=coordinator)
-    finals = db.scalars(select(OutboxMessage).where(OutboxMessage.email == "final_document",
-                                                    OutboxMessage.params["document_id"].as_integer() == document.id)).all()
+    finals = db.scalars(select(MailMessage).where(MailMessage.email == "final_document",
+                                                    MailMessage.params["document_id"].as_integer() == document.id)).all()
     assert len(finals) == 5  # observers receive the final document too
     with pytest.raises(AlreadyFinal):
         documents.upload_version(db, document, filename="x.md", data=b"Nieuwe tekst", change_note="", actor=coordinator)
@@ -138,12 +138,13 @@ def test_the_approval_annex_keeps_who_agreed_at_finalisation(db):
 
     import docx
 
-    from workflows import exports
+    from workflows.domain import exports
 
     network, coordinator, people = make_network(db, members=2)
     document, version = make_document(db, network, coordinator)
     everyone_says(db, open_round(db, document, coordinator))
     finalising.finalise_document(db, document, version, actor=coordinator)
+    db.commit()  # the annex reads the approvals from the audit chain
     leaver = people[1]
     membership.remove_member(db, leaver, actor=coordinator)
     membership.add_member(db, network, name="Na Afloop", email="na-afloop@example.org", organisation_name="",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Membership
+from storage.database.models import Membership
 from tests.factories import make_network
-from workflows import membership
+from workflows.domain import membership
 from workflows.errors import Conflict, CsvRejected, InvalidInput
 
 

@@ -9,27 +9,27 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 
-from storage.models import OutboxMessage, Round, utcnow
+from storage.database.models import MailMessage, Round, utcnow
 from tests.factories import fresh, make_document, make_network, open_round
-from workflows import jobs
-from workflows.notifications import queue_email
+from workflows.domain.notifications import queue_email
+from workflows.outbound import jobs
 
 
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
     """The sweep takes every pending row older than 30 s, also those other tests committed without a worker,
     and sends the reminders due in rounds other tests left open: neither may land in these tests' mailbox."""
-    db.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
+    db.execute(update(MailMessage).where(MailMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
     db.execute(update(Round).where(Round.status == "open").values(reminder_days=[]))
     db.commit()
 
 
 def outbox(db, **where):
     fresh(db)
-    query = select(OutboxMessage)
+    query = select(MailMessage)
     for key, value in where.items():
-        query = query.where(getattr(OutboxMessage, key) == value)
-    return db.scalars(query.order_by(OutboxMessage.id)).all()
+        query = query.where(getattr(MailMessage, key) == value)
+    return db.scalars(query.order_by(MailMessage.id)).all()
 
 
 def test_invitations_are_enqueued_only_after_commit_and_delivered_once(db, run_worker, mail_store):
@@ -46,7 +46,7 @@ def test_invitations_are_enqueued_only_after_commit_and_delivered_once(db, run_w
     assert {m.status for m in outbox(db, round_id=round_.id)} == {"sent"}
 
     # A retried job (or a second copy of it) finds every message sent and sends nothing.
-    jobs.enqueue_deliveries(jobs.queue(), [m.id for m in outbox(db, round_id=round_.id)])
+    jobs.enqueue_items(jobs.queue(), [m.id for m in outbox(db, round_id=round_.id)], [])
     run_worker()
     assert len(mail_store.list()) == 4
 
@@ -72,12 +72,10 @@ def test_the_sweep_delivers_mail_whose_enqueue_was_lost(db, run_worker, mail_sto
     network, coordinator, _ = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
-    db.info.pop("akkoord_outbox_ids")  # as if Redis was down at commit time
-    db.info.pop("akkoord_after_commit")
     db.commit()
-    assert jobs.queue().count == 0
-    db.execute(update(OutboxMessage).where(OutboxMessage.round_id == round_.id)
-               .values(created_at=utcnow() - dt.timedelta(minutes=5)))
+    jobs.queue().empty()  # as if Redis lost the jobs
+    db.execute(update(MailMessage).where(MailMessage.round_id == round_.id)
+               .values(next_attempt_at=utcnow() - dt.timedelta(minutes=5)))
     db.commit()
     assert jobs.tick()["enqueued"] == 3
     run_worker()
@@ -85,24 +83,37 @@ def test_the_sweep_delivers_mail_whose_enqueue_was_lost(db, run_worker, mail_sto
     assert {m.status for m in outbox(db, round_id=round_.id)} == {"sent"}
 
 
-def test_an_smtp_failure_is_retried_and_shown_as_pending(app, db, run_worker, mail_store, smtp_server):
+def test_an_smtp_failure_is_retried_on_the_schedule_and_shown_as_pending(app, db, run_worker, mail_store):
     network, coordinator, _ = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
     runtime = jobs.current()
     working_url = runtime.smtp_url
     runtime.smtp_url = "smtp://127.0.0.1:9"  # nothing listens there: a real connection refused
+    jobs.configure(runtime)  # a new SMTP connection, to the new address
     try:
         db.commit()
+        before = utcnow()
         run_worker()
     finally:
         runtime.smtp_url = working_url
+        jobs.configure(runtime)
     rows = outbox(db, round_id=round_.id)
-    assert {r.status for r in rows} == {"pending"} and all(r.attempts == 1 and r.last_error for r in rows)
+    assert {r.status for r in rows} == {"pending"} and {r.failure for r in rows} == {"smtp_unreachable"}
+    assert all(r.attempts == 1 and "refused" in r.last_error.lower() for r in rows)
+    first_wait = dt.timedelta(seconds=runtime.schedule.retry_after[0])
+    assert all(before + first_wait <= r.next_attempt_at <= utcnow() + first_wait for r in rows)
     assert mail_store.list() == []
-    # RQ scheduled the retry; run it now that the server is reachable.
-    run_worker(scheduled_until=utcnow() + dt.timedelta(hours=1))
-    assert {r.status for r in outbox(db, round_id=round_.id)} == {"sent"}
+    # The retry waits for its time: the sweep does not take it earlier.
+    assert jobs.tick()["enqueued"] == 0
+    # Its job is scheduled at that time; when it has come (the rows say so), the worker delivers.
+    registry = ScheduledJobRegistry(queue=jobs.queue())
+    assert len(registry.get_job_ids()) >= 1
+    db.execute(update(MailMessage).where(MailMessage.round_id == round_.id).values(next_attempt_at=utcnow()))
+    db.commit()
+    run_worker(scheduled_until=utcnow() + first_wait * 2)
+    rows = outbox(db, round_id=round_.id)
+    assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {2}
     assert len(mail_store.list()) == 3
 
 
@@ -113,7 +124,7 @@ def test_the_deadline_close_is_scheduled_in_rq_and_closes_the_round(db, run_work
     db.commit()
     registry = ScheduledJobRegistry(queue=jobs.queue())
     scheduled = [jobs.queue().fetch_job(job_id) for job_id in registry.get_job_ids()]
-    close_jobs = [job for job in scheduled if job.func_name == "workflows.jobs.close_round_if_due"]
+    close_jobs = [job for job in scheduled if job.func_name == "workflows.outbound.jobs.close_round_if_due"]
     assert [job.args for job in close_jobs] == [(round_.id,)]
     assert abs(registry.get_scheduled_time(close_jobs[0]).timestamp() - round_.deadline.timestamp()) < 2
 

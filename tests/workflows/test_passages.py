@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from storage.blocks import assign_ids
-from storage.importing import import_upload
-from workflows.passages import MOVE_SIMILARITY, carry, carry_ids, passage_map
-from workflows.redlines import redline
+from storage.formats.importing import import_upload
+from workflows.text.passages import MOVE_SIMILARITY, carry, carry_ids, passage_map
+from workflows.text.redlines import redline
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 GEN_AGREEMENT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "gen_agreement.py"

@@ -7,10 +7,11 @@ import io
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from storage.models import Participant
+from storage.database.models import Participant
 from tests.factories import make_document, make_network, open_round
-from workflows import finalising, membership, rounds
-from workflows.pdf_export import final_pdf
+from workflows.domain import finalising, rounds
+from workflows.domain.exports import final_pdf
+from workflows.domain.people import active_members
 
 
 def squeeze(text: str) -> str:
@@ -29,6 +30,7 @@ def test_final_pdf_lists_every_voter_with_organisation_verdict_and_the_content_h
                                   evidence=rounds.Evidence())
     finalising.finalise_document(db, document, version, actor=coordinator)
 
+    db.commit()  # the annex reads the approvals from the audit chain
     filename, data = final_pdf(db, document)
 
     assert filename.endswith("_definitief.pdf") and data.startswith(b"%PDF-")
@@ -40,7 +42,7 @@ def test_final_pdf_lists_every_voter_with_organisation_verdict_and_the_content_h
     annex = body[annex_at:]
     assert squeeze("Naam Organisatie Oordeel Datum Ronde") in annex
     assert squeeze(f"Hash van de inhoud (SHA-256): {version.content_hash}") in annex
-    voters = [m for m in membership.active_members(db, network.id) if m.can_vote]
+    voters = [m for m in active_members(db, network.id) if m.can_vote]
     assert len(voters) == 5  # coordinator, editor and three members
     for voter in voters:
         organisation = voter.organisation.name if voter.organisation else ""
@@ -59,6 +61,7 @@ def test_final_pdf_speaks_english_when_asked(db):
             rounds.record_verdict(db, participant, value="akkoord", reason="", evidence=rounds.Evidence())
     finalising.finalise_document(db, document, version, actor=coordinator)
 
+    db.commit()  # the annex reads the approvals from the audit chain
     _filename, data = final_pdf(db, document, locale="en")
 
     text = squeeze("".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))

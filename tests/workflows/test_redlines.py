@@ -15,8 +15,8 @@ from diff_match_patch import diff_match_patch
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from storage.blocks import assign_ids, block_text
-from workflows import redlines
-from workflows.redlines import diff_words, redline
+from workflows.text import redlines
+from workflows.text.redlines import diff_words, redline
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 GEN_AGREEMENT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "gen_agreement.py"

@@ -8,17 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from storage.models import OutboxMessage
+from storage.database.models import MailMessage
 from tests.factories import make_document, make_network, participant
-from workflows import jobs, reminders, rounds
+from workflows.domain import reminders, rounds
 from workflows.errors import Conflict, InvalidInput
+from workflows.outbound import jobs
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
-    db.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
+    db.execute(update(MailMessage).where(MailMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
     db.commit()
 
 
@@ -40,8 +41,8 @@ def round_in_two_weeks(db, run_worker, mail_store):
 def queued(db, round_) -> int:
     """Reminder mails queued for this round (other tests' rounds may be open too)."""
     db.flush()
-    return db.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.round_id == round_.id, OutboxMessage.email == "reminder"))
+    return db.scalar(select(func.count()).select_from(MailMessage).where(
+        MailMessage.round_id == round_.id, MailMessage.email == "reminder"))
 
 
 def reminded(mail_store) -> list[str]:

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.blocks import block_text
-from storage.models import AuditEvent, Comment, Round, utcnow
+from storage.database.models import AuditEvent, Comment, Round, utcnow
 from tests.factories import make_document, make_network, open_round, participant
-from workflows import commentaartabel, comments, finalising, rounds
-from workflows.anchoring import locate_selection
+from workflows.domain import commentaartabel, comments, finalising, rounds
 from workflows.errors import AlreadyFinal, InvalidInput, NotAllowed, RoundClosed
+from workflows.text.anchoring import locate_selection
 
 TEXT = "De partijen werken samen aan goede zorg voor mensen met een zeldzame aandoening."
 
@@ -101,6 +101,7 @@ def test_members_and_the_project_group_reply_in_one_thread(db, setting):
     # A reply to a reply joins the thread of the comment.
     assert reply.parent_id == answer.parent_id == comment.id
     assert answer.participant_id is None and answer.person_id == people[0].person_id
+    db.commit()  # events join the audit chain when their transaction commits
     kinds = db.scalars(select(AuditEvent.kind).where(AuditEvent.round_id == round_.id)).all()
     assert kinds.count("comment_replied") == 2
 
@@ -144,7 +145,7 @@ def test_no_reply_once_the_document_is_final(db):
 
 
 def finalising_membership(db, network, person):
-    from workflows.membership import active_membership
+    from workflows.domain.membership import active_membership
 
     return active_membership(db, network.id, person.id)
 

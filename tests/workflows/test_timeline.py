@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tests.factories import DRAFT_TEXT, make_document, make_network, open_round, participant
-from workflows import comments, documents, finalising, rounds
-from workflows.membership import active_membership
-from workflows.timeline import timeline
+from workflows.domain import comments, documents, finalising, rounds
+from workflows.domain.membership import active_membership
+from workflows.domain.timeline import timeline
 
 
 def test_the_timeline_tells_the_documents_history_in_order_with_each_rounds_figures(db):

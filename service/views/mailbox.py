@@ -1,0 +1,128 @@
+"""The embedded mailbox as web pages, so a person trying the service reads its mails and clicks their links.
+
+Registered only when MAILBOX_DIR is set (the embedded stack). It shows every
+mail, sign-in links included, to whoever reaches it: never set MAILBOX_DIR on
+a server that others can reach.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from markupsafe import Markup, escape
+
+from service.embedded.servers import MailStore, StoredMessage, find_urls
+
+bp = Blueprint("mailbox", __name__, url_prefix="/mailbox")
+
+# The list page parses only the newest messages; a benchmark can leave thousands.
+LIST_LIMIT = 200
+
+# Links in the HTML mail open in the whole window, i.e. in the app, not in the frame.
+_BASE_TARGET = '<base target="_top">'
+_UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def _store() -> MailStore:
+    # One store per directory and app: parsed messages are cached in it.
+    directory = str(current_app.config["MAILBOX_DIR"])
+    stores = current_app.extensions.setdefault("akkoord_mailbox", {})
+    if directory not in stores:
+        stores[directory] = MailStore(directory)
+    return stores[directory]
+
+
+def _message_or_404(message_id: str) -> StoredMessage:
+    message = _store().get(message_id)
+    if message is None:
+        abort(404)
+    return message
+
+
+def linkify(text: str) -> Markup:
+    """Text with its http(s) URLs made clickable; everything else escaped."""
+    parts, position = [], 0
+    for start, end, url in find_urls(text):
+        parts.append(escape(text[position:start]))
+        parts.append(Markup('<a href="{0}">{0}</a>').format(url))
+        position = end
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
+def _safe_filename(name: str) -> str:
+    return _UNSAFE_FILENAME.sub("_", name).strip(" .") or "attachment"
+
+
+@bp.after_request
+def _not_cached(response):
+    # The pages hold personal and sign-in links.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index():
+    store = _store()
+    messages = store.list(limit=LIST_LIMIT)
+    return render_template("mailbox/list.html", messages=messages, total=store.count())
+
+
+@bp.get("/<message_id>")
+def message(message_id: str):
+    message = _message_or_404(message_id)
+    html = message.html_body()
+    text = message.text_body()
+    attachments = [
+        {"filename": filename, "content_type": content_type, "size": len(content)}
+        for filename, content_type, content in message.attachments()
+    ]
+    return render_template(
+        "mailbox/message.html",
+        message=message,
+        headers=list(message.message.items()),
+        html_srcdoc=None if html is None else _BASE_TARGET + html,
+        text=None if text is None else linkify(text),
+        attachments=attachments,
+    )
+
+
+@bp.get("/<message_id>/attachments/<int:number>")
+def attachment(message_id: str, number: int):
+    attachments = _message_or_404(message_id).attachments()
+    if not 1 <= number <= len(attachments):
+        abort(404)
+    filename, content_type, content = attachments[number - 1]
+    return send_file(
+        io.BytesIO(content),
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=_safe_filename(filename),
+    )
+
+
+@bp.get("/<message_id>/raw")
+def raw(message_id: str):
+    message = _message_or_404(message_id)
+    return send_file(
+        io.BytesIO(message.raw),
+        mimetype="message/rfc822",
+        as_attachment=True,
+        download_name=f"{message.id}.eml",
+    )
+
+
+@bp.post("/clear")
+def clear():
+    _store().clear()
+    return redirect(url_for("mailbox.index"))

@@ -1,0 +1,127 @@
+"""Languages: Dutch first, English on request; the messages for domain errors and refused uploads."""
+
+from __future__ import annotations
+
+from flask import session
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+
+from service.config import ROOT
+
+LANGUAGES = ("nl", "en")
+
+
+def select_locale() -> str:
+    return session.get("lang") if session.get("lang") in LANGUAGES else "nl"
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "nl")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Amsterdam")  # every date on a page is Dutch time
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    Babel(app, locale_selector=select_locale)
+
+
+ERRORS = {
+    "invalid": _l("The input was not valid."),
+    "not_found": _l("This page does not exist."),
+    "not_allowed": _l("You are not allowed to do this."),
+    "unknown_token_role": _l("Choose coordinator or editor."),
+    "token_role_too_high": _l("A token cannot have a higher role than your own."),
+    "conflict": _l("This cannot be done in the current state."),
+    "busy": _l("Someone else changed this at the same moment. Nothing was saved; please try again."),
+    "name_required": _l("A name is required."),
+    "title_required": _l("A title is required."),
+    "bad_email": _l("This is not a valid email address."),
+    "unknown_role": _l("Unknown role: use coordinator, editor, member or observer."),
+    "unknown_kind": _l("Unknown document kind."),
+    "already_member": _l("%(email)s is already a member of this network."),
+    "already_left": _l("This person has already left the network."),
+    "no_version": _l("Upload a version before opening a round."),
+    "deadline_in_past": _l("The deadline must be in the future."),
+    "round_already_open": _l("A round is already open for this document. Close it first."),
+    "round_closed": _l("This round is closed: verdicts and comments can no longer be given."),
+    "stale_version": _l("There is a newer version of this document. Reload the page and try again."),
+    "already_final": _l("This document is already final; it cannot be changed."),
+    "not_unanimous": _l("Not everyone has said akkoord to this version yet."),
+    "wrong_document": _l("That version belongs to another document."),
+    "participant_removed": _l("You are no longer a participant in this round."),
+    "observer_no_verdict": _l("Observers comment but do not give a verdict."),
+    "unknown_verdict": _l("Choose akkoord, akkoord met opmerkingen or niet akkoord."),
+    "reason_required": _l("Please give a reason when you say niet akkoord."),
+    "comment_required": _l("The comment is empty."),
+    "too_long": _l("The text is too long (at most %(limit)s characters)."),
+    "unknown_passage": _l("That passage does not exist in this version."),
+    "selection_not_found": _l("The selected text was not found in that passage. Select text within one passage, "
+                              "or comment on the whole passage."),
+    "reply_not_processed": _l("A reply is part of its comment's thread; process the comment itself."),
+    "bad_comment_numbers": _l("“%(text)s” is not a comment number or a range such as 12-15."),
+    "unknown_comment_numbers": _l("The commentaartabel of that round has %(count)s comments; there is no comment "
+                                  "%(numbers)s."),
+    # Webhooks
+    "webhook_url_invalid": _l("Give a complete web address, such as https://example.org/akkoord-events "
+                              "(without a user name or password)."),
+    "webhook_url_unresolvable": _l("The host name of this address could not be found."),
+    "webhook_url_private": _l("This address points into a private or internal network; webhooks go to public "
+                              "addresses only."),
+    "webhook_url_https_required": _l("The address must start with https://."),
+    "webhook_events": _l("Choose at least one event."),
+    "too_many_webhooks": _l("A network can have at most %(limit)s active webhooks. Disable one first."),
+    "webhook_disabled": _l("This webhook is disabled."),
+    "webhook_not_failed": _l("Only a failed delivery can be sent again."),
+    "unknown_comment": _l("That comment does not exist in this round."),
+    "unknown_visibility": _l("Choose who sees the comments: all members, or only the project group."),
+    "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),
+    "too_many_reminders": _l("This round has had the most reminders it may have (%(limit)s)."),
+    "bad_schedule": _l("Give at most %(limit)s whole numbers of days before the deadline, such as 7, 2, 0."),
+    "deadline_not_later": _l("The new deadline must be later than the current one."),
+    "answer_required": _l("Give the member an answer when a comment is not, or only partly, taken over."),
+    "link_unknown": _l("This link is not valid. Ask the coordinator to send you a new one."),
+    "link_revoked": _l("This link has been replaced or withdrawn. Use the most recent email, or ask the coordinator for a new link."),
+    "link_expired": _l("This link has expired. Ask the coordinator for a new one."),
+    "sign_in_used_or_unknown": _l("This sign-in link was already used or is not valid. Request a new one."),
+    "sign_in_expired": _l("This sign-in link has expired. Request a new one."),
+    "csv_rejected": _l("Nothing was imported: the file has errors."),
+    "upload_refused": _l("The file could not be used."),
+    "sign_in_required": _l("Please sign in first."),
+    "bad_request": _l("The request was not valid. Reload the page and try again."),
+    "csrf": _l("The form had expired. Reload the page and try again."),
+    "rate_limited": _l("Too many requests. Wait an hour and try again."),
+}
+
+UPLOAD_ERRORS = {
+    "too_large": _l("The file is larger than %(limit_mb)s MB."),
+    "unpacked_too_large": _l("The file unpacks to more than 200 MB; it may be damaged or hostile."),
+    "wrong_type": _l("Upload a Word document (.docx), Markdown (.md) or text file (.txt)."),
+    "corrupt": _l("The file is damaged or not a valid Word document. Save it again in Word and upload it again."),
+    "encrypted": _l("This file is protected with a password. Remove the password and upload again."),
+    "macro": _l("This file contains macros (.docm). Save it as a normal Word document (.docx) and upload again."),
+    "strict": _l("This file is saved as Strict Open XML. Save it as a normal Word document (.docx) and upload again."),
+    "template": _l("This is a Word template (.dotx). Save it as a Word document (.docx) and upload again."),
+    "dtd": _l("The file contains a document type declaration, which is not allowed. Save it again in Word."),
+    "ambiguous_zip": _l("The file contains conflicting parts and cannot be read safely."),
+    "empty": _l("The document contains no text."),
+    "not_utf8": _l("The text file is not in UTF-8. Save it as UTF-8 and upload again."),
+    "too_complex": _l("The file is too complex to read safely (it takes too long or too much memory). "
+                      "Save it again in Word, or split it, and upload again."),
+}
+
+CSV_PROBLEMS = {
+    "not_utf8": _l("the file is not UTF-8"),
+    "wrong_columns": _l("expected 4 columns: naam,email,organisatie,rol"),
+    "name_required": _l("the name is missing"),
+    "bad_email": _l("not a valid email address"),
+    "unknown_role": _l("unknown role"),
+    "duplicate_in_file": _l("this email address appears earlier in the file"),
+    "already_member": _l("already a member of this network"),
+    "no_rows": _l("the file holds no rows"),
+}
+
+
+def error_message(code: str, params: dict) -> str:
+    template = ERRORS.get(code) or UPLOAD_ERRORS.get(code) or ERRORS["invalid"]
+    text = str(template)
+    try:
+        return text % params if "%(" in text else text
+    except (KeyError, TypeError):
+        return text

@@ -1,0 +1,527 @@
+"""SQLAlchemy models: the tables of Akkoord and the rules the database itself enforces."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which stores naive text) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use UTC-aware datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ROLES = ("coordinator", "editor", "member", "observer")
+VOTING_ROLES = ("coordinator", "editor", "member")
+STAFF_ROLES = ("coordinator", "editor")
+DOCUMENT_KINDS = (
+    "ambitieverklaring",
+    "intentieverklaring",
+    "samenwerkingsovereenkomst",
+    "visiedocument",
+    "plan_van_aanpak",
+    "regioplan",
+    "notitie",
+    "anders",
+)
+DOCUMENT_STATUSES = ("draft", "in_review", "final", "withdrawn")
+ROUND_STATUSES = ("open", "closed", "superseded")
+# Who sees a round's comments: every participant, or only the project group (each member sees their own).
+COMMENT_VISIBILITIES = ("all", "group")
+VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
+APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+OUTBOX_CHANNELS = ("mail", "webhook")
+# The events a network's webhooks can receive.
+WEBHOOK_EVENTS = ("round.opened", "round.closed", "verdict.given", "document.final")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Network(Base):
+    __tablename__ = "networks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="other")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A person's place in one network for a period: toe- en uittreding are its joined/left dates."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        Index(
+            "uq_memberships_active",
+            "network_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def can_vote(self) -> bool:
+        return self.role in VOTING_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class Blob(Base):
+    """An original upload, kept byte for byte and addressed by its sha256."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind"),
+        CheckConstraint(_in("status", DOCUMENT_STATUSES), name="status"),
+        CheckConstraint("(status = 'final') = (final_version_id IS NOT NULL)", name="final_has_version"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    final_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True, name="fk_documents_final_version_id_versions")
+    )
+
+    network: Mapped[Network] = relationship()
+
+
+class Version(Base):
+    """Immutable text of a document at one moment (a database trigger refuses updates)."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int]
+    blocks: Mapped[list[Any]] = mapped_column(deferred=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_format: Mapped[str] = mapped_column(String(10))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    original_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    findings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship(lazy="joined")
+    document: Mapped[Document] = relationship(foreign_keys=[document_id])
+
+
+class Finalisation(Base):
+    """The one act that made a document final; unique per document."""
+
+    __tablename__ = "finalisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    finalised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    finalised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The final .docx and PDF with the approval annex, made once after the finalisation commits; every mail and
+    # every download serves exactly these bytes.
+    docx_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    pdf_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    files_made_at: Mapped[dt.datetime | None]
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(_in("status", ROUND_STATUSES), name="status"),
+        CheckConstraint("(status = 'open') = (closed_at IS NULL)", name="closed_when_not_open"),
+        CheckConstraint(_in("comment_visibility", COMMENT_VISIBILITIES), name="comment_visibility"),
+        UniqueConstraint("document_id", "number"),
+        Index(
+            "uq_rounds_one_open_per_document",
+            "document_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    message: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[dt.datetime]
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    # Days before the deadline a reminder goes out (0: the deadline's morning); at most 3 reminders a round.
+    reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 2, 0])
+    comment_visibility: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
+
+    version: Mapped[Version] = relationship()
+    document: Mapped[Document] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+class Participant(Base):
+    """A person's place in one round: invited, opened, decided."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    can_vote: Mapped[bool]
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]
+    first_opened_at: Mapped[dt.datetime | None]
+    last_opened_at: Mapped[dt.datetime | None]
+    current_verdict_id: Mapped[int | None] = mapped_column(
+        ForeignKey("verdicts.id", use_alter=True, name="fk_participants_current_verdict_id_verdicts")
+    )
+
+    round: Mapped[Round] = relationship()
+    person: Mapped[Person] = relationship(lazy="joined")
+    membership: Mapped[Membership] = relationship()
+    current_verdict: Mapped[Verdict | None] = relationship(foreign_keys=[current_verdict_id])
+
+
+class PersonalLink(Base):
+    """A member's personal link into one round; the token itself is never stored, only its hash."""
+
+    __tablename__ = "personal_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    # The mail that carried it: an attempt to deliver that mail again revokes the link the earlier attempt made,
+    # so a person never holds two live links from one message.
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    first_used_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    participant: Mapped[Participant] = relationship()
+
+
+class Verdict(Base):
+    """One verdict as given, with its evidence; never updated (the participant points at the latest)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        CheckConstraint(_in("value", VERDICTS), name="value"),
+        CheckConstraint("value != 'niet_akkoord' OR length(reason) > 0", name="reason_for_niet_akkoord"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    value: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    person_name: Mapped[str] = mapped_column(String(200))
+    person_email: Mapped[str] = mapped_column(String(254))
+    organisation_name: Mapped[str] = mapped_column(String(200), default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+DISPOSITIONS = ("overgenomen", "deels_overgenomen", "niet_overgenomen", "voor_kennisgeving")
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        CheckConstraint("disposition IS NULL OR " + _in("disposition", DISPOSITIONS), name="disposition"),
+        CheckConstraint("(disposition IS NULL) = (processed_at IS NULL)", name="processed_when_disposed"),
+        # A comment comes from a round's participant; a reply may come from the project group too.
+        CheckConstraint("parent_id IS NOT NULL OR participant_id IS NOT NULL", name="reply_or_participant"),
+        CheckConstraint("parent_id IS NULL OR disposition IS NULL", name="reply_not_disposed"),
+        # A member's page counts the round's comments (not replies) they see on every request: from the index.
+        Index("ix_comments_round_thread", "round_id", "parent_id", "person_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # A reply belongs to the thread of this comment; it has no passage, disposition or answer of its own.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    block_id: Mapped[str | None] = mapped_column(String(40))
+    # Where the quote starts in `block_text` of its block in this version (None: the passage's beginning).
+    start_offset: Mapped[int | None]
+    quote: Mapped[str] = mapped_column(Text, default="")
+    context_before: Mapped[str] = mapped_column(Text, default="")
+    context_after: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    answer: Mapped[str] = mapped_column(Text, default="")
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    processed_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
+
+
+class VersionAddress(Base):
+    """A comment a new version says it addresses."""
+
+    __tablename__ = "version_addresses"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True, index=True)
+
+
+class SignInToken(Base):
+    __tablename__ = "sign_in_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+class OutboxItem(Base):
+    """Something that leaves Akkoord (a mail, a webhook post): decided in a transaction, delivered by a worker after
+    it commits. One table and one life cycle for every channel: pending (due at `next_attempt_at`; none: held until
+    something it needs exists) -> sending (claimed by a worker) -> sent, or back to pending for the next attempt, or
+    failed (for good, `failure` says why) or cancelled (no longer meaningful)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        CheckConstraint(_in("channel", OUTBOX_CHANNELS), name="channel"),
+        CheckConstraint("channel != 'mail' OR (email IS NOT NULL AND person_id IS NOT NULL AND to_address IS NOT NULL)",
+                        name="mail_has_recipient"),
+        CheckConstraint("channel != 'webhook' OR (webhook_id IS NOT NULL AND event_id IS NOT NULL)",
+                        name="webhook_has_event"),
+        CheckConstraint("status != 'sending' OR claimed_at IS NOT NULL", name="sending_is_claimed"),
+        # The sweep's question: which pending items are due, and which claims are stale.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    __mapper_args__ = {"polymorphic_on": "channel", "polymorphic_abstract": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    # Why the last attempt failed, as a code the pages and the API put in words (OUTBOX_FAILURES), and as the
+    # technical text the other side gave.
+    failure: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class MailMessage(OutboxItem):
+    """An email to one person; rendered from its template at delivery time, in the recipient's language."""
+
+    __mapper_args__ = {"polymorphic_identity": "mail"}
+
+    email: Mapped[str | None] = mapped_column(String(50))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    to_address: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str | None] = mapped_column(String(5), default="nl")
+    params: Mapped[dict[str, Any] | None] = mapped_column(default=dict)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+
+
+class WebhookDelivery(OutboxItem):
+    """One event for one webhook."""
+
+    __mapper_args__ = {"polymorphic_identity": "webhook"}
+
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    # A stable id the receiver can use to drop a delivery it has seen (a retried post carries it again).
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    event: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(default=dict)
+    response_status: Mapped[int | None]
+
+    @property
+    def delivered_at(self) -> dt.datetime | None:
+        return self.sent_at
+
+
+class AuditChain(Base):
+    """The head of a network's audit chain: its last event's seq and hash. Locked last in every transaction that
+    records events (at commit), so concurrent writers extend the chain one after the other and it never forks."""
+
+    __tablename__ = "audit_chains"
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """One state change; a network's events form a hash chain (seq, prev_hash, hash)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("network_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(60))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A staff member's personal API token for one network and role; only its sha256 is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so a person can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a retried API write: the same key from the same caller gets the same answer."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Who asked: "token:<id>" for a staff token, "link:<id>" for a member's personal link.
+    caller: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    # sha256 of method, path and body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Webhook(Base):
+    """A URL of a network's that receives signed JSON events."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # The HMAC-SHA256 key; shown once when the webhook is made.
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list[Any]] = mapped_column(default=lambda: list(WEBHOOK_EVENTS))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None]

@@ -1,0 +1,257 @@
+"""Processing the comments (verwerking): the project group accounts for every comment with a disposition and an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.database.models import (
+    DISPOSITIONS,
+    Comment,
+    Document,
+    Participant,
+    Person,
+    Round,
+    Version,
+    VersionAddress,
+    utcnow,
+)
+from workflows import audit
+from workflows.errors import AlreadyFinal, InvalidInput
+from workflows.text.anchoring import Placement, anchor_of, reanchor
+
+MAX_ANSWER_LENGTH = 10_000
+
+
+@dataclass
+class Progress:
+    processed: int
+    total: int
+
+    @property
+    def done(self) -> bool:
+        return self.processed == self.total
+
+
+def own_threads(person_id) -> ColumnElement[bool]:
+    """The comments of the threads a person started: their own comments and every reply to them. In a round
+    whose comments only the project group sees, that is what a member sees (`workflows.domain.rounds.can_see_thread`).
+    `person_id` is a value or a column (correlated in a larger query)."""
+    root = aliased(Comment)
+    return or_(and_(Comment.parent_id.is_(None), Comment.person_id == person_id),
+               Comment.parent_id.in_(select(root.id).where(root.person_id == person_id, root.parent_id.is_(None))
+                                     .correlate_except(root)))
+
+
+def process_comment(session: Session, comment: Comment, *, disposition: str, answer: str, actor: Person) -> Comment:
+    """Give a comment its disposition (overgenomen / deels / niet overgenomen / voor kennisgeving) and an answer;
+    it may be changed later, each change leaves an audit event. A final document's comments are settled."""
+    round_ = session.get(Round, comment.round_id)
+    document = session.get(Document, round_.document_id)
+    if document.status == "final":
+        raise AlreadyFinal()
+    if comment.parent_id is not None:
+        raise InvalidInput("reply_not_processed")  # a reply is part of its comment's thread
+    if disposition not in DISPOSITIONS:
+        raise InvalidInput("unknown_disposition")
+    answer = answer.strip()
+    if len(answer) > MAX_ANSWER_LENGTH:
+        raise InvalidInput("too_long", limit=MAX_ANSWER_LENGTH)
+    if disposition in ("deels_overgenomen", "niet_overgenomen") and not answer:
+        raise InvalidInput("answer_required")  # the member is owed the reason their comment was not taken over
+    comment.disposition, comment.answer = disposition, answer
+    comment.processed_by_id, comment.processed_at = actor.id, utcnow()
+    session.flush()
+    audit.record(session, document.network_id, "comment_processed", actor_id=actor.id, document_id=document.id,
+                 round_id=round_.id, comment_id=comment.id, disposition=disposition)
+    return comment
+
+
+@dataclass
+class Followed:
+    """A comment made on an earlier version, and where its passage is in the version now under review."""
+
+    comment: Comment
+    version_number: int
+    placement: Placement
+
+
+def followed_comments(session: Session, person_id: int, version: Version) -> list[Followed]:
+    """This person's comments on earlier versions of the document, placed onto `version`
+    (exact, moved, edited, or passage removed: never attached to the wrong text)."""
+    earlier = session.execute(
+        select(Comment, Version.number)
+        .join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id == person_id, Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)
+        .order_by(Version.number, Comment.id)
+    ).all()
+    by_version: dict[int, list[Comment]] = {}
+    for comment, _number in earlier:
+        by_version.setdefault(comment.version_id, []).append(comment)
+    placed: dict[int, Placement] = {}
+    for version_id, group in by_version.items():
+        old = session.get(Version, version_id)
+        for comment, placement in zip(group, reanchor(old.blocks, version.blocks, [anchor_of(c) for c in group])):
+            placed[comment.id] = placement
+    return [Followed(comment, number, placed[comment.id]) for comment, number in earlier]
+
+
+def last_reviewed_version(session: Session, person_id: int, version: Version) -> Version | None:
+    """The newest earlier version of the document this person took part in a round on: what they last read."""
+    return last_reviewed_versions(session, {person_id}, version).get(person_id)
+
+
+def last_reviewed_versions(session: Session, person_ids: set[int], version: Version) -> dict[int, Version]:
+    """`last_reviewed_version` for many people at once (an invitation batch)."""
+    newest = dict(session.execute(
+        select(Participant.person_id, func.max(Version.number)).join(Round, Participant.round_id == Round.id)
+        .join(Version, Round.version_id == Version.id)
+        .where(Participant.person_id.in_(person_ids), Version.document_id == version.document_id,
+               Version.number < version.number)
+        .group_by(Participant.person_id)
+    ).all())
+    if not newest:
+        return {}
+    by_number = {v.number: v for v in session.scalars(select(Version).where(
+        Version.document_id == version.document_id, Version.number.in_(set(newest.values()))))}
+    return {person_id: by_number[number] for person_id, number in newest.items()}
+
+
+def processed_for(session: Session, person_id: int, version: Version) -> list[Comment]:
+    """This person's comments on earlier versions that the project group has processed."""
+    return processed_for_people(session, {person_id}, version).get(person_id, [])
+
+
+def processed_for_people(session: Session, person_ids: set[int], version: Version) -> dict[int, list[Comment]]:
+    """`processed_for` for many people at once (an invitation batch)."""
+    found: dict[int, list[Comment]] = {}
+    for comment in session.scalars(
+        select(Comment).join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id.in_(person_ids), Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number,
+               Comment.processed_at.is_not(None))
+        .order_by(Comment.id)
+    ):
+        found.setdefault(comment.person_id, []).append(comment)
+    return found
+
+
+def earlier_count(session: Session, person_id: int, version: Version) -> int:
+    return session.scalar(
+        select(func.count(Comment.id)).join(Version, Comment.version_id == Version.id)
+        .where(Comment.person_id == person_id, Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)
+    )
+
+
+def progress(session: Session, round_id: int) -> Progress:
+    total, processed = session.execute(
+        select(func.count(Comment.id), func.count(Comment.processed_at))
+        .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
+    ).one()
+    return Progress(processed=processed, total=total)
+
+
+# The order of a round's comments in its commentaartabel: comment number n is the n-th.
+TABLE_ORDER = (Comment.created_at, Comment.id)
+TAKEN_OVER = ("overgenomen", "deels_overgenomen")
+MAX_NUMBERS = 5_000
+
+
+def numbered(session: Session, round_id: int) -> list[int]:
+    """The ids of a round's comments (not replies) in commentaartabel order: number n is element n - 1."""
+    return list(session.scalars(select(Comment.id).where(Comment.round_id == round_id, Comment.parent_id.is_(None))
+                                .order_by(*TABLE_ORDER)))
+
+
+def parse_numbers(text: str) -> list[int]:
+    """Comment numbers as a person writes them: "3, 7, 12-15" (also ";" or spaces between)."""
+    numbers: list[int] = []
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise InvalidInput("bad_comment_numbers", text=part)
+        first, last = int(low), int(high) if dash else int(low)
+        if first < 1 or last < first or len(numbers) + last - first >= MAX_NUMBERS:
+            raise InvalidInput("bad_comment_numbers", text=part)
+        numbers.extend(range(first, last + 1))
+    return list(dict.fromkeys(numbers))
+
+
+def last_round(session: Session, document_id: int) -> Round | None:
+    """The document's newest round: the one whose comments a new version answers."""
+    return session.scalar(select(Round).where(Round.document_id == document_id).order_by(Round.number.desc()).limit(1))
+
+
+def chosen_comments(session: Session, round_: Round, *, numbers: str = "", taken_over: bool = False) -> list[int]:
+    """The comments of `round_` a new version says it addresses: by their numbers in the commentaartabel,
+    and/or every comment the project group took over (wholly or partly)."""
+    ids = numbered(session, round_.id)
+    chosen: list[int] = []
+    wanted = parse_numbers(numbers)
+    unknown = [n for n in wanted if n > len(ids)]
+    if unknown:
+        raise InvalidInput("unknown_comment_numbers", numbers=", ".join(map(str, unknown[:10])), count=len(ids))
+    chosen.extend(ids[n - 1] for n in wanted)
+    if taken_over:
+        chosen.extend(session.scalars(select(Comment.id).where(
+            Comment.round_id == round_.id, Comment.parent_id.is_(None), Comment.disposition.in_(TAKEN_OVER))
+            .order_by(*TABLE_ORDER)))
+    return list(dict.fromkeys(chosen))
+
+
+def record_addressed(session: Session, version: Version, comment_ids: list[int]) -> int:
+    """Note that `version` addresses these comments, each of an earlier version of its document."""
+    if not comment_ids:
+        return 0
+    found = set(session.scalars(
+        select(Comment.id).join(Version, Comment.version_id == Version.id)
+        .where(Comment.id.in_(comment_ids), Comment.parent_id.is_(None),
+               Version.document_id == version.document_id, Version.number < version.number)))
+    if found != set(comment_ids):
+        raise InvalidInput("unknown_comment")
+    session.add_all(VersionAddress(version_id=version.id, comment_id=comment_id) for comment_id in comment_ids)
+    session.flush()
+    return len(comment_ids)
+
+
+def addressed_in(session: Session, comment_ids: list[int]) -> dict[int, list[int]]:
+    """For each comment, the numbers of the versions that say they address it."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(comment_ids), 500):
+        for comment_id, number in session.execute(
+            select(VersionAddress.comment_id, Version.number).join(Version, VersionAddress.version_id == Version.id)
+            .where(VersionAddress.comment_id.in_(comment_ids[start:start + 500])).order_by(Version.number)
+        ):
+            found.setdefault(comment_id, []).append(number)
+    return found
+
+
+@dataclass
+class Addressed:
+    """A comment a version addresses, with its number in its round's commentaartabel."""
+
+    comment: Comment
+    round_number: int
+    number: int
+    name: str
+
+
+def addressed_by(session: Session, version_id: int) -> list[Addressed]:
+    rows = session.execute(
+        select(Comment, Round.number, Person.name).join(VersionAddress, VersionAddress.comment_id == Comment.id)
+        .join(Round, Comment.round_id == Round.id).join(Person, Comment.person_id == Person.id)
+        .where(VersionAddress.version_id == version_id).order_by(Round.number, *TABLE_ORDER)
+    ).all()
+    positions: dict[int, dict[int, int]] = {}
+    out = []
+    for comment, round_number, name in rows:
+        if comment.round_id not in positions:
+            positions[comment.round_id] = {cid: n for n, cid in enumerate(numbered(session, comment.round_id), 1)}
+        out.append(Addressed(comment, round_number, positions[comment.round_id][comment.id], name))
+    return out

@@ -1,0 +1,288 @@
+"""Each email is a name, a function returning its variables, and templates/emails/<name>/ rendered in the recipient's
+language. A worker renders a whole batch from what `Batch` loads in a few queries, never a lazy load per mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from functools import cache
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.database.models import (
+    Blob,
+    Document,
+    Finalisation,
+    MailMessage,
+    Membership,
+    Participant,
+    Person,
+    Round,
+    SignInToken,
+    Verdict,
+    Version,
+)
+from workflows.domain import comments, rounds, signin
+from workflows.domain.exports import DOCX, PDF, safe_filename
+from workflows.domain.wording import (
+    DISPOSITION_WORDS,
+    LOCALES,
+    ROOT,
+    VERDICT_WORDS,
+    catalogue,
+    format_when,
+)
+from workflows.outbound.mail import Attachment, Mail
+
+TEMPLATES = ROOT / "templates"
+# The mails that carry a personal link into a round, minted for each attempt to deliver them.
+LINK_EMAILS = ("invitation", "reminder", "deadline_extended")
+
+
+class NothingToSend(Exception):
+    """The mail is no longer meaningful (e.g. the round closed before delivery)."""
+
+
+class NotReady(Exception):
+    """What the mail carries is not there yet (the final files are still being made)."""
+
+
+@cache
+def environment(locale: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_translations(catalogue(locale), newstyle=True)
+    env.filters["datetime"] = lambda value: format_when(value, locale)
+    env.globals.update(verdict_words=VERDICT_WORDS, disposition_words=DISPOSITION_WORDS)
+    return env
+
+
+def mint(session: Session, message: MailMessage) -> str | None:
+    """In the transaction that claims the mail: the token its link carries, if it has one. A link minted for an
+    earlier attempt at the same mail is revoked, so a mail sent again never leaves two live links."""
+    if message.email in LINK_EMAILS:
+        return rounds.mint_link(session, message.params["participant_id"], outbox_id=message.id)
+    if message.email == "sign_in":
+        return signin.mint(session, message.params["sign_in_token_id"])
+    return None
+
+
+class Batch:
+    """Everything a batch of mails shows, loaded into one session's identity map in a few queries; rendering
+    then reads it without a query per mail (session.get and many-to-one attributes hit the identity map)."""
+
+    def __init__(self, session: Session, messages: list[MailMessage], base_url: str):
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        params = [m.params or {} for m in messages]
+
+        def ids(key: str) -> set[int]:
+            return {p[key] for p in params if p.get(key) is not None}
+
+        person_ids = {m.person_id for m in messages}
+        participants = _load(session, Participant, ids("participant_id"),
+                             selectinload(Participant.membership).selectinload(Membership.organisation))
+        verdicts = _load(session, Verdict, ids("verdict_id"))
+        round_ids = {m.round_id for m in messages if m.round_id} | {p.round_id for p in participants} \
+            | {v.round_id for v in verdicts}
+        round_list = _load(session, Round, round_ids)
+        document_ids = ids("document_id") | {r.document_id for r in round_list}
+        documents = _load(session, Document, document_ids)
+        _load(session, Version, {r.version_id for r in round_list} | {v.version_id for v in verdicts}
+              | {d.final_version_id for d in documents if d.final_version_id})
+        person_ids |= {r.opened_by_id for r in round_list}
+        _load(session, Person, person_ids)
+        _load(session, SignInToken, ids("sign_in_token_id"))
+        self.finalisations = {f.document_id: f for f in session.scalars(
+            select(Finalisation).where(Finalisation.document_id.in_(ids("document_id"))))}
+        self._summaries: dict[int, rounds.Summary] = {}
+        self._attachments: dict[int, list[Attachment]] = {}
+        # For invitations: what each person last reviewed, and how their earlier comments were processed.
+        self.since: dict[tuple[int, int], Version] = {}
+        self.processed: dict[tuple[int, int], list] = defaultdict(list)
+        invited = defaultdict(set)
+        for message in messages:
+            if message.email == "invitation":
+                participant = session.get(Participant, message.params["participant_id"])
+                invited[participant.round.version_id].add(message.person_id)
+        for version_id, people in invited.items():
+            version = session.get(Version, version_id)
+            for person_id, since in comments.last_reviewed_versions(session, people, version).items():
+                self.since[person_id, version_id] = since
+            for person_id, processed in comments.processed_for_people(session, people, version).items():
+                self.processed[person_id, version_id] = processed
+
+    def check(self, message: MailMessage) -> None:
+        """Raise NothingToSend when the mail has lost its meaning, before a link is minted for it."""
+        if message.email in LINK_EMAILS:
+            participant = self.session.get(Participant, message.params["participant_id"])
+            if not participant.round.is_open:
+                raise NothingToSend("round is no longer open")
+            if participant.removed_at is not None:
+                raise NothingToSend("participant left the network")
+            if message.email == "reminder" and participant.current_verdict_id is not None:
+                raise NothingToSend("the participant has given a verdict since")
+        if message.email == "final_document":
+            finalisation = self.finalisations.get(message.params["document_id"])
+            if finalisation is None or finalisation.docx_sha256 is None:
+                raise NotReady("the final files are not made yet")
+
+    def render(self, message: MailMessage, token: str | None) -> Mail:
+        locale = message.locale if message.locale in LOCALES else "nl"
+        person = self.session.get(Person, message.person_id)
+        params = {"round_id": message.round_id, **(message.params or {})}  # the round is a column, not a param
+        variables, attachments = VARIABLES[message.email](self, params, token)
+        variables.update(person=person, base_url=self.base_url)
+        env = environment(locale)
+        folder = f"emails/{message.email}"
+        subject = env.get_template(f"{folder}/subject.txt").render(variables).strip()
+        return Mail(to_name=person.name, to_address=message.to_address, subject=" ".join(subject.split()),
+                    text=env.get_template(f"{folder}/body.txt").render(variables),
+                    html=env.get_template(f"{folder}/body.html").render(variables),
+                    message_key=message.idempotency_key, attachments=attachments)
+
+    def summary(self, round_: Round) -> rounds.Summary:
+        if round_.id not in self._summaries:
+            self._summaries[round_.id] = rounds.summary(self.session, round_)
+        return self._summaries[round_.id]
+
+    def final_attachments(self, document: Document) -> list[Attachment]:
+        """The final files as made when the document was finalised, byte for byte."""
+        if document.id not in self._attachments:
+            finalisation = self.finalisations[document.id]
+            docx = self.session.get(Blob, finalisation.docx_sha256)
+            pdf = self.session.get(Blob, finalisation.pdf_sha256)
+            self._attachments[document.id] = [
+                Attachment(safe_filename(f"{document.title} definitief", ".docx"), DOCX, docx.sha256, docx.data),
+                Attachment(safe_filename(f"{document.title} definitief", ".pdf"), PDF, pdf.sha256, pdf.data),
+            ]
+        return self._attachments[document.id]
+
+
+def _load(session: Session, model, ids: set[int], *options) -> list:
+    """Rows by id into the identity map, 500 ids to a query."""
+    found, ids = [], sorted(ids)
+    for start in range(0, len(ids), 500):
+        found.extend(session.scalars(select(model).where(model.id.in_(ids[start:start + 500])).options(*options)))
+    return found
+
+
+def sign_in_variables(batch: Batch, params: dict, token: str | None):
+    row = batch.session.get(SignInToken, params["sign_in_token_id"])
+    return {"url": f"{batch.base_url}/signin/{token}", "expires_at": row.expires_at}, []
+
+
+def _round_mail(batch: Batch, params: dict, token: str | None) -> dict:
+    """What every mail about an open round carries, with the personal link minted for this mail."""
+    participant = batch.session.get(Participant, params["participant_id"])
+    round_ = participant.round
+    return {
+        "url": f"{batch.base_url}/l/{token}", "round": round_, "document": round_.document,
+        "version": round_.version, "participant": participant, "can_vote": participant.can_vote,
+        "opener": batch.session.get(Person, round_.opened_by_id),
+    }
+
+
+def deadline_ics(variables: dict, base_url: str) -> Attachment:
+    """The deadline as a calendar entry (RFC 5545), so it lands in the member's agenda."""
+    round_, document = variables["round"], variables["document"]
+    end = round_.deadline.astimezone(dt.UTC)
+    start = end - dt.timedelta(minutes=30)
+    stamp = dt.datetime.now(dt.UTC)
+
+    def fmt(value: dt.datetime) -> str:
+        return value.strftime("%Y%m%dT%H%M%SZ")
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    host = base_url.split("://", 1)[-1].split("/", 1)[0] or "akkoord"
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Akkoord//commentaarronde//NL", "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH", "BEGIN:VEVENT", f"UID:round-{round_.id}-deadline@{host}", f"DTSTAMP:{fmt(stamp)}",
+        f"DTSTART:{fmt(start)}", f"DTEND:{fmt(end)}", f"SEQUENCE:{int(end.timestamp()) // 60}",
+        f"SUMMARY:{escape('Akkoord: ' + document.title + ' (v' + str(variables['version'].number) + ')')}",
+        f"DESCRIPTION:{escape(variables['url'])}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    data = ("\r\n".join(_folded(line) for line in lines) + "\r\n").encode("utf-8")
+    return Attachment.of("deadline.ics", "text/calendar", data)
+
+
+def _folded(line: str, limit: int = 75) -> str:
+    """RFC 5545 content lines are at most 75 octets; longer ones continue on lines starting with a space."""
+    data = line.encode("utf-8")
+    parts, start = [], 0
+    while len(data) - start > limit:
+        end = start + limit - (1 if parts else 0)
+        while (data[end] & 0xC0) == 0x80:  # never split inside a UTF-8 character
+            end -= 1
+        parts.append(data[start:end])
+        start = end
+    parts.append(data[start:])
+    return "\r\n ".join(part.decode("utf-8") for part in parts)
+
+
+def invitation_variables(batch: Batch, params: dict, token: str | None):
+    variables = _round_mail(batch, params, token)
+    key = (variables["participant"].person_id, variables["version"].id)
+    since = batch.since.get(key)
+    variables.update(since=since, changes_url=f"{variables['url']}?to=changes" if since else None,
+                     processed=batch.processed.get(key, []))
+    return variables, [deadline_ics(variables, batch.base_url)]
+
+
+def reminder_variables(batch: Batch, params: dict, token: str | None):
+    return _round_mail(batch, params, token), []
+
+
+def deadline_extended_variables(batch: Batch, params: dict, token: str | None):
+    variables = _round_mail(batch, params, token)
+    return variables, [deadline_ics(variables, batch.base_url)]
+
+
+def verdict_confirmation_variables(batch: Batch, params: dict, token: str | None):
+    verdict = batch.session.get(Verdict, params["verdict_id"])
+    round_ = batch.session.get(Round, verdict.round_id)
+    return {"verdict": verdict, "round": round_, "document": round_.document,
+            "version": batch.session.get(Version, verdict.version_id)}, []
+
+
+def final_document_variables(batch: Batch, params: dict, token: str | None):
+    document = batch.session.get(Document, params["document_id"])
+    version = batch.session.get(Version, document.final_version_id)
+    return ({"document": document, "version": version, "finalisation": batch.finalisations[document.id],
+             "url": f"{batch.base_url}/d/{document.id}"}, batch.final_attachments(document))
+
+
+def round_summary_variables(batch: Batch, params: dict, token: str | None):
+    round_ = batch.session.get(Round, params["round_id"])
+    return {"round": round_, "document": round_.document, "version": round_.version,
+            "summary": batch.summary(round_), "url": f"{batch.base_url}/r/{round_.id}"}, []
+
+
+def round_outcome_variables(batch: Batch, params: dict, token: str | None):
+    round_ = batch.session.get(Round, params["round_id"])
+    participant = batch.session.get(Participant, params["participant_id"])
+    verdict = batch.session.get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
+    return {"round": round_, "document": round_.document, "version": round_.version, "verdict": verdict,
+            "summary": batch.summary(round_), "can_vote": participant.can_vote}, []
+
+
+VARIABLES = {
+    "sign_in": sign_in_variables,
+    "invitation": invitation_variables,
+    "verdict_confirmation": verdict_confirmation_variables,
+    "final_document": final_document_variables,
+    "reminder": reminder_variables,
+    "deadline_extended": deadline_extended_variables,
+    "round_summary": round_summary_variables,
+    "round_outcome": round_outcome_variables,
+}
