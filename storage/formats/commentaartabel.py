@@ -14,6 +14,15 @@ import zipfile
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.shared import Twips
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+
 DUTCH_HEADERS = ["Nr.", "Naam", "Organisatie", "Passage of paragraaf", "Commentaar", "Verwerking", "Antwoord"]
 ENGLISH_HEADERS = ["No.", "Name", "Organisation", "Passage or section", "Comment", "Disposition", "Answer"]
 
@@ -111,9 +120,6 @@ def _table_xml(rows: list[CommentRow], headers: list[str]) -> str:
 
 def write_docx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str]) -> bytes:
     """A landscape A4 .docx: the title, the subtitle, and a Word table with a header row repeated on each page."""
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-
     _check_headers(headers)
     document = Document()
     document.core_properties.title = _text(title)
@@ -152,8 +158,6 @@ def _with_table(package: bytes, table: str) -> bytes:
 
 
 def _twips(value: int):
-    from docx.shared import Twips
-
     return Twips(value)
 
 
@@ -163,8 +167,6 @@ _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
 def _sheet_text(value: str | None) -> str:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     text = ILLEGAL_CHARACTERS_RE.sub("", _text(value))
     if len(text) > _EXCEL_CELL_LIMIT:
         text = text[: _EXCEL_CELL_LIMIT - len(_TRUNCATED)] + _TRUNCATED
@@ -179,11 +181,6 @@ def _sheet_name(title: str) -> str:
 def write_xlsx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str]) -> bytes:
     """One sheet: the header row frozen and filtered, wrapped text, fixed column widths; the title and subtitle
     in the workbook's properties and the printed page header."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.properties import PageSetupProperties
-
     _check_headers(headers)
     workbook = Workbook()
     workbook.properties.title = _sheet_text(title)

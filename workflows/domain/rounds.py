@@ -38,6 +38,7 @@ from workflows.errors import (
     RoundClosed,
     StaleVersion,
 )
+from workflows.text.anchoring import anchor_at, locate_selection
 from workflows.tokens import hash_token, new_token
 
 LINK_LIFETIME_AFTER_CLOSE = dt.timedelta(days=30)
@@ -313,8 +314,6 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
     quote = before = after = ""
     offset = None
     if block_id:
-        from workflows.text.anchoring import anchor_at, locate_selection
-
         block = next((b for b in version.blocks if b["id"] == block_id), None)
         if block is None:
             raise InvalidInput("unknown_passage")
