@@ -11,7 +11,7 @@ from redis import Redis
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from service import api, cli, config
-from service.views import api_tokens, auth, mailbox, member, staff, webhooks
+from service.views import api_tokens, auth, mail, mailbox, member, staff, webhooks
 from service.web import db, i18n, templating
 from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
@@ -46,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     limiter.init_app(app)
 
-    for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp):
+    for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     if app.config.get("MAILBOX_DIR"):

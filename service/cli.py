@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -15,7 +17,7 @@ from flask_babel import force_locale
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import NoSuchJobError, StopRequested
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
@@ -141,23 +143,71 @@ def sign_in_link(email: str):
     click.echo(url)
 
 
+class _StopAware:
+    """Remembers that the operator asked the worker to stop (SIGTERM, Ctrl-C), as against RQ's work loop giving
+    up because Redis went away in the middle of a job."""
+
+    stop_asked = False
+
+    def request_stop(self, signum, frame):
+        self.stop_asked = True
+        super().request_stop(signum, frame)
+
+
+class InProcessWorker(_StopAware, SimpleWorker):
+    """Runs each job in the worker's own process."""
+
+
+class ForkingWorker(_StopAware, Worker):
+    """Runs each job in a forked work horse (RQ's default)."""
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's default) instead of in the worker "
               "process, where the SMTP connection and the compiled templates stay from one job to the next.")
 def worker(burst: bool, fork: bool):
-    """An RQ worker with the scheduler (jobs due later) and the clock (the periodic tick), on the Akkoord queue."""
+    """An RQ worker with the scheduler (jobs due later) and the clock (the periodic tick), on the Akkoord queue.
+    It outlives Redis going away: RQ's work loop quits when Redis disappears in the middle of a job, so a new one
+    starts, once Redis answers again, until the operator asks it to stop."""
     url = current_app.config["REDIS_URL"]
-    clock = None if burst else Clock(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5),
-                                     jobs.current().tick_seconds).start()
+    tick = jobs.current().tick_seconds
+    clock = None if burst else Clock(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5), tick).start()
+    stop = threading.Event()
     try:
-        # Its own connection, without the web's socket timeout: the worker waits on Redis for the next job.
-        (Worker if fork else SimpleWorker)([jobs.QUEUE_NAME], connection=Redis.from_url(url)).work(
-            burst=burst, with_scheduler=True)
+        while not stop.is_set():
+            # Between two work loops the stop signals are ours (RQ installs its own inside a work loop).
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            if _work(url, tick, burst=burst, fork=fork):
+                break
+            stop.wait(1.0)
+    except (KeyboardInterrupt, StopRequested):  # a stop RQ's handler raised as a work loop ended
+        pass
     finally:
         if clock is not None:
             clock.stop()
+
+
+def _work(url: str, tick: int, *, burst: bool, fork: bool) -> bool:
+    """One RQ work loop; True when it ended as it should (burst done, or asked to stop), False when Redis went."""
+    rq_worker = None
+    try:
+        # Its own connection, without the web's socket timeout: the worker waits on Redis for the next job.
+        # RQ's scheduler (the process that hands over jobs due later: retries, deadlines) dies when Redis goes away,
+        # and a worker starts it again only in its maintenance, by default every 10 minutes: every tick instead.
+        # After an outage it tries Redis again at least once a tick (RQ's own backoff grows to 60 s).
+        rq_worker = (ForkingWorker if fork else InProcessWorker)(
+            [jobs.QUEUE_NAME], connection=Redis.from_url(url), maintenance_interval=tick)
+        rq_worker.max_connection_wait_time = max(1.0, float(tick))
+        rq_worker.work(burst=burst, with_scheduler=True)
+    except RedisError as error:  # also from RQ's teardown after a stop, with Redis away
+        if rq_worker is not None and rq_worker.stop_asked:
+            return True
+        click.echo(f"worker: Redis cannot be reached ({error}); trying again", err=True)
+        return False
+    return burst or rq_worker.stop_asked
 
 
 @click.command("import-members")

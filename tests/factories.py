@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from storage.database.models import utcnow
-from workflows.domain import documents, membership, rounds
+from sqlalchemy import select
+
+from storage.database.models import Participant, utcnow
+from workflows.domain import documents, finalising, membership, rounds
 
 _counter = itertools.count(1)
 
@@ -60,13 +62,22 @@ def make_document(db, network, actor, text: str = DRAFT_TEXT, filename: str = "c
 
 def participant(db, round_, membership):
     """The participant of `membership`'s person in `round_`."""
-    from sqlalchemy import select
-
-    from storage.database.models import Participant
-
     return db.scalar(select(Participant).where(Participant.round_id == round_.id,
                                                Participant.person_id == membership.person_id))
 
 
 def open_round(db, document, actor, days: int = 14):
     return rounds.open_round(db, document, deadline=utcnow() + dt.timedelta(days=days), message="Graag reageren", actor=actor)
+
+
+def final_document(db, *, members: int = 2, observers: int = 1):
+    """A network whose document everyone agreed to and a coordinator made final (not committed):
+    (network, coordinator, people, document, version)."""
+    network, coordinator, people = make_network(db, members=members, observers=observers)
+    document, version = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id)):
+        if voter.can_vote:
+            rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
+    finalising.finalise_document(db, document, version, actor=coordinator)
+    return network, coordinator, people, document, version

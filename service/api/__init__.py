@@ -7,7 +7,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 # The operation modules register their routes on the blueprint when they are imported.
-from service.api import documents, networks, participation, reference, rounds, webhooks  # noqa: F401
+from service.api import documents, mail, networks, participation, reference, rounds, webhooks  # noqa: F401
 from service.api.blueprint import PREFIX, bp, http_problem, is_api_request
 
 __all__ = ["PREFIX", "bp", "http_problem", "init_app", "is_api_request"]

@@ -13,8 +13,9 @@ from service.api.helpers import check_network, conditional, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
 from service.web import db
+from service.web.final_files import final_file
 from service.web.rendering import download
-from storage.database.models import AuditEvent, Blob, Document, Network, Round, Version
+from storage.database.models import AuditEvent, Blob, Document, Finalisation, Network, Round, Version
 from workflows.domain import comments, documents, exports, finalising
 from workflows.domain import versions as version_list
 from workflows.errors import InvalidInput, NotFound
@@ -33,6 +34,9 @@ def document_out(document: Document) -> s.DocumentOut:
     out = s.DocumentOut.model_validate(document)
     out.latest_version = s.VersionOut.model_validate(latest) if latest else None
     out.open_round_id = open_round
+    if document.status == "final":
+        out.finalisation = s.FinalisationOut.model_validate(
+            session.scalar(select(Finalisation).where(Finalisation.document_id == document.id)))
     return out
 
 
@@ -95,19 +99,20 @@ def _final(document_id: int) -> Document:
     return document
 
 
+FINAL_FILES = ("In Dutch, the network's official document: exactly the bytes mailed to everyone, whose sha256 is "
+               "`docx_sha256` / `pdf_sha256` in the finalisation and in the `final_files_made` audit event.")
+
+
 @operation(bp, "GET", "/documents/{document_id}/final.docx", summary="The final version with its approval annex "
-           "(.docx)", tag=TAG_DOCUMENTS, media={DOCX: BINARY})
+           "(.docx)", tag=TAG_DOCUMENTS, media={DOCX: BINARY}, description=FINAL_FILES)
 def final_docx(document_id: int):
-    filename, data = exports.final_docx(db.session(), _final(document_id), caller_locale())
-    return download(data, DOCX, filename)
+    return final_file(_final(document_id), "docx")
 
 
 @operation(bp, "GET", "/documents/{document_id}/final.pdf", summary="The final version with its approval annex "
-           "(PDF)", tag=TAG_DOCUMENTS, media={"application/pdf": BINARY})
+           "(PDF)", tag=TAG_DOCUMENTS, media={"application/pdf": BINARY}, description=FINAL_FILES)
 def final_pdf(document_id: int):
-
-    filename, data = exports.final_pdf(db.session(), _final(document_id), caller_locale())
-    return download(data, "application/pdf", filename)
+    return final_file(_final(document_id), "pdf")
 
 
 @operation(bp, "GET", "/documents/{document_id}/events", summary="The document's audit events (hash-chained)",

@@ -4,15 +4,19 @@ header, ETags, and downloads."""
 from __future__ import annotations
 
 from flask import Response, request, url_for
+from flask_babel import force_locale
 from pydantic import BaseModel
 from sqlalchemy import Select
 
 from service.api.auth import caller
+from service.api.problems import caller_locale
 from service.web import db
+from service.web.i18n import failure_text
 from service.web.rendering import download
 from storage.database.models import (
     Comment,
     Document,
+    MailMessage,
     Membership,
     Organisation,
     Participant,
@@ -26,7 +30,7 @@ from workflows.errors import NotFound
 
 def network_of(obj) -> int | None:
     session = db.session()
-    if isinstance(obj, (Document, Membership, Organisation, Webhook)):
+    if isinstance(obj, (Document, Membership, Organisation, Webhook, MailMessage)):
         return obj.network_id
     if isinstance(obj, WebhookDelivery):
         return session.get(Webhook, obj.webhook_id).network_id
@@ -45,6 +49,14 @@ def load(model, id_: int):
     if obj is None or network_of(obj) != caller().network_id:
         raise NotFound()
     return obj
+
+
+def failure_words(code: str | None) -> str | None:
+    """Why something did not go out, in words in the caller's language (like the problems' details)."""
+    if code is None:
+        return None
+    with force_locale(caller_locale()):
+        return failure_text(code)
 
 
 def check_network(network_id: int) -> None:

@@ -102,7 +102,7 @@ def domain_problem(error) -> Response:
     """A workflows.errors.DomainError as a problem; its params become extension members where useful."""
     params = dict(error.params)
     extensions = {}
-    field = FIELDS.get(error.code)
+    field = FIELDS.get(error.code) or params.get("field")  # the input rules name the field they refused
     if field:
         extensions["errors"] = [{"field": field, "code": error.code, "message": message(error.code, params)}]
     if error.code == "not_unanimous":

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import Blueprint, Response, g, json, request
+from flask_babel import force_locale
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from service.api import problems
 from service.api.auth import Caller, resolve_caller
+from service.api.schemas import LINE_PATTERN, TEXT_PATTERN
 from service.web import db
 from storage.database.models import IdempotencyRecord, utcnow
 from workflows.domain import idempotency
@@ -22,6 +24,8 @@ from workflows.domain import idempotency
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names nothing
 JSON = "application/json"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+# A field refused by the input rules' patterns gets the rule's own code and message, not the pattern itself.
+PATTERN_CODES = {LINE_PATTERN: "control_characters", TEXT_PATTERN: "text_control_characters"}
 
 
 @dataclass
@@ -135,8 +139,13 @@ def _parse(op: Operation, kwargs: dict) -> Response | None:
 
 
 def validation_problem(error: ValidationError) -> Response:
-    errors = [{"field": ".".join(str(part) for part in e["loc"]) or "body", "code": e["type"], "message": e["msg"]}
-              for e in error.errors(include_url=False, include_input=False)]
+    errors = []
+    with force_locale(problems.caller_locale()):
+        for e in error.errors(include_url=False, include_input=False):
+            rule = PATTERN_CODES.get((e.get("ctx") or {}).get("pattern")) if e["type"] == "string_pattern_mismatch" \
+                else None
+            errors.append({"field": ".".join(str(part) for part in e["loc"]) or "body", "code": rule or e["type"],
+                           "message": problems.message(rule) if rule else e["msg"]})
     return problems.problem(422, "validation", errors=errors)
 
 

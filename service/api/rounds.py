@@ -9,14 +9,14 @@ from sqlalchemy.orm import joinedload
 from service.api import schemas as s
 from service.api.auth import caller
 from service.api.blueprint import bp
-from service.api.helpers import load, page
+from service.api.helpers import failure_words, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
 from service.web import db
 from service.web.rendering import download
-from storage.database.models import Comment, Document, MailMessage, Participant, Round, Verdict
+from storage.database.models import Comment, Document, Participant, Round, Verdict
 from workflows.domain import commentaartabel as commentaartabel_export
-from workflows.domain import comments, reminders, rounds
+from workflows.domain import comments, reminders, rounds, undelivered
 from workflows.errors import NotFound
 
 TAG_ROUNDS = "Rounds"
@@ -117,16 +117,15 @@ def list_participants(round_id: int, query: s.PageQuery):
     statement = (select(Participant).where(Participant.round_id == round_id)
                  .options(joinedload(Participant.current_verdict)))
 
-    mail = {}
-    for person_id, status, sent_at in db.session().execute(
-        select(MailMessage.person_id, MailMessage.status, MailMessage.sent_at)
-        .where(MailMessage.round_id == round_id, MailMessage.email == "invitation").order_by(MailMessage.id)
-    ):
-        mail[person_id] = (status, sent_at)  # the latest invitation wins
+    mail = undelivered.latest_invitations(db.session(), round_id)
 
     def convert(participant: Participant) -> s.ParticipantOut:
         out = participant_out(participant)
-        out.invitation_status, out.invitation_sent_at = mail.get(participant.person_id, (None, None))
+        invitation = mail.get(participant.person_id)
+        if invitation is not None:
+            out.invitation_status, out.invitation_sent_at = invitation.status, invitation.sent_at
+            out.invitation_failure, out.invitation_next_attempt_at = invitation.failure, invitation.next_attempt_at
+            out.invitation_failure_text = failure_words(invitation.failure)
         return out
 
     return page(statement, Participant.id, query, convert, s.ParticipantPage)

@@ -18,13 +18,22 @@ from storage.database.models import (
     VERDICTS,
     WEBHOOK_EVENTS,
 )
+from workflows.domain import inputs
+from workflows.domain.notifications import EMAILS
+from workflows.outbound.outbox import FAILURES
 
 Role = Literal[ROLES]
 Kind = Literal[DOCUMENT_KINDS]
 Verdict = Literal[VERDICTS]
 Disposition = Literal[DISPOSITIONS]
-# Text from a client never holds a NUL character (PostgreSQL cannot store one, and no person types it).
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+# Text from a client never holds a NUL or another control character but tab and line breaks (PostgreSQL cannot
+# store a NUL, a Word file none of them, and no person types them): workflows.domain.inputs' rule for texts.
+TEXT_PATTERN = f"^[^{inputs.TEXT_REFUSED}]*$"
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+# A name, organisation, title, address: a single line, without line breaks, tabs, other control characters or
+# bidirectional overrides (workflows.domain.inputs' rule for single lines, stated in the schema).
+LINE_PATTERN = f"^[^{inputs.LINE_REFUSED}]*$"
+Line = Annotated[str, StringConstraints(pattern=LINE_PATTERN)]
 
 
 class Input(BaseModel):
@@ -75,7 +84,7 @@ class OrganisationOut(Output):
 
 
 class OrganisationIn(Input):
-    name: Text = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class PersonOut(Output):
@@ -100,9 +109,9 @@ class PersonDetail(PersonOut):
 
 
 class MemberIn(Input):
-    name: Text = Field(min_length=1, max_length=200)
-    email: Text = Field(min_length=3, max_length=254)
-    organisation: Text = Field("", max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
+    email: Line = Field(min_length=3, max_length=254)
+    organisation: Line = Field("", max_length=200)
     role: Role = "member"
 
 
@@ -115,7 +124,7 @@ class ImportResult(Output):
 
 class DocumentIn(Input):
     kind: Kind
-    title: Text = Field(min_length=1, max_length=300)
+    title: Line = Field(min_length=1, max_length=300)
 
 
 class VersionOut(Output):
@@ -167,6 +176,8 @@ class DocumentOut(Output):
     final_version_id: int | None
     latest_version: VersionOut | None = None
     open_round_id: int | None = None
+    finalisation: FinalisationOut | None = Field(default=None, description="For a final document: who made it "
+                                                  "final when, and the sha256 of its final .docx and PDF.")
 
 
 class Standing(Output):
@@ -194,6 +205,10 @@ class FinalisationOut(Output):
     content_hash: str
     finalised_at: dt.datetime
     finalised_by_id: int
+    docx_sha256: str | None = Field(description="The sha256 of the final .docx with the approval annex, exactly as "
+                                                "mailed and downloaded; null for the seconds until it is made.")
+    pdf_sha256: str | None = Field(description="The same for the final PDF.")
+    files_made_at: dt.datetime | None = Field(description="When the final .docx and PDF were made.")
 
 
 class RedlineRow(Output):
@@ -305,6 +320,11 @@ class ParticipantOut(Output):
     invitation_status: Literal[OUTBOX_STATUSES] | None = Field(
         None, description="The latest invitation email for this round: pending, sending, sent, failed or cancelled.")
     invitation_sent_at: dt.datetime | None = None
+    invitation_failure: Literal[FAILURES] | None = Field(
+        None, description="Why the latest invitation did not go out (yet): a code, see `invitation_failure_text`.")
+    invitation_failure_text: str | None = Field(None, description="That reason in words, in the caller's language.")
+    invitation_next_attempt_at: dt.datetime | None = Field(
+        None, description="When the invitation is tried again (it waits after a passing failure).")
 
 
 class CommentOut(Output):
@@ -404,7 +424,7 @@ class Participation(Output):
 # Webhooks ----------------------------------------------------------------------------------------------
 
 class WebhookIn(Input):
-    url: Text = Field(min_length=1, max_length=2000, description="An https address that receives the events.")
+    url: Line = Field(min_length=1, max_length=2000, description="An https address that receives the events.")
     events: list[Literal[WEBHOOK_EVENTS]] | None = Field(None, min_length=1, description="Default: every event.")
 
 
@@ -430,9 +450,49 @@ class WebhookDeliveryOut(Output):
     status: Literal[OUTBOX_STATUSES]
     attempts: int
     response_status: int | None
-    last_error: str
+    last_error: str = Field(description="The receiver's own answer or the technical error, as it came.")
+    failure: Literal[FAILURES] | None = Field(None, description="Why it was not delivered (yet), as a code.")
+    failure_text: str | None = Field(None, description="That reason in words, in the caller's language.")
+    next_attempt_at: dt.datetime | None = Field(None, description="When it is tried again, if it waits.")
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+
+
+# Mail that did not arrive ---------------------------------------------------------------------------------
+
+class MailQuery(PageQuery):
+    status: Literal["failed", "waiting"] | None = Field(
+        None, description="failed: given up (send it again, or correct the address); waiting: failed for a passing "
+                          "reason, tried again at `next_attempt_at`. Default: both.")
+
+
+class MailOut(Output):
+    id: int
+    network_id: int
+    round_id: int | None
+    email: Literal[EMAILS] = Field(description="Which mail: an invitation, a reminder, the final document, ...")
+    person: PersonOut = Field(description="The recipient as they are now (their address may have been corrected).")
+    membership_id: int | None = Field(description="The recipient's membership of the network, to correct the "
+                                                  "address with; null when they have left.")
+    to_address: str = Field(description="The address the mail goes (or went) to.")
+    status: Literal[OUTBOX_STATUSES]
+    failure: Literal[FAILURES] | None = Field(description="Why it did not go out, as a code.")
+    failure_text: str | None = Field(description="That reason in words, in the caller's language.")
+    last_error: str = Field(description="The mail server's own answer or the technical error, as it came.")
+    attempts: int
+    next_attempt_at: dt.datetime | None = Field(description="When it is tried again, if it waits.")
+    last_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class EmailIn(Input):
+    email: Line = Field(min_length=3, max_length=254, description="The member's correct address.")
+
+
+class EmailCorrection(Output):
+    membership: MembershipOut
+    resent: list[int] = Field(description="The ids of the member's mail of this network that goes again now.")
 
 
 # Lists --------------------------------------------------------------------------------------------------
@@ -457,6 +517,7 @@ CommentPage = page_model(CommentOut, "CommentPage")
 EventPage = page_model(EventOut, "EventPage")
 WebhookPage = page_model(WebhookOut, "WebhookPage")
 WebhookDeliveryPage = page_model(WebhookDeliveryOut, "WebhookDeliveryPage")
+MailPage = page_model(MailOut, "MailPage")
 
 
 # Problems (RFC 9457) ------------------------------------------------------------------------------------

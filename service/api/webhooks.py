@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.api import schemas as s
 from service.api.auth import caller
 from service.api.blueprint import bp
-from service.api.helpers import check_network, load, page
+from service.api.helpers import check_network, failure_words, load, page
 from service.api.registry import operation
 from service.web import db
 from storage.database.models import Webhook, WebhookDelivery
@@ -16,6 +16,12 @@ from workflows.domain import webhooks
 
 TAG = "Webhooks"
 COORDINATOR = ("coordinator",)
+
+
+def delivery_out(delivery: WebhookDelivery) -> s.WebhookDeliveryOut:
+    out = s.WebhookDeliveryOut.model_validate(delivery)
+    out.failure_text = failure_words(delivery.failure)
+    return out
 
 
 @operation(bp, "GET", "/networks/{network_id}/webhooks", summary="The network's webhooks (without their secrets)",
@@ -64,7 +70,7 @@ def list_webhook_deliveries(network_id: int, query: s.PageQuery):
     check_network(network_id)
     statement = (select(WebhookDelivery).join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
                  .where(Webhook.network_id == network_id))
-    return page(statement, WebhookDelivery.id, query, s.WebhookDeliveryOut.model_validate, s.WebhookDeliveryPage)
+    return page(statement, WebhookDelivery.id, query, delivery_out, s.WebhookDeliveryPage)
 
 
 @operation(bp, "POST", "/webhook-deliveries/{delivery_id}/redeliver", summary="Send a failed delivery again",
@@ -72,4 +78,4 @@ def list_webhook_deliveries(network_id: int, query: s.PageQuery):
 def redeliver_webhook(delivery_id: int):
     delivery = load(WebhookDelivery, delivery_id)
     webhooks.redeliver(db.session(), delivery, actor=caller().person)
-    return s.WebhookDeliveryOut.model_validate(delivery)
+    return delivery_out(delivery)

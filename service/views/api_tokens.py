@@ -10,6 +10,7 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from service.web import auth, db, i18n
+from service.web.forms import SingleLine
 from storage.database.models import ApiToken, Network
 from workflows.domain import api_tokens
 from workflows.errors import DomainError
@@ -19,7 +20,7 @@ STAFF = ("coordinator", "editor")
 
 
 class ApiTokenForm(FlaskForm):
-    name = StringField(_l("What is it for?"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("What is it for?"), validators=[DataRequired(), Length(max=200), SingleLine()])
     role = SelectField(_l("Role"), choices=[
         SelectChoice("editor", _l("Editor (projectgroep)")),
         SelectChoice("coordinator", _l("Coordinator (kerngroep/bestuur)")),

@@ -11,11 +11,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.web import auth, db
+from service.web.final_files import final_file
 from service.web.forms import (
     ConfirmForm,
     CsvForm,
@@ -37,7 +38,7 @@ from storage.database.models import (
     Blob,
     Comment,
     Document,
-    MailMessage,
+    Finalisation,
     Membership,
     Network,
     Organisation,
@@ -58,6 +59,7 @@ from workflows.domain import (
     reminders,
     rounds,
     timeline,
+    undelivered,
 )
 from workflows.domain import (
     versions as version_list,
@@ -109,7 +111,8 @@ def _network_page(network: Network, status: int = 200, **forms):
     docs = session.scalars(select(Document).where(Document.network_id == network.id).order_by(Document.id.desc())).all()
     context = dict(network=network, person=person, own=own, members=members, documents=docs,
                    member_form=MemberForm(), csv_form=CsvForm(), document_form=DocumentForm(),
-                   confirm=ConfirmForm(), csv_problems=None)
+                   confirm=ConfirmForm(), csv_problems=None,
+                   undelivered=undelivered.count_undelivered(session, network.id))
     context.update(forms)
     return render_template("staff/network.html", **context), status
 
@@ -191,7 +194,13 @@ def _document_page(document: Document, status: int = 200, **forms):
     voters = [m for m in people.active_members(session, document.network_id) if m.can_vote]
     round_progress = {r.id: (sum(1 for m in voters if cells.get((r.id, m.person_id))),
                              sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
+    # A final document shows the hashes of what everyone received, so a copy can be checked against them.
+    finalisation = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id)) \
+        if document.status == "final" else None
+    final_sizes = {kind: format_decimal(size) for kind, size in exports.final_file_sizes(session, finalisation).items()} \
+        if finalisation is not None else {}
     context = dict(
+        finalisation=finalisation, final_sizes=final_sizes,
         cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
         history=list(reversed(timeline.timeline(session, document))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
@@ -319,13 +328,7 @@ def round_page(round_id: int):
         .where(Participant.round_id == round_.id)
         .order_by(Participant.id)
     ).all()
-    mail = {}
-    for person_id, status, sent_at in session.execute(
-        select(MailMessage.person_id, MailMessage.status, MailMessage.sent_at)
-        .where(MailMessage.round_id == round_.id, MailMessage.email == "invitation")
-        .order_by(MailMessage.id)
-    ):
-        mail[person_id] = (status, sent_at)  # the latest invitation wins
+    mail = undelivered.latest_invitations(session, round_.id)
     comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
     voters = [r for r in rows if r.Participant.can_vote and r.Participant.removed_at is None]
     counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
@@ -512,8 +515,7 @@ def final_pdf(document_id: int):
     auth.require_role(document.network_id, *STAFF)
     if document.status != "final":
         abort(404)
-    filename, data = exports.final_pdf(db.session(), document, str(get_locale()))
-    return download(data, "application/pdf", filename)
+    return final_file(document, "pdf")
 
 
 @bp.get("/d/<int:document_id>/compare.docx")
@@ -533,7 +535,6 @@ def final_docx(document_id: int):
     auth.require_role(document.network_id, *STAFF)
     if document.status != "final":
         abort(404)
-    filename, data = exports.final_docx(db.session(), document)
-    return download(data, DOCX, filename)
+    return final_file(document, "docx")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from service.web import auth, db
 from service.web.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
@@ -18,12 +17,6 @@ bp = Blueprint("webhooks", __name__)
 COORDINATOR = ("coordinator",)
 STAFF = ("coordinator", "editor")
 DELIVERIES_PAGE = 50
-
-DELIVERY_STATUSES = {
-    "pending": (_l("waiting"), "warn"), "retrying": (_l("failed, will retry"), "warn"),
-    "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"),
-    "failed": (_l("failed"), "bad"), "cancelled": (_l("cancelled"), "warn"),
-}
 
 
 def _message(error: DomainError) -> str:
@@ -53,7 +46,7 @@ def _page(network: Network, status: int = 200, *, form: WebhookForm | None = Non
     return render_template(
         "staff/webhooks.html", network=network, own=own, hooks=webhooks.webhooks_of(session, network.id),
         deliveries=deliveries, more=more, page=page, form=form or WebhookForm(formdata=None), confirm=ConfirmForm(),
-        error=error, secret=secret, secret_for=secret_for, statuses=DELIVERY_STATUSES,
+        error=error, secret=secret, secret_for=secret_for,
         event_labels={choice.value: choice.label for choice in WEBHOOK_EVENT_CHOICES},
     ), status
 

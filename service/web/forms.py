@@ -18,8 +18,30 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from service.web.i18n import ERRORS
+from workflows.domain import inputs
+
+
+class SingleLine:
+    """A name, organisation or title: the rule of workflows.domain.inputs, checked here so that its message shows
+    at the field; the rule itself stays the guard for every other way in (CSV, API, command line)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and inputs.refused_in_line(field.data.strip()):
+            raise ValidationError(str(ERRORS["control_characters"]))
+
+
+class StorableText:
+    """A text that may span lines (a message, a comment): no NUL or other control characters but tab and line
+    breaks (workflows.domain.inputs)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and inputs.refused_in_text(field.data):
+            raise ValidationError(str(ERRORS["text_control_characters"]))
+
 
 ROLE_CHOICES = [
     SelectChoice("member", _l("Member (comments and decides)")),
@@ -57,14 +79,20 @@ class LinkRequestForm(FlaskForm):
 
 
 class NetworkForm(FlaskForm):
-    name = StringField(_l("Name of the network"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name of the network"), validators=[DataRequired(), Length(max=200), SingleLine()])
 
 
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), SingleLine()])
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
-    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200), SingleLine()])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
+
+
+class AddressForm(FlaskForm):
+    """A member's corrected email address (checked by the rule, with its own message)."""
+
+    email = EmailField(_l("Correct address"), validators=[DataRequired(), Length(max=254)])
 
 
 class CsvForm(FlaskForm):
@@ -73,12 +101,13 @@ class CsvForm(FlaskForm):
 
 class DocumentForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300), SingleLine()])
 
 
 class VersionForm(FlaskForm):
     file = FileField(_l("Word document (.docx), Markdown (.md) or text (.txt)"), validators=[FileRequired()])
-    change_note = TextAreaField(_l("What changed in this version?"), validators=[Optional(), Length(max=5000)])
+    change_note = TextAreaField(_l("What changed in this version?"),
+                                validators=[Optional(), Length(max=5000), StorableText()])
     # The comments of the document's last round this version addresses: numbers from its commentaartabel.
     addresses = StringField(_l("Comments this version addresses"), validators=[Optional(), Length(max=2000)])
     taken_over = BooleanField(_l("Every comment the project group took over (wholly or partly)"))
@@ -86,7 +115,8 @@ class VersionForm(FlaskForm):
 
 class RoundForm(FlaskForm):
     deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    message = TextAreaField(_l("Message to the members (optional)"), validators=[Optional(), Length(max=5000)])
+    message = TextAreaField(_l("Message to the members (optional)"),
+                            validators=[Optional(), Length(max=5000), StorableText()])
     word_comments = BooleanField(_l("Bring in the comments found in the Word file as comments of its uploader"),
                                  default=True)
     # Not sent (an older form, a script): every member sees every comment; anything else is checked by the rule.
@@ -100,11 +130,11 @@ class RoundForm(FlaskForm):
 
 class VerdictForm(FlaskForm):
     value = RadioField(_l("Your verdict"), choices=VERDICT_CHOICES, validators=[DataRequired()])
-    reason = TextAreaField(_l("Reason or remarks"), validators=[Optional(), Length(max=5000)])
+    reason = TextAreaField(_l("Reason or remarks"), validators=[Optional(), Length(max=5000), StorableText()])
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000)])
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000), StorableText()])
     block_id = HiddenField()
     # A span selected in the passage: offsets into its text and the text the reader saw selected.
     start = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
@@ -115,7 +145,7 @@ class CommentForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=10000)])
+    body = TextAreaField(_l("Your reply"), validators=[DataRequired(), Length(max=10000), StorableText()])
 
 
 DISPOSITION_CHOICES = [
@@ -128,7 +158,7 @@ DISPOSITION_CHOICES = [
 
 class ProcessForm(FlaskForm):
     disposition = SelectField(_l("Processing"), choices=DISPOSITION_CHOICES)
-    answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000)])
+    answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000), StorableText()])
 
 
 class ExtendForm(FlaskForm):
@@ -153,7 +183,7 @@ WEBHOOK_EVENT_CHOICES = [
 
 
 class WebhookForm(FlaskForm):
-    url = URLField(_l("URL (https)"), validators=[DataRequired(), Length(max=2000)])
+    url = URLField(_l("URL (https)"), validators=[DataRequired(), Length(max=2000), SingleLine()])
     events = SelectMultipleField(_l("Events"), choices=WEBHOOK_EVENT_CHOICES,
                                  default=[choice.value for choice in WEBHOOK_EVENT_CHOICES],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),

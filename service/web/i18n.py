@@ -51,6 +51,9 @@ ERRORS = {
     "reason_required": _l("Please give a reason when you say niet akkoord."),
     "comment_required": _l("The comment is empty."),
     "too_long": _l("The text is too long (at most %(limit)s characters)."),
+    "control_characters": _l("Use a single line, without line breaks, tabs or other invisible control characters."),
+    "text_control_characters": _l("The text holds invisible control characters (such as NUL) that cannot be "
+                                  "stored. Remove them and try again."),
     "unknown_passage": _l("That passage does not exist in this version."),
     "selection_not_found": _l("The selected text was not found in that passage. Select text within one passage, "
                               "or comment on the whole passage."),
@@ -69,6 +72,14 @@ ERRORS = {
     "too_many_webhooks": _l("A network can have at most %(limit)s active webhooks. Disable one first."),
     "webhook_disabled": _l("This webhook is disabled."),
     "webhook_not_failed": _l("Only a failed delivery can be sent again."),
+    # Mail that did not arrive
+    "mail_not_failed": _l("Only mail that failed or was not sent can be sent again."),
+    "email_unchanged": _l("%(email)s is already this person's address."),
+    "email_taken": _l("%(email)s is already the address of someone else in Akkoord. Check the address with the "
+                      "person."),
+    "address_shared": _l("%(name)s is also a member of another network, which uses the same address: a change here "
+                         "would change it there too. Ask %(name)s for the right address; to use it in this network "
+                         "only, remove %(name)s and add them again with that address."),
     "unknown_comment": _l("That comment does not exist in this round."),
     "unknown_visibility": _l("Choose who sees the comments: all members, or only the project group."),
     "unknown_disposition": _l("Choose overgenomen, deels overgenomen, niet overgenomen or voor kennisgeving."),
@@ -115,7 +126,45 @@ CSV_PROBLEMS = {
     "duplicate_in_file": _l("this email address appears earlier in the file"),
     "already_member": _l("already a member of this network"),
     "no_rows": _l("the file holds no rows"),
+    "name_control_characters": _l("the name holds a line break, a tab or another control character"),
+    "organisation_control_characters": _l("the organisation holds a line break, a tab or another control "
+                                          "character"),
 }
+
+# Why mail or a webhook post did not go out, per code of workflows.outbound.outbox.FAILURES: what a coordinator
+# reads on the round page, in the failed-mail list, in the webhook log and in the API (`failure_text`).
+FAILURE_REASONS = {
+    "address_refused": _l("The receiving mail server refused this address (it does not exist or takes no mail)."),
+    "recipient_deferred": _l("The receiving mail server does not take mail for this address for now (for example "
+                             "a full mailbox)."),
+    "content_refused": _l("The receiving mail server refused the message itself (for example as too large, or as "
+                          "spam)."),
+    "smtp_deferred": _l("The mail server asked to try again later."),
+    "smtp_refused": _l("The mail server refused the message."),
+    "sender_refused": _l("The mail server refuses Akkoord's sender address: a setting the administrator must fix."),
+    "smtp_login_failed": _l("The mail server refuses Akkoord's user name or password: a setting the administrator "
+                            "must fix."),
+    "smtp_unreachable": _l("The mail server could not be reached."),
+    "smtp_timeout": _l("The mail server did not answer in time."),
+    "message_unbuildable": _l("The message could not be made (for example because of a line break in a name)."),
+    "files_pending": _l("The final files it carries are still being made."),
+    "worker_crashed": _l("Sending it broke off too often (the sending process stopped each time)."),
+    "http_error": _l("The address answered with an error, or asked to wait."),
+    "http_refused": _l("The address refused the message."),
+    "http_redirect": _l("The address answered with a redirect; redirects are not followed."),
+    "webhook_unreachable": _l("The address could not be reached, or gave no answer in time."),
+    "webhook_address": _l("The address may no longer be used: it cannot be found, or points into a private "
+                          "network."),
+    "not_needed": _l("Not needed any more (for example the round closed, the person left, or the webhook was "
+                     "disabled)."),
+}
+
+
+def failure_text(code: str | None) -> str | None:
+    """The reason in words in the current language; None when nothing failed."""
+    if code is None:
+        return None
+    return str(FAILURE_REASONS.get(code, code))
 
 
 def error_message(code: str, params: dict) -> str:

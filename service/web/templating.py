@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
 from flask import Flask
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, to_user_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from service.web.forms import KIND_CHOICES
-from service.web.i18n import error_message
+from service.web.i18n import failure_text
 from storage.blocks import block_text
 
 ROLES = {"coordinator": _l("coordinator"), "editor": _l("editor"), "member": _l("member"), "observer": _l("observer")}
@@ -21,8 +25,6 @@ STATES = {
 }
 DOCUMENT_STATUSES = {"draft": (_l("draft"), "warn"), "in_review": (_l("in review"), "warn"),
                      "final": (_l("definitief"), "final"), "withdrawn": (_l("withdrawn"), "bad")}
-MAIL = {None: _l("not planned"), "pending": _l("queued"), "sending": _l("sending"), "sent": _l("delivered to mail server"),
-        "failed": _l("failed"), "cancelled": _l("not sent")}
 CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("closed at the deadline"),
                  "superseded": _l("superseded by a newer version"), "finalised": _l("closed: document made final")}
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
@@ -87,35 +89,54 @@ def safe_href(url: str | None) -> str:
     return "#"
 
 
-DELIVERY_ERRORS = {
-    "TimeoutError": _l("No answer within 5 seconds."),
-    "ConnectionRefusedError": _l("The connection was refused: nothing listens at that address."),
-    "SSLCertVerificationError": _l("The address's certificate could not be verified."),
-    "RemoteDisconnected": _l("The other side closed the connection without an answer."),
+# The state of something that leaves Akkoord (a mail, a webhook post), as a coordinator reads it.
+OUTBOX_STATES = {
+    "pending": (_l("queued"), "warn"), "retrying": (_l("failed, will retry"), "warn"),
+    "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"), "failed": (_l("failed"), "bad"),
+    "cancelled": (_l("not sent"), "warn"),
+}
+MAIL_KINDS = {
+    "sign_in": _l("sign-in link"), "invitation": _l("invitation"), "verdict_confirmation": _l("confirmation of a verdict"),
+    "final_document": _l("final document"), "reminder": _l("reminder"), "deadline_extended": _l("deadline extended"),
+    "round_summary": _l("summary of the round"), "round_outcome": _l("outcome of the round"),
 }
 
 
-def delivery_error(text: str) -> Markup:
-    """A webhook delivery's error in words a coordinator reads, with the technical text kept beside it."""
-    if text.startswith("refused: "):
-        said = error_message(text.removeprefix("refused: "), {})
-    elif text == "webhook disabled":
-        said = str(_l("The webhook was disabled before this was sent."))
-    elif text.startswith("HTTP ") and "redirects are not followed" in text:
-        said = str(_l("The address answered with a redirect; redirects are not followed."))
-    elif text.startswith("HTTP "):
-        said = str(_l("The address answered with an error (%(status)s).", status=text[5:8]))
-    else:
-        known = DELIVERY_ERRORS.get(text.split(":", 1)[0])
-        said = str(known) if known else ""
-    if not said:
-        return Markup("<code>{}</code>").format(text[:200])
-    return Markup('{} <span class="muted"><code>{}</code></span>').format(said, text[:200])
+def attempt_time(value) -> str:
+    """The time of a coming attempt: only the clock today, with the date on another day (Dutch time)."""
+    today = to_user_timezone(dt.datetime.now(dt.UTC)).date()
+    return format_datetime(value, "HH:mm" if to_user_timezone(value).date() == today else "d MMM, HH:mm")
+
+
+@lru_cache(maxsize=64)
+def _state_badge(state: str, channel: str, locale: str) -> Markup:
+    """The badge of a state in a language, made once: a round page shows a thousand of them."""
+    label, kind = OUTBOX_STATES.get(state, (state, "warn"))
+    if state == "sent" and channel == "mail":
+        label = _l("delivered to mail server")
+    return badge(str(label), kind)
+
+
+def outbox_state(item) -> Markup:
+    """A mail's or webhook post's state: delivered (when); waiting for its next attempt (why, in words, and when it
+    comes); failed (why); not sent (why). Beside a reason, muted, the other side's own technical text."""
+    state = "retrying" if item.status == "pending" and item.failure else item.status
+    said = _state_badge(state, item.channel, str(get_locale()))
+    if state == "sent":
+        return Markup('{} <span class="muted">{}</span>').format(said, when(item.sent_at))
+    if not item.failure:
+        return said
+    parts = [said, Markup("<br>{}").format(failure_text(item.failure))]
+    if state == "retrying" and item.next_attempt_at:
+        parts.append(Markup(" {}").format(_("Next attempt at %(time)s.", time=attempt_time(item.next_attempt_at))))
+    if item.last_error:
+        parts.append(Markup(' <span class="muted"><code>{}</code></span>').format(item.last_error[:200]))
+    return Markup("").join(parts)
 
 
 def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
-    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href, delivery_error=delivery_error)
+    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
     app.jinja_env.globals.update(
         get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, placement_badge=placement_badge,
         block_text=block_text, state_badge=state_badge, status_badge=status_badge, round_status=round_status,
@@ -124,7 +145,7 @@ def init_app(app: Flask) -> None:
         kind_label=lambda kind: kinds.get(kind, kind),
         state_label=lambda state: STATES.get(state, (state,))[0],
         verdict_label=lambda value: STATES.get(value, (value,))[0],
-        mail_status=lambda status: MAIL.get(status, status),
+        outbox_state=outbox_state, mail_kind=lambda kind: MAIL_KINDS.get(kind, kind),
     )
 
 

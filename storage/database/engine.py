@@ -12,6 +12,8 @@ from typing import TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,6 +72,13 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def insert_unless_present(session: Session, table, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING (the primary key decides), on PostgreSQL and on SQLite alike."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
+    session.execute(statement.on_conflict_do_nothing())
 
 
 def lock(session: Session, model, id_: int):

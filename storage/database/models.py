@@ -399,7 +399,8 @@ class OutboxItem(Base):
         # The sweep's question: which pending items are due, and which claims are stale.
         Index("ix_outbox_due", "status", "next_attempt_at"),
     )
-    __mapper_args__ = {"polymorphic_on": "channel", "polymorphic_abstract": True}
+    # Loaded whole whatever the channel (one row, one SELECT), not the channel's columns in a second one.
+    __mapper_args__ = {"polymorphic_on": "channel", "polymorphic_abstract": True, "with_polymorphic": "*"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from storage.database.models import (
     Comment,
     Document,
+    MailMessage,
     Membership,
     Network,
     Participant,
@@ -53,6 +54,7 @@ class World:
     comment: Comment
     webhook: Webhook
     delivery: WebhookDelivery
+    mail: MailMessage
     coordinator_token: str
     editor_token: str
     member_token: str
@@ -65,7 +67,7 @@ class World:
             "membership_id": self.members[-1].id, "person_id": self.members[1].person_id,
             "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
             "participant_id": self.participant.id, "comment_id": self.comment.id, "webhook_id": self.webhook.id,
-            "delivery_id": self.delivery.id,
+            "delivery_id": self.delivery.id, "mail_id": self.mail.id,
         }
 
 
@@ -85,6 +87,8 @@ def build_world(db) -> World:
     round_ = open_round(db, document, coordinator)
     db.commit()  # the round's webhook delivery is written as its transaction commits
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
+    mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id, MailMessage.email == "invitation")
+                     .order_by(MailMessage.id).limit(1))
     member = participant(db, round_, people[1])
     comment = rounds.add_comment(db, member, body="Graag ook de apothekers noemen.", block_id=second.blocks[2]["id"])
     rounds.record_verdict(db, member, value="akkoord_met_opmerkingen", reason="", evidence=rounds.Evidence())
@@ -94,7 +98,7 @@ def build_world(db) -> World:
     db.commit()
     return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
                  second=second, round=round_, participant=member, comment=comment, webhook=webhook, delivery=delivery,
-                 coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token)
+                 mail=mail, coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token)
 
 
 @pytest.fixture

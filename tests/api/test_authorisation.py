@@ -37,6 +37,7 @@ BODIES = {
     "participation_verdict": {"value": "akkoord"},
     "participation_reply": {"body": "Eens."},
     "create_webhook": {"url": "https://hooks.example.org/akkoord"},
+    "correct_member_email": {"email": "verbeterd@example.org"},
 }
 
 

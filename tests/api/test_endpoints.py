@@ -4,6 +4,7 @@ problems a client must handle."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 
 from sqlalchemy import func, select
@@ -251,9 +252,15 @@ def test_finalising_only_when_everyone_agrees(client, db, world):
     final = client.post(url, json={"version_id": world.second.id}, headers=headers)
     assert final.status_code == 200, final.get_data(as_text=True)
     assert final.get_json()["content_hash"] == world.second.content_hash
+    assert final.get_json()["docx_sha256"] is None  # made after the commit (or by the first download)
     assert client.get(f"{API}/documents/{world.document.id}", headers=headers).get_json()["status"] == "final"
-    assert client.get(f"{API}/documents/{world.document.id}/final.pdf", headers=headers).data[:5] == b"%PDF-"
-    assert client.get(f"{API}/documents/{world.document.id}/final.docx", headers=headers).data[:2] == b"PK"
+    pdf = client.get(f"{API}/documents/{world.document.id}/final.pdf", headers=headers).data
+    docx = client.get(f"{API}/documents/{world.document.id}/final.docx", headers=headers).data
+    assert pdf[:5] == b"%PDF-" and docx[:2] == b"PK"
+    assert client.get(f"{API}/documents/{world.document.id}/final.pdf", headers=headers).data == pdf
+    shown = client.get(f"{API}/documents/{world.document.id}", headers=headers).get_json()["finalisation"]
+    assert (shown["docx_sha256"], shown["pdf_sha256"]) == (hashlib.sha256(docx).hexdigest(),
+                                                          hashlib.sha256(pdf).hexdigest())
 
 
 def test_audit_events_of_a_document(client, db, world):

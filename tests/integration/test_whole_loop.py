@@ -3,6 +3,7 @@ round 2 (everyone akkoord), finalise, and the final .docx in everyone's mailbox.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -152,6 +153,12 @@ def test_the_whole_loop(app, client, db, mail_store, run_worker):
         assert final_version.content_hash in "\n".join(paragraphs)  # the approval annex
         pdf_text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf_data)).pages)
         assert "drie jaar" in pdf_text and final_version.content_hash in pdf_text.replace("\n", "")
+    # Everyone got the same files, and the coordinator downloads exactly those; the page shows their hashes.
+    assert len({m.attachments()[0][2] for m in finals}) == len({m.attachments()[1][2] for m in finals}) == 1
+    assert client.get(f"{document_path}/final.docx").data == docx_data
+    assert client.get(f"{document_path}/final.pdf").data == pdf_data
+    page = client.get(document_path).get_data(as_text=True)
+    assert hashlib.sha256(docx_data).hexdigest() in page and hashlib.sha256(pdf_data).hexdigest() in page
 
 
 def csrf_version_id(html: str) -> str:

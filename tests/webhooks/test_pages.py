@@ -3,12 +3,17 @@ editors only look; a GET changes nothing; another network's webhooks and deliver
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from flask_babel import force_locale, format_datetime
+from markupsafe import escape
 from sqlalchemy import func, select
 
-from storage.database.models import AuditEvent, Webhook, WebhookDelivery
+from service.web.i18n import FAILURE_REASONS
+from service.web.templating import outbox_state
+from storage.database.models import AuditEvent, Webhook, WebhookDelivery, utcnow
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round
 from tests.service.test_staff_pages import signed_in
@@ -154,7 +159,7 @@ def test_the_log_is_paged_newest_first_and_a_failed_delivery_is_sent_again(app, 
     first = client.get(page).get_data(as_text=True)
     assert f'id="delivery-{closed.id}"' in first and f'id="delivery-{opened.id}"' not in first
     assert "HTTP 500: receiver says no" in first and "mislukt, nieuwe poging volgt" in first and "?page=2" in first
-    assert "Het adres antwoordde met een fout (500)." in first  # in words, the technical text beside it
+    assert str(escape(reason(app, "http_error"))) in first  # in words, the technical text beside it
     second = client.get(f"{page}?page=2").get_data(as_text=True)
     assert f'id="delivery-{opened.id}"' in second
 
@@ -195,12 +200,23 @@ def test_another_networks_webhooks_and_deliveries_are_not_reachable(app, db, set
     assert db.get(WebhookDelivery, other_delivery.id).status == "failed"
 
 
-def test_delivery_errors_are_said_in_words_with_the_technical_text_beside_them(app):
-    from service.web.templating import delivery_error
+def reason(app, code: str) -> str:
+    """A failure's reason as a Dutch page says it (in the catalogue's words, whatever they are)."""
+    with app.test_request_context(), force_locale("nl"):
+        return str(FAILURE_REASONS[code])
 
-    with app.test_request_context(headers={"Accept-Language": "nl"}):
-        assert delivery_error("TimeoutError: timed out").startswith("Geen antwoord binnen 5 seconden.")
-        assert "privé- of intern netwerk" in delivery_error("refused: webhook_url_private")
-        assert "doorverwijzing" in delivery_error("HTTP 302: redirects are not followed")
-        assert "<script>" not in delivery_error("OSError: <script>")  # unknown: only the escaped text
-        assert delivery_error("OSError: <script>") == "<code>OSError: &lt;script&gt;</code>"
+
+def test_delivery_states_are_said_in_words_with_the_technical_text_beside_them(app):
+    failed = WebhookDelivery(status="failed", attempts=1, failure="webhook_address",
+                             last_error="refused: webhook_url_private")
+    waiting = WebhookDelivery(status="pending", attempts=2, failure="webhook_unreachable",
+                              last_error="OSError: <script>", next_attempt_at=utcnow() + dt.timedelta(minutes=5))
+    sent = WebhookDelivery(status="sent", attempts=1, failure=None, last_error="", sent_at=utcnow())
+    with app.test_request_context(), force_locale("nl"):
+        said = outbox_state(failed)
+        assert str(escape(reason(app, "webhook_address"))) in said and "<code>refused: webhook_url_private</code>" in said
+        said = outbox_state(waiting)
+        assert str(escape(reason(app, "webhook_unreachable"))) in said
+        assert "<script>" not in said and "&lt;script&gt;" in said  # the other side's text, escaped
+        assert format_datetime(waiting.next_attempt_at, "HH:mm") in said
+        assert "bezorgd" in outbox_state(sent) and "<code>" not in outbox_state(sent)

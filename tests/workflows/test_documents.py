@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -10,6 +12,7 @@ from storage.database.models import Blob, Version
 from tests.conftest import CORPUS
 from tests.factories import make_document, make_network
 from workflows.domain import documents
+from workflows.domain.exports import store_blob
 from workflows.errors import InvalidInput, UploadRefused
 
 
@@ -76,3 +79,31 @@ def test_a_new_version_keeps_the_ids_of_unchanged_and_edited_passages(db):
     assert ids2["Een nieuwe alinea vooraan."] not in ids1.values()
     assert len(set(ids2.values())) == len(v2.blocks)
     assert v2.content_hash == content_hash(v2.blocks)
+
+
+def test_the_same_bytes_stored_by_two_transactions_at_once_are_kept_once(app):
+    """Two uploads (or two finalisations' files) of identical bytes at the same moment: the second insert waits for
+    the first and is then skipped, never a duplicate-key error (on PostgreSQL the two really overlap)."""
+    data = f"identical bytes {threading.get_ident()} {id(app)}".encode()
+    factory = app.extensions["akkoord_sessions"]
+    first = factory()
+    sha256 = store_blob(first, data)
+    outcome: dict = {}
+
+    def second():
+        with factory() as session:
+            try:
+                outcome["sha256"] = store_blob(session, data)
+                session.commit()
+            except Exception as error:  # noqa: BLE001 - the test reports whatever it was
+                outcome["error"] = error
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.5)  # it waits for the first transaction (PostgreSQL: the key; SQLite: the write lock)
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert outcome == {"sha256": sha256}
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Blob).where(Blob.sha256 == sha256)) == 1

@@ -130,3 +130,46 @@ def test_a_closing_round_sends_a_summary_to_staff_and_the_outcome_to_everyone(db
     assert "1 van 4 leden met stemrecht (25%)" in text and people[0].person.name in text  # who did not respond
     outcome = next(m for m in mails if m.to == [people[1].person.email] and m not in summaries)
     assert "Uw oordeel: akkoord." in outcome.text_body()
+
+
+def _round_opened_before_deadline(db, days: int, deadline: dt.datetime):
+    network, coordinator, people = make_network(db, members=2)
+    document, _ = make_document(db, network, coordinator)
+    opened = deadline - dt.timedelta(days=days)
+    round_ = rounds.open_round(db, document, deadline=deadline, message="", actor=coordinator, now=opened)
+    db.commit()
+    assert round_.reminder_days == [7, 2, 0]  # the default schedule
+    return round_, opened
+
+
+def _slots(db, round_) -> list[str]:
+    db.rollback()
+    return sorted({m.params["slot"] for m in db.scalars(select(MailMessage).where(
+        MailMessage.round_id == round_.id, MailMessage.email == "reminder"))})
+
+
+def test_a_round_opened_three_days_ahead_gets_no_seven_day_reminder(db, run_worker, mail_store):
+    deadline = dt.datetime(2032, 3, 20, 17, 0, tzinfo=AMSTERDAM)
+    round_, opened = _round_opened_before_deadline(db, 3, deadline)
+    # The first tick after opening, 30 s after the invitation: the 7-days-before slot passed before the round existed.
+    jobs.tick((opened + dt.timedelta(seconds=30)).isoformat())
+    jobs.tick((opened + dt.timedelta(hours=12)).isoformat())
+    assert _slots(db, round_) == []
+    jobs.tick(dt.datetime(2032, 3, 18, 8, 59, tzinfo=AMSTERDAM).isoformat())
+    assert _slots(db, round_) == []
+    jobs.tick(dt.datetime(2032, 3, 18, 9, 0, tzinfo=AMSTERDAM).isoformat())  # 2 days before, 09:00
+    assert _slots(db, round_) == ["d2"]
+    assert queued(db, round_) == 4  # every voter: no one has decided
+    run_worker()
+    assert len(reminded(mail_store)) == 4
+
+
+def test_a_round_opened_ten_days_ahead_gets_the_seven_day_reminder(db):
+    deadline = dt.datetime(2032, 4, 20, 17, 0, tzinfo=AMSTERDAM)
+    round_, opened = _round_opened_before_deadline(db, 10, deadline)
+    jobs.tick((opened + dt.timedelta(seconds=30)).isoformat())
+    assert _slots(db, round_) == []
+    jobs.tick(dt.datetime(2032, 4, 13, 9, 0, tzinfo=AMSTERDAM).isoformat())  # 7 days before, 09:00
+    assert _slots(db, round_) == ["d7"]
+    jobs.tick(dt.datetime(2032, 4, 18, 9, 0, tzinfo=AMSTERDAM).isoformat())
+    assert _slots(db, round_) == ["d2", "d7"]

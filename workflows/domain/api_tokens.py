@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.database.models import STAFF_ROLES, ApiToken, Membership, Network, Person, utcnow
 from workflows import audit
+from workflows.domain import inputs
 from workflows.domain.people import active_membership
 from workflows.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from workflows.tokens import hash_token
@@ -32,7 +33,7 @@ class TokenRefused(DomainError):
 
 def create_token(session: Session, network: Network, person: Person, *, role: str, name: str) -> tuple[ApiToken, str]:
     """Make a token for `person` in `network` with `role`; returns the row and the token (shown once)."""
-    name = name.strip()
+    name = inputs.single_line(name, "name")
     if not name:
         raise InvalidInput("name_required")
     if len(name) > MAX_NAME_LENGTH:

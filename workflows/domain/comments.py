@@ -19,6 +19,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
+from workflows.domain import inputs
 from workflows.errors import AlreadyFinal, InvalidInput
 from workflows.text.anchoring import Placement, anchor_of, reanchor
 
@@ -56,7 +57,7 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
         raise InvalidInput("reply_not_processed")  # a reply is part of its comment's thread
     if disposition not in DISPOSITIONS:
         raise InvalidInput("unknown_disposition")
-    answer = answer.strip()
+    answer = inputs.text(answer, "answer")
     if len(answer) > MAX_ANSWER_LENGTH:
         raise InvalidInput("too_long", limit=MAX_ANSWER_LENGTH)
     if disposition in ("deels_overgenomen", "niet_overgenomen") and not answer:

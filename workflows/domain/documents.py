@@ -18,7 +18,7 @@ from storage.database.models import (
 from storage.formats import importing
 from storage.formats.isolated_import import import_upload_isolated
 from workflows import audit
-from workflows.domain import comments, rounds
+from workflows.domain import comments, inputs, rounds
 from workflows.domain.exports import store_blob
 from workflows.domain.versions import WORD_COMMENTS, latest_version
 from workflows.errors import AlreadyFinal, InvalidInput, UploadRefused
@@ -26,7 +26,7 @@ from workflows.text import passages
 
 
 def create_document(session: Session, network: Network, *, kind: str, title: str, actor: Person) -> Document:
-    title = title.strip()
+    title = inputs.single_line(title, "title")
     if kind not in DOCUMENT_KINDS:
         raise InvalidInput("unknown_kind")
     if not title:
@@ -43,6 +43,7 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
                    actor: Person, addresses: list[int] = ()) -> Version:
     """Import the file as the next version; an open round on an older version is superseded (invariant 3).
     `addresses`: the ids of earlier comments this version says it addresses."""
+    change_note = inputs.text(change_note, "change_note")
     try:
         imported = import_upload_isolated(filename, data)
     except importing.ImportRefused as refused:
@@ -59,7 +60,7 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
     version = Version(
         document_id=document.id, number=number, blocks=blocks, content_hash=content_hash(blocks),
         source_format=imported.source_format, original_filename=filename[:255], original_sha256=sha256,
-        findings=findings, change_note=change_note.strip(), author_id=actor.id, created_at=utcnow(),
+        findings=findings, change_note=change_note, author_id=actor.id, created_at=utcnow(),
     )
     session.add(version)
     session.flush()

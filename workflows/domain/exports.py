@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.blocks import plain_text
+from storage.database.engine import insert_unless_present
 from storage.database.models import AuditEvent, Blob, Document, Finalisation, Round, Verdict, Version
 from storage.formats.docx_redline import RedlineBlock, write_redline_docx
 from storage.formats.docx_writer import write_docx
@@ -155,10 +156,20 @@ def stored_final_file(session: Session, document: Document, kind: str) -> tuple[
     return safe_filename(f"{document.title} definitief", suffix), content_type, session.get(Blob, sha256).data
 
 
+def final_file_sizes(session: Session, finalisation: Finalisation) -> dict[str, int]:
+    """The stored final files' sizes by kind ("docx", "pdf"), read without their bytes; empty while they are
+    being made."""
+    hashes = {"docx": finalisation.docx_sha256, "pdf": finalisation.pdf_sha256}
+    if None in hashes.values():
+        return {}
+    sizes = dict(session.execute(select(Blob.sha256, Blob.size).where(Blob.sha256.in_(hashes.values()))).all())
+    return {kind: sizes[sha256] for kind, sha256 in hashes.items()}
+
+
 def store_blob(session: Session, data: bytes) -> str:
-    """Keep bytes under their sha256 (once); returns the hash."""
+    """Keep bytes under their sha256 (once, also when two transactions store the same bytes at the same moment:
+    the second insert is skipped, not an error); returns the hash."""
     sha256 = hashlib.sha256(data).hexdigest()
     if session.get(Blob, sha256) is None:
-        session.add(Blob(sha256=sha256, size=len(data), data=data))
-        session.flush()
+        insert_unless_present(session, Blob.__table__, sha256=sha256, size=len(data), data=data)
     return sha256

@@ -22,11 +22,13 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import rounds
+from workflows.domain import inputs, rounds, undelivered
 from workflows.domain.people import active_membership, normalise_email
 from workflows.errors import Conflict, CsvRejected, InvalidInput
 
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# No control characters either: the address goes into the To header and the SMTP envelope.
+_ADDRESS_PART = rf"[^@\s,;<>{inputs.LINE_REFUSED}]+"
+EMAIL = re.compile(rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$")
 ROLE_WORDS = {
     "coordinator": "coordinator", "coördinator": "coordinator", "coordinatoren": "coordinator",
     "editor": "editor", "redacteur": "editor", "projectgroep": "editor",
@@ -42,7 +44,7 @@ def parse_role(word: str) -> str | None:
 
 
 def create_network(session: Session, name: str, *, coordinator: Person) -> Network:
-    name = name.strip()
+    name = inputs.single_line(name, "name")
     if not name:
         raise InvalidInput("name_required")
     network = Network(name=name)
@@ -55,17 +57,17 @@ def create_network(session: Session, name: str, *, coordinator: Person) -> Netwo
 
 
 def get_or_create_person(session: Session, *, name: str, email: str) -> Person:
-    email = normalise_email(email)
+    name, email = inputs.single_line(name, "name"), normalise_email(email)
     person = session.scalar(select(Person).where(Person.email == email))
     if person is None:
-        person = Person(name=name.strip(), email=email)
+        person = Person(name=name, email=email)
         session.add(person)
         session.flush()
     return person
 
 
 def get_or_create_organisation(session: Session, network: Network, name: str, actor: Person | None) -> Organisation | None:
-    name = name.strip()
+    name = inputs.single_line(name, "organisation")
     if not name:
         return None
     organisation = session.scalar(
@@ -83,6 +85,8 @@ def get_or_create_organisation(session: Session, network: Network, name: str, ac
 def add_member(session: Session, network: Network, *, name: str, email: str, organisation_name: str, role: str,
                actor: Person | None) -> Membership:
     """Add a person to the network; during an open round they join it and are invited (invariant 4)."""
+    name = inputs.single_line(name, "name")
+    organisation_name = inputs.single_line(organisation_name, "organisation")
     problems = _member_problems(name, email, role)
     if problems:
         raise InvalidInput(problems[0])
@@ -135,6 +139,35 @@ def remove_member(session: Session, membership: Membership, *, actor: Person) ->
     session.flush()
 
 
+def correct_email(session: Session, membership: Membership, new_email: str, *, actor: Person) -> list:
+    """A coordinator corrects a member's address (a mail server refused it, say) and their failed mail of this
+    network goes again, to the new address. A person is shared by every network they belong to, so the address of
+    someone who is also in another network is not changed from here: that is for the person to settle."""
+    undelivered.require_coordinator(session, membership.network_id, actor)
+    if membership.left_at is not None:
+        raise Conflict("already_left")
+    if not EMAIL.match(new_email.strip()):
+        raise InvalidInput("bad_email")
+    person = lock(session, Person, membership.person_id)
+    old_email, new_email = person.email, normalise_email(new_email)
+    if new_email == old_email:
+        raise Conflict("email_unchanged", email=old_email)
+    if session.scalar(select(Person.id).where(Person.email == new_email)) is not None:
+        raise Conflict("email_taken", email=new_email)
+    elsewhere = session.scalar(select(Membership.id).where(
+        Membership.person_id == person.id, Membership.network_id != membership.network_id,
+        Membership.left_at.is_(None)).limit(1))
+    if elsewhere is not None:
+        raise Conflict("address_shared", name=person.name)
+    person.email = new_email
+    session.flush()
+    resent = undelivered.resend_after_correction(session, person, membership.network_id)
+    audit.record(session, membership.network_id, "member_email_corrected", actor_id=actor.id, person_id=person.id,
+                 membership_id=membership.id, old_email=old_email, new_email=new_email,
+                 resent=[item.id for item in resent])
+    return resent
+
+
 def import_members_csv(session: Session, network: Network, data: bytes, *, actor: Person) -> list[Membership]:
     """Import naam,email,organisatie,rol rows: all of them, or none and every bad row reported."""
     try:
@@ -163,8 +196,13 @@ def import_members_csv(session: Session, network: Network, data: bytes, *, actor
         role = parse_role(role_word)
         if not name:
             problems.append((line_number, "name_required", ""))
+        # A line break in a quoted cell, a tab: refused here with the rest, so the file is corrected as a whole.
+        if inputs.refused_in_line(name):
+            problems.append((line_number, "name_control_characters", inputs.visible(name)))
+        if inputs.refused_in_line(organisation):
+            problems.append((line_number, "organisation_control_characters", inputs.visible(organisation)))
         if not EMAIL.match(email):
-            problems.append((line_number, "bad_email", email))
+            problems.append((line_number, "bad_email", inputs.visible(email)))
         if role is None:
             problems.append((line_number, "unknown_role", role_word))
         key = normalise_email(email)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.blocks import block_text
@@ -26,6 +26,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
+from workflows.domain import inputs
 from workflows.domain.notifications import Recipient, queue_email, queue_emails
 from workflows.domain.people import active_members, active_membership, normalise_email
 from workflows.domain.versions import WORD_COMMENTS, latest_version
@@ -52,6 +53,7 @@ def open_rounds_in_network(session: Session, network_id: int) -> list[Round]:
     return list(session.scalars(
         select(Round).join(Document, Round.document_id == Document.id)
         .where(Document.network_id == network_id, Round.status == "open")
+        .order_by(Round.id)  # callers lock them in this order: two transactions never wait on each other in a cycle
     ))
 
 
@@ -65,6 +67,7 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
     now = now or utcnow()
     if comment_visibility not in COMMENT_VISIBILITIES:
         raise InvalidInput("unknown_visibility")
+    message = inputs.text(message, "message")
     document = lock(session, Document, document.id)
     if document.status == "final":
         raise AlreadyFinal()
@@ -79,7 +82,7 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
         raise Conflict("round_already_open")
     number = (session.scalar(select(func.max(Round.number)).where(Round.document_id == document.id)) or 0) + 1
     round_ = Round(document_id=document.id, version_id=version.id, number=number, deadline=deadline,
-                   message=message.strip(), opened_by_id=actor.id, opened_at=now, status="open",
+                   message=message, opened_by_id=actor.id, opened_at=now, status="open",
                    comment_visibility=comment_visibility)
     session.add(round_)
     document.status = "in_review"
@@ -203,20 +206,26 @@ def _revoke_links(session: Session, participant: Participant) -> None:
         link.revoked_at = now
 
 
-def mint_link(session: Session, participant_id: int, *, outbox_id: int | None = None) -> str:
+def mint_link(session: Session, participant_id: int, *, outbox_id: int | None = None,
+              revoke_earlier: bool = True) -> str:
     """Create a personal link at delivery time; return the token for the email (only its hash is stored). The link
-    an earlier attempt at the same mail made dies now: a mail sent twice leaves one live link, the newest."""
-    if outbox_id is not None:
-        session.execute(
-            update(PersonalLink).where(PersonalLink.outbox_id == outbox_id, PersonalLink.revoked_at.is_(None))
-            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    an earlier attempt at the same mail made dies now: a mail sent twice leaves one live link, the newest.
+    (Core statements: a worker mints one per mail, a thousand at a time.)"""
+    if outbox_id is not None and revoke_earlier:
+        revoke_mail_links(session, outbox_id)
     closed_at = session.scalar(select(Round.closed_at).join(Participant, Participant.round_id == Round.id)
                                .where(Participant.id == participant_id))
     token, token_hash = new_token()
-    session.add(PersonalLink(participant_id=participant_id, outbox_id=outbox_id, token_hash=token_hash,
-                             expires_at=closed_at + LINK_LIFETIME_AFTER_CLOSE if closed_at else None))
-    session.flush()
+    session.execute(insert(PersonalLink.__table__).values(
+        participant_id=participant_id, outbox_id=outbox_id, token_hash=token_hash, created_at=utcnow(),
+        expires_at=closed_at + LINK_LIFETIME_AFTER_CLOSE if closed_at else None))
     return token
+
+
+def revoke_mail_links(session: Session, outbox_id: int) -> None:
+    """The links minted for this mail die: a new attempt at it carries a new one, or it will not go out at all."""
+    session.execute(update(PersonalLink.__table__).where(
+        PersonalLink.outbox_id == outbox_id, PersonalLink.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 def use_link(session: Session, token: str, *, now: dt.datetime | None = None) -> PersonalLink:
@@ -278,7 +287,7 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
         raise NotAllowed("observer_no_verdict")
     if value not in VERDICTS:
         raise InvalidInput("unknown_verdict")
-    reason = reason.strip()
+    reason = inputs.text(reason, "reason")
     if value == "niet_akkoord" and not reason:
         raise InvalidInput("reason_required")
     if len(reason) > MAX_REASON_LENGTH:
@@ -342,7 +351,7 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
 
 
 def _checked_body(body: str) -> str:
-    body = (body or "").strip()
+    body = inputs.text(body or "", "body")
     if not body:
         raise InvalidInput("comment_required")
     if len(body) > MAX_COMMENT_LENGTH:

@@ -65,11 +65,12 @@ def environment(locale: str) -> jinja2.Environment:
     return env
 
 
-def mint(session: Session, message: MailMessage) -> str | None:
+def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str | None:
     """In the transaction that claims the mail: the token its link carries, if it has one. A link minted for an
     earlier attempt at the same mail is revoked, so a mail sent again never leaves two live links."""
     if message.email in LINK_EMAILS:
-        return rounds.mint_link(session, message.params["participant_id"], outbox_id=message.id)
+        return rounds.mint_link(session, message.params["participant_id"], outbox_id=message.id,
+                                revoke_earlier=not first_attempt)
     if message.email == "sign_in":
         return signin.mint(session, message.params["sign_in_token_id"])
     return None
@@ -87,20 +88,20 @@ class Batch:
         def ids(key: str) -> set[int]:
             return {p[key] for p in params if p.get(key) is not None}
 
+        # The identity map holds its objects weakly: the batch keeps what it loaded, or it is gone before use.
+        self._loaded: list = list(messages)
         person_ids = {m.person_id for m in messages}
-        participants = _load(session, Participant, ids("participant_id"),
-                             selectinload(Participant.membership).selectinload(Membership.organisation))
-        verdicts = _load(session, Verdict, ids("verdict_id"))
+        participants = self._keep(_load(session, Participant, ids("participant_id"),
+                                        selectinload(Participant.membership).selectinload(Membership.organisation)))
+        verdicts = self._keep(_load(session, Verdict, ids("verdict_id")))
         round_ids = {m.round_id for m in messages if m.round_id} | {p.round_id for p in participants} \
             | {v.round_id for v in verdicts}
-        round_list = _load(session, Round, round_ids)
-        document_ids = ids("document_id") | {r.document_id for r in round_list}
-        documents = _load(session, Document, document_ids)
-        _load(session, Version, {r.version_id for r in round_list} | {v.version_id for v in verdicts}
-              | {d.final_version_id for d in documents if d.final_version_id})
-        person_ids |= {r.opened_by_id for r in round_list}
-        _load(session, Person, person_ids)
-        _load(session, SignInToken, ids("sign_in_token_id"))
+        round_list = self._keep(_load(session, Round, round_ids))
+        documents = self._keep(_load(session, Document, ids("document_id") | {r.document_id for r in round_list}))
+        self._keep(_load(session, Version, {r.version_id for r in round_list} | {v.version_id for v in verdicts}
+                         | {d.final_version_id for d in documents if d.final_version_id}))
+        self._keep(_load(session, Person, person_ids | {r.opened_by_id for r in round_list}))
+        self._keep(_load(session, SignInToken, ids("sign_in_token_id")))
         self.finalisations = {f.document_id: f for f in session.scalars(
             select(Finalisation).where(Finalisation.document_id.in_(ids("document_id"))))}
         self._summaries: dict[int, rounds.Summary] = {}
@@ -120,6 +121,10 @@ class Batch:
             for person_id, processed in comments.processed_for_people(session, people, version).items():
                 self.processed[person_id, version_id] = processed
 
+    def _keep(self, rows: list) -> list:
+        self._loaded.extend(rows)
+        return rows
+
     def check(self, message: MailMessage) -> None:
         """Raise NothingToSend when the mail has lost its meaning, before a link is minted for it."""
         if message.email in LINK_EMAILS:
@@ -135,7 +140,8 @@ class Batch:
             if finalisation is None or finalisation.docx_sha256 is None:
                 raise NotReady("the final files are not made yet")
 
-    def render(self, message: MailMessage, token: str | None) -> Mail:
+    def render(self, message: MailMessage, token: str | None, *, to_address: str | None = None) -> Mail:
+        """The mail as it goes out; `to_address`: the address as it is now, if it changed since the batch loaded."""
         locale = message.locale if message.locale in LOCALES else "nl"
         person = self.session.get(Person, message.person_id)
         params = {"round_id": message.round_id, **(message.params or {})}  # the round is a column, not a param
@@ -144,7 +150,7 @@ class Batch:
         env = environment(locale)
         folder = f"emails/{message.email}"
         subject = env.get_template(f"{folder}/subject.txt").render(variables).strip()
-        return Mail(to_name=person.name, to_address=message.to_address, subject=" ".join(subject.split()),
+        return Mail(to_name=person.name, to_address=to_address or message.to_address, subject=" ".join(subject.split()),
                     text=env.get_template(f"{folder}/body.txt").render(variables),
                     html=env.get_template(f"{folder}/body.html").render(variables),
                     message_key=message.idempotency_key, attachments=attachments)

@@ -115,7 +115,7 @@ def _enqueue_after_commit(session: Session) -> None:
             if at is None:
                 q.enqueue(func, *args, retry=Retry(max=3, interval=[10, 60, 300]))
             else:
-                q.enqueue_at(at, func, *args)
+                q.enqueue_at(_not_before(at), func, *args)
     except RedisError:
         # The items are committed; the sweep enqueues them once Redis is back (and closes overdue rounds).
         log.warning("could not enqueue after commit; the sweep will pick this up", exc_info=True)
@@ -130,12 +130,20 @@ def enqueue_items(q: Queue, mail_ids: list[int], webhook_ids: list[int], at: dt.
         _enqueue(q, at, deliver_webhooks, [delivery_id])
 
 
+def _not_before(at: dt.datetime) -> dt.datetime:
+    """The time to give RQ for a job that must not run before `at`. RQ keeps a scheduled job's time in whole
+    seconds, cut off (ScheduledJobRegistry.schedule), so a job for 12:00:05.7 may run at 12:00:05.0: a retry would
+    find its item not yet due and leave it to the sweep (a grace later), a deadline job its round not yet overdue."""
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + dt.timedelta(seconds=1)
+
+
 def _enqueue(q: Queue, at: dt.datetime | None, func, ids: list[int]) -> None:
     # No RQ Retry: the outbox's own schedule decides when an item is tried again.
     if at is None:
         q.enqueue(func, ids, job_timeout=600)
     else:
-        q.enqueue_at(at, func, ids, job_timeout=600)
+        q.enqueue_at(_not_before(at), func, ids, job_timeout=600)
 
 
 def _schedule_for_event(session: Session, entry: AuditEvent) -> None:
@@ -160,23 +168,27 @@ def deliver_mail(item_ids: list[int]) -> dict:
         messages = {m.id: m for m in reading.scalars(select(MailMessage).where(MailMessage.id.in_(item_ids)))}
         batch = emails.Batch(reading, list(messages.values()), runtime.base_url)
 
-        def prepare(session: Session, item: MailMessage):
-            message = messages[item.id]
+        def prepare(session: Session, held: outbox.Claim):
+            message = messages[held.id]
             try:
                 batch.check(message)
             except emails.NothingToSend as reason:
                 return outbox.permanent("not_needed", str(reason))
             except emails.NotReady as reason:
                 return outbox.temporary("files_pending", str(reason))
-            return emails.mint(session, item)
+            return emails.mint(session, message, first_attempt=held.attempts == 1)
 
-        def send(item: MailMessage, token: str | None) -> outbox.Outcome:
+        def send(held: outbox.Claim, token: str | None) -> outbox.Outcome:
             try:
-                data = mail.build(batch.render(messages[item.id], token), runtime.mail_from)
+                data = mail.build(batch.render(messages[held.id], token, to_address=held.to_address),
+                                  runtime.mail_from)
             except Exception as error:  # noqa: BLE001 - whatever went wrong, only this message fails, with its reason
-                log.exception("mail %s could not be made", item.id)
+                log.exception("mail %s could not be made", held.id)
+                # The link minted with the claim is in no mail: it must not stay usable.
+                run_transaction(runtime.session_factory,
+                                lambda session: rounds.revoke_mail_links(session, held.id))
                 return outbox.permanent("message_unbuildable", f"{type(error).__name__}: {error}")
-            return mailer().send(item.to_address, data)
+            return mailer().send(held.to_address, data)
 
         done = outbox.deliver(runtime.session_factory, [i for i in item_ids if i in messages],
                               schedule=runtime.schedule, prepare=prepare, send=send)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database.engine import run_transaction
@@ -92,46 +92,70 @@ def permanent(failure: str, detail: str = "", response_status: int | None = None
     return Outcome(False, failure, detail[:1000], True, response_status)
 
 
-def claim(session: Session, item_id: int, now: dt.datetime, schedule: Schedule) -> OutboxItem | None:
+@dataclass(frozen=True)
+class Claim:
+    """An item a worker holds: which one, its attempt number, when it was taken, and (mail) its address now."""
+
+    id: int
+    channel: str
+    attempts: int
+    claimed_at: dt.datetime
+    to_address: str | None
+
+
+_OUTBOX = OutboxItem.__table__
+# Built once: a worker runs these twice per message, a thousand messages at a time.
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("item_id"), _OUTBOX.c.attempts < bindparam("max_attempts"))
+    .where(or_((_OUTBOX.c.status == "pending") & (_OUTBOX.c.next_attempt_at <= bindparam("due_by")),
+               (_OUTBOX.c.status == "sending") & (_OUTBOX.c.claimed_at < bindparam("stale"))))
+    .values(status="sending", claimed_at=bindparam("taken_at"), attempts=_OUTBOX.c.attempts + 1)
+    .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.attempts, _OUTBOX.c.to_address)
+)
+_RECORD = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("item_id"), _OUTBOX.c.status == "sending",
+           _OUTBOX.c.claimed_at == bindparam("held_since"))
+    .values(status=bindparam("new_status"), next_attempt_at=bindparam("new_next_attempt_at"),
+            sent_at=bindparam("new_sent_at"), failure=bindparam("new_failure"),
+            last_error=bindparam("new_last_error"), response_status=bindparam("new_response_status"))
+)
+
+
+def claim(session: Session, item_id: int, now: dt.datetime, schedule: Schedule) -> Claim | None:
     """Take the item if it is due (or its claim is stale), so that no other worker sends it meanwhile; each claim
-    counts as an attempt, so an item that kills its worker every time still ends."""
-    stale = now - dt.timedelta(seconds=schedule.claim_timeout)
-    taken = session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id == item_id, OutboxItem.attempts < schedule.max_attempts)
-        .where(or_((OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now),
-                   (OutboxItem.status == "sending") & (OutboxItem.claimed_at < stale)))
-        .values(status="sending", claimed_at=now, attempts=OutboxItem.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
-        return None
-    return session.get(OutboxItem, item_id, populate_existing=True)
+    counts as an attempt, so an item that kills its worker every time still ends. One statement."""
+    row = session.execute(_CLAIM, {"item_id": item_id, "max_attempts": schedule.max_attempts, "due_by": now, "taken_at": now,
+                                   "stale": now - dt.timedelta(seconds=schedule.claim_timeout)}).first()
+    return Claim(row.id, row.channel, row.attempts, now, row.to_address) if row is not None else None
 
 
-def record(session: Session, item_id: int, outcome: Outcome, now: dt.datetime, schedule: Schedule) -> OutboxItem:
+def record(session: Session, held: Claim, outcome: Outcome, now: dt.datetime, schedule: Schedule
+           ) -> tuple[str, dt.datetime | None]:
     """Note the attempt's outcome: sent; pending again at the schedule's next time; or failed (permanent, or no
-    attempts left). Only a claimed item is recorded: a stale claim taken over by another worker is theirs now."""
-    item = session.get(OutboxItem, item_id, populate_existing=True)
-    if item.status != "sending":
-        return item
-    item.failure, item.last_error = outcome.failure, outcome.detail
-    if hasattr(item, "response_status"):
-        item.response_status = outcome.response_status
+    attempts left). Only this worker's own claim is recorded: a claim that went stale and was taken over by
+    another worker is theirs now. Returns the item's status and next attempt's time."""
+    next_attempt_at = None
     if outcome.sent:
-        item.status, item.sent_at, item.next_attempt_at = "sent", now, None
+        status = "sent"
     elif outcome.failure == "not_needed":
-        item.status, item.next_attempt_at = "cancelled", None
-    elif outcome.permanent or item.attempts >= schedule.max_attempts:
-        item.status, item.next_attempt_at = "failed", None
+        status = "cancelled"
+    elif outcome.permanent or held.attempts >= schedule.max_attempts:
+        status = "failed"
     else:
-        item.status = "pending"
-        item.next_attempt_at = now + dt.timedelta(seconds=schedule.retry_after[item.attempts - 1])
-    return item
+        status = "pending"
+        next_attempt_at = now + dt.timedelta(seconds=schedule.retry_after[held.attempts - 1])
+    recorded = session.execute(_RECORD, {
+        "item_id": held.id, "held_since": held.claimed_at, "new_status": status,
+        "new_next_attempt_at": next_attempt_at, "new_sent_at": now if outcome.sent else None,
+        "new_failure": outcome.failure, "new_last_error": outcome.detail,
+        "new_response_status": outcome.response_status}).rowcount
+    return (status, next_attempt_at) if recorded else ("skipped", None)
 
 
-Prepare = Callable[[Session, OutboxItem], object]
-Send = Callable[[OutboxItem, object], Outcome]
+Prepare = Callable[[Session, Claim], object]
+Send = Callable[[Claim, object], Outcome]
 
 
 def deliver(session_factory: sessionmaker, item_ids: Iterable[int], *, schedule: Schedule, prepare: Prepare,
@@ -141,20 +165,19 @@ def deliver(session_factory: sessionmaker, item_ids: Iterable[int], *, schedule:
     outside any transaction. `prepare` may return an Outcome instead (nothing to send, or it cannot be made),
     which is recorded at once. Returns the ids by what became of them, and (id, time) of each retry to come."""
     done: dict[str, list] = {"sent": [], "pending": [], "failed": [], "cancelled": [], "skipped": [], "retry": []}
-    previous: tuple[int, Outcome] | None = None
+    previous: tuple[Claim, Outcome] | None = None
 
     def step(session: Session, item_id: int | None):
         """Record the previous item, claim the next; returns what was recorded and what was claimed."""
         now = clock()
-        recorded = record(session, previous[0], previous[1], now, schedule) if previous is not None else None
-        recorded = (recorded.id, recorded.status, recorded.next_attempt_at) if recorded is not None else None
-        item = claim(session, item_id, now, schedule) if item_id is not None else None
-        return recorded, (item, prepare(session, item)) if item is not None else None
+        recorded = (previous[0].id, *record(session, *previous, now, schedule)) if previous is not None else None
+        held = claim(session, item_id, now, schedule) if item_id is not None else None
+        return recorded, (held, prepare(session, held)) if held is not None else None
 
     def note(recorded) -> None:
         if recorded is not None:
             item_id, status, next_attempt_at = recorded
-            done[status if status in done else "skipped"].append(item_id)
+            done[status].append(item_id)
             if status == "pending":
                 done["retry"].append((item_id, next_attempt_at))
 
@@ -165,9 +188,9 @@ def deliver(session_factory: sessionmaker, item_ids: Iterable[int], *, schedule:
         if claimed is None:
             done["skipped"].append(item_id)
             continue
-        item, prepared = claimed
-        outcome = prepared if isinstance(prepared, Outcome) else send(item, prepared)
-        previous = (item.id, outcome)
+        held, prepared = claimed
+        outcome = prepared if isinstance(prepared, Outcome) else send(held, prepared)
+        previous = (held, outcome)
     if previous is not None:
         note(run_transaction(session_factory, lambda session: step(session, None))[0])
     return done

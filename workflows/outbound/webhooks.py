@@ -32,7 +32,7 @@ from workflows import audit
 from workflows.domain.notifications import hand_over
 from workflows.domain.webhooks import resolve
 from workflows.errors import InvalidInput
-from workflows.outbound.outbox import Outcome, permanent, sent, temporary
+from workflows.outbound.outbox import Claim, Outcome, permanent, sent, temporary
 
 # The audit kinds that are also webhook events (see the audit.record calls in rounds and finalising).
 EVENT_OF_KIND = {
@@ -195,8 +195,9 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def prepare(session: Session, delivery: WebhookDelivery) -> tuple | Outcome:
+def prepare(session: Session, held: Claim) -> tuple | Outcome:
     """In the claiming transaction: what the post needs, read while the claim is held."""
+    delivery = session.get(WebhookDelivery, held.id)
     webhook = session.get(Webhook, delivery.webhook_id)
     if webhook.disabled_at is not None:
         return permanent("not_needed", "webhook disabled")
@@ -206,7 +207,7 @@ def prepare(session: Session, delivery: WebhookDelivery) -> tuple | Outcome:
 def send(allow_private: bool):
     """The outbox's send step for webhook deliveries."""
 
-    def post_prepared(delivery: WebhookDelivery, prepared: tuple) -> Outcome:
+    def post_prepared(held: Claim, prepared: tuple) -> Outcome:
         url, secret, event, event_id, body = prepared
         return post(url, secret, event, event_id, body, allow_private=allow_private)
 

@@ -1,0 +1,89 @@
+"""A network's mail that did not arrive: why, in words; a coordinator sends it again or corrects the address."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from service.web import auth, db
+from service.web.forms import AddressForm, ConfirmForm
+from service.web.i18n import error_message
+from storage.database.models import MailMessage, Membership, Network
+from workflows.domain import membership, undelivered
+from workflows.errors import DomainError
+
+bp = Blueprint("mail", __name__)
+
+COORDINATOR = ("coordinator",)
+STAFF = ("coordinator", "editor")
+MAIL_PAGE = 50
+
+
+def _network(network_id: int) -> Network:
+    network = db.session().get(Network, network_id)
+    if network is None:
+        abort(404)
+    return network
+
+
+def _page(network: Network, status: int = 200, *, error: str | None = None):
+    _person, own = auth.require_role(network.id, *STAFF)
+    session = db.session()
+    kind = request.args.get("status") if request.args.get("status") in undelivered.KINDS else None
+    person_id = request.args.get("person", type=int)  # from the round page: one person's mail
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, more = undelivered.undelivered_mail(session, network.id, kind=kind, person_id=person_id, page=page,
+                                              per_page=MAIL_PAGE)
+    return render_template("staff/mail.html", network=network, own=own, rows=rows, more=more, page=page, kind=kind,
+                           person_id=person_id, confirm=ConfirmForm(), address_form=AddressForm(formdata=None),
+                           error=error), status
+
+
+def _back(network: Network) -> str:
+    return auth.safe_next(request.form.get("next"), url_for("mail.index", network_id=network.id))
+
+
+@bp.get("/n/<int:network_id>/mail")
+def index(network_id: int):
+    return _page(_network(network_id))
+
+
+@bp.post("/n/<int:network_id>/mail/<int:mail_id>/send-again")
+def send_again(network_id: int, mail_id: int):
+    network = _network(network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    item = db.session().get(MailMessage, mail_id)
+    if item is None or item.network_id != network.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        undelivered.resend_mail(db.session(), item, actor=person)
+    except DomainError as refused:
+        db.session().rollback()
+        return _page(network, refused.status, error=error_message(refused.code, refused.params))
+    flash(_("The mail to %(address)s is being sent again.", address=item.to_address))
+    return redirect(_back(network), 303)
+
+
+@bp.post("/n/<int:network_id>/members/<int:membership_id>/email")
+def correct_email(network_id: int, membership_id: int):
+    network = _network(network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    member = db.session().get(Membership, membership_id)
+    if member is None or member.network_id != network.id:
+        abort(404)
+    form = AddressForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _page(network, 400, error=error_message("bad_email", {}))
+    name = member.person.name
+    try:
+        resent = membership.correct_email(db.session(), member, form.email.data, actor=person)
+    except DomainError as refused:
+        db.session().rollback()
+        return _page(network, refused.status, error=error_message(refused.code, refused.params))
+    flash(_("The address of %(name)s is now %(email)s; %(count)s mails are being sent again.", name=name,
+            email=member.person.email, count=len(resent)))
+    return redirect(_back(network), 303)
