@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.blocks import block_text
@@ -213,13 +213,19 @@ def mint_link(session: Session, participant_id: int, *, outbox_id: int | None = 
     (Core statements: a worker mints one per mail, a thousand at a time.)"""
     if outbox_id is not None and revoke_earlier:
         revoke_mail_links(session, outbox_id)
-    closed_at = session.scalar(select(Round.closed_at).join(Participant, Participant.round_id == Round.id)
-                               .where(Participant.id == participant_id))
+    closed_at = session.execute(_ROUND_CLOSED_AT, {"participant_id": participant_id}).scalar()
     token, token_hash = new_token()
-    session.execute(insert(PersonalLink.__table__).values(
-        participant_id=participant_id, outbox_id=outbox_id, token_hash=token_hash, created_at=utcnow(),
-        expires_at=closed_at + LINK_LIFETIME_AFTER_CLOSE if closed_at else None))
+    session.execute(_NEW_LINK, {"participant_id": participant_id, "outbox_id": outbox_id, "token_hash": token_hash,
+                                "created_at": utcnow(),
+                                "expires_at": closed_at + LINK_LIFETIME_AFTER_CLOSE if closed_at else None})
     return token
+
+
+# Built once: a worker mints a link for each mail that carries one, a thousand in a row.
+_ROUND_CLOSED_AT = (select(Round.__table__.c.closed_at)
+                    .join(Participant.__table__, Participant.__table__.c.round_id == Round.__table__.c.id)
+                    .where(Participant.__table__.c.id == bindparam("participant_id")))
+_NEW_LINK = insert(PersonalLink.__table__)
 
 
 def revoke_mail_links(session: Session, outbox_id: int) -> None:

@@ -58,6 +58,7 @@ def environment(locale: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # a worker renders thousands of mails: no stat() of every template for each of them
     )
     env.install_gettext_translations(catalogue(locale), newstyle=True)
     env.filters["datetime"] = lambda value: format_when(value, locale)
