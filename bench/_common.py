@@ -160,6 +160,33 @@ def run_wrk(url: str, *, seconds: int, connections: int, threads: int = 2, heade
     }
 
 
+def process_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of these running processes so far, from /proc (an Akkoord worker runs its jobs in
+    its own process, so this is all of its work)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of stat
+    return total / ticks
+
+
+def wait_for_workers(redis_url: str, processes: list[subprocess.Popen], timeout: float = 60.0) -> None:
+    """Until every one of these worker processes has registered with RQ (and none of them died)."""
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while len(Worker.all(connection=connection)) < len(processes):
+        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
+            raise RuntimeError(f"{len(processes)} workers did not register within {timeout:g} s")
+        time.sleep(0.05)
+
+
 def print_table(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     """rows: (figure, measured, target, verdict)."""
     header = ("figure", "measured", "target", "")

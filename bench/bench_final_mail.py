@@ -59,12 +59,13 @@ from _common import (  # noqa: E402
     machine,
     make_app,
     print_table,
+    process_cpu,
     trim_pstats,
     verdict,
+    wait_for_workers,
 )
 
 TARGET_DELIVERY_SECONDS = 10.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def build(app, docx: bytes, members: int) -> tuple[int, int, int]:
@@ -135,18 +136,6 @@ def aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=dt.UTC)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (from /proc; the workers run their jobs in-process)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / CLOCK_TICKS
 
 
 class Receiver:
@@ -257,18 +246,6 @@ def serve_sink(port: int, directory: Path) -> None:
             await stop.wait()
 
     asyncio.run(serve())
-
-
-def wait_for_workers(redis_url: str, count: int, processes: list[subprocess.Popen], timeout: float = 60) -> None:
-    from redis import Redis
-    from rq import Worker
-
-    connection = Redis.from_url(redis_url)
-    deadline = time.monotonic() + timeout
-    while len(Worker.all(connection=connection)) < count:
-        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
-            raise RuntimeError("the workers did not start")
-        time.sleep(0.1)
 
 
 def job_times(redis_url: str) -> tuple[float | None, str]:
@@ -420,9 +397,9 @@ def main() -> int:
                         BASE_URL="http://127.0.0.1:5000", SECRET_KEY=SECRET_KEY)
         processes = [children.start([str(VENV_BIN / "flask"), "--app", "service", "worker"], env=env,
                                     log=workdir / f"worker{n}.log") for n in range(workers)]
-        wait_for_workers(redis.url, workers, processes)
+        wait_for_workers(redis.url, processes)
         worker_pids = [p.pid for p in processes]
-        cpu_before = cpu_seconds(worker_pids), cpu_seconds([receiver.process.pid]), time.process_time()
+        cpu_before = process_cpu(worker_pids), process_cpu([receiver.process.pid]), time.process_time()
 
         finalise_seconds, committed_at = finalise(app, document_id, version_id, coordinator_id)
         started = time.perf_counter()
@@ -430,7 +407,7 @@ def main() -> int:
         while time.perf_counter() - started < timeout:
             made_at, statuses = progress(app, document_id)
             if made_at is not None and cpu_at_made is None:  # the files exist: from here on the workers deliver
-                cpu_at_made = cpu_seconds(worker_pids)
+                cpu_at_made = process_cpu(worker_pids)
             if made_at is not None and sum(statuses.get(s, 0) for s in ("sent", "failed", "cancelled")) >= members:
                 done = True
                 break
@@ -438,7 +415,7 @@ def main() -> int:
                 break
             time.sleep(0.1)
         waited = time.perf_counter() - started
-        cpu_after = cpu_seconds(worker_pids), cpu_seconds([receiver.process.pid]), time.process_time()
+        cpu_after = process_cpu(worker_pids), process_cpu([receiver.process.pid]), time.process_time()
         make_seconds, job_result = job_times(redis.url)
         for process in processes:  # their CPU is read; their clocks and schedulers are not wanted any more
             children.processes.remove(process)

@@ -46,8 +46,10 @@ from _common import (  # noqa: E402
     machine,
     make_app,
     print_table,
+    process_cpu,
     trim_pstats,
     verdict,
+    wait_for_workers,
 )
 
 TARGET_OPEN_SECONDS = 2.0
@@ -130,20 +132,6 @@ def open_round_timed(app, document_id: int, coordinator_id: int) -> tuple[float,
         return time.perf_counter() - started, round_.id
 
 
-def process_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and their children that ended, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the name
-        total += sum(int(value) for value in fields[11:15]) / ticks
-    return total
-
-
 def wait_for_mail(directory: Path, count: int, timeout: float) -> tuple[float | None, int]:
     """The perf_counter time at which `count` messages are stored (None after `timeout`), polling the folder."""
     started = time.perf_counter()
@@ -154,18 +142,6 @@ def wait_for_mail(directory: Path, count: int, timeout: float) -> tuple[float | 
             return time.perf_counter(), seen
         time.sleep(0.005)
     return None, seen
-
-
-def wait_for_workers(redis_url: str, count: int, timeout: float = 30.0) -> None:
-    from redis import Redis
-    from rq import Worker
-
-    connection = Redis.from_url(redis_url)
-    deadline = time.monotonic() + timeout
-    while len(Worker.all(connection=connection)) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{count} workers did not register within {timeout:g} s")
-        time.sleep(0.05)
 
 
 def yardstick(redis_url: str, smtp_url: str, mailbox: Path, mails: int, size: int, workers: int,
@@ -268,7 +244,7 @@ def main() -> int:
                         BASE_URL="http://127.0.0.1:5000", SECRET_KEY=SECRET_KEY)
         processes = [children.start([str(VENV_BIN / "flask"), "--app", "service", "worker"], env=env,
                                     log=workdir / f"worker{n}.log") for n in range(workers)]
-        wait_for_workers(redis.url, workers)
+        wait_for_workers(redis.url, processes)
         time.sleep(1.0)  # let them settle (the clock's first tick runs once)
         cpu_before = process_cpu([p.pid for p in processes])
 

@@ -281,3 +281,14 @@ def test_an_invitation_sent_again_after_a_crash_leaves_one_live_link(app, db, ru
     live = db.scalar(select(func.count(PersonalLink.id)).where(PersonalLink.outbox_id == invitation.id,
                                                                PersonalLink.revoked_at.is_(None)))
     assert live == 1
+
+
+def test_the_periodic_tick_runs_once_per_interval_however_many_workers_enqueue_it(app):
+    """Every worker's clock enqueues the tick; the first to run it in an interval does the work, the others see
+    that and return."""
+    jobs.current().redis.delete(jobs.TICK_LOCK)
+    first = jobs.periodic_tick()
+    second = jobs.periodic_tick()
+    assert "enqueued" in first and "skipped" in second
+    jobs.current().redis.delete(jobs.TICK_LOCK)  # the interval is over
+    assert "enqueued" in jobs.periodic_tick()
