@@ -32,6 +32,9 @@ def record(session: Session, network_id: int, kind: str, *, actor_id: int | None
     """Note a state change; it joins the chain when the transaction commits (see `write_pending`)."""
     entry = AuditEvent(network_id=network_id, kind=kind, actor_id=actor_id, document_id=document_id,
                        round_id=round_id, data=data, created_at=utcnow())
+    # The event belongs to the transaction: begin it if nothing has yet, so that rolling it back (which fires
+    # after_rollback only for a transaction that began) forgets the event too.
+    session.connection()
     session.info.setdefault(PENDING, []).append(entry)
     return entry
 

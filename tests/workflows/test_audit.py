@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from storage.database.models import AuditEvent
 from tests.factories import make_document, make_network, open_round
-from workflows.audit import verify_chain
+from workflows.audit import record, verify_chain
 
 
 def test_every_state_change_is_in_an_intact_chain_and_tampering_is_detected(db):
@@ -30,3 +30,18 @@ def test_every_state_change_is_in_an_intact_chain_and_tampering_is_detected(db):
     db.expire_all()
     assert 3 in verify_chain(db, network.id)
     db.rollback()
+
+
+def test_an_event_of_a_rolled_back_transaction_is_forgotten_even_before_any_write(app):
+    """An event is recorded before anything was written (only an attribute changed, say); a rollback then forgets
+    it, and a later commit of the same session does not write it."""
+    factory = app.extensions["akkoord_sessions"]
+    with factory() as session:
+        network, _coordinator, _ = make_network(session, members=0, editors=0)
+        session.commit()
+        before = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.network_id == network.id))
+        record(session, network.id, "ghost_event")
+        session.rollback()
+        session.commit()
+        after = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.network_id == network.id))
+    assert after == before
