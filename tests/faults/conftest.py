@@ -28,7 +28,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     if FIGURES:
         database = "PostgreSQL" if os.environ.get("TEST_DATABASE_URL") else "SQLite"
-        terminalreporter.write_sep("-", f"fault recovery times ({database}, compressed clock)")
+        clock = "production clock" if os.environ.get("AKKOORD_FAULT_CLOCK") == "production" else "compressed clock"
+        terminalreporter.write_sep("-", f"fault recovery times ({database}, {clock})")
         for line in FIGURES:
             terminalreporter.write_line(line)
 
