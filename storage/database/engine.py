@@ -113,18 +113,23 @@ def pause_before_retry(attempt: int) -> None:
     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
 
 
-def run_transaction(session_factory: sessionmaker, work: Callable[[Session], T],
+def run_transaction(sessions: sessionmaker | Session, work: Callable[[Session], T],
                     attempts: int = TRANSACTION_ATTEMPTS) -> T:
-    """Run `work(session)` and commit; when the database reports a lost race, run all of it again (bounded)."""
+    """Run `work(session)` and commit; when the database reports a lost race, run all of it again (bounded).
+    `sessions`: a sessionmaker (a session per attempt), or a session to use for one transaction after another
+    (a worker's loop over a batch: no new session and connection for each)."""
     for attempt in range(attempts):
-        with session_factory() as session:
-            try:
-                result = work(session)
-                session.commit()
-                return result
-            except DBAPIError as error:
-                session.rollback()
-                if attempt == attempts - 1 or not is_retryable(error):
-                    raise
+        session = sessions() if isinstance(sessions, sessionmaker) else sessions
+        try:
+            result = work(session)
+            session.commit()
+            return result
+        except DBAPIError as error:
+            session.rollback()
+            if attempt == attempts - 1 or not is_retryable(error):
+                raise
+        finally:
+            if session is not sessions:
+                session.close()
         pause_before_retry(attempt)
     raise AssertionError("unreachable")

@@ -181,18 +181,19 @@ def deliver(session_factory: sessionmaker, item_ids: Iterable[int], *, schedule:
             if status == "pending":
                 done["retry"].append((item_id, next_attempt_at))
 
-    for item_id in item_ids:
-        recorded, claimed = run_transaction(session_factory, lambda session, item_id=item_id: step(session, item_id))
-        note(recorded)
-        previous = None
-        if claimed is None:
-            done["skipped"].append(item_id)
-            continue
-        held, prepared = claimed
-        outcome = prepared if isinstance(prepared, Outcome) else send(held, prepared)
-        previous = (held, outcome)
-    if previous is not None:
-        note(run_transaction(session_factory, lambda session: step(session, None))[0])
+    with session_factory() as session:  # one session, one transaction after another
+        for item_id in item_ids:
+            recorded, claimed = run_transaction(session, lambda session, item_id=item_id: step(session, item_id))
+            note(recorded)
+            previous = None
+            if claimed is None:
+                done["skipped"].append(item_id)
+                continue
+            held, prepared = claimed
+            outcome = prepared if isinstance(prepared, Outcome) else send(held, prepared)
+            previous = (held, outcome)
+        if previous is not None:
+            note(run_transaction(session, lambda session: step(session, None))[0])
     return done
 
 
