@@ -137,6 +137,9 @@ class Membership(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     role: Mapped[str] = mapped_column(String(20))
+    # The person's name as this network knows it: people are shared by the networks they are in (their address is
+    # who they are), but a network never sees the name another network stored.
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     left_at: Mapped[dt.datetime | None]
 
@@ -369,6 +372,38 @@ class VersionAddress(Base):
     __tablename__ = "version_addresses"
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True, index=True)
+
+
+class WebSession(Base):
+    """A browser's session, kept on the server: the cookie holds a random token, the database only its sha256,
+    so signing out (here or everywhere) ends it for every copy of the cookie."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The signed-in coordinator or editor, if any (a member's link session has none).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # the absolute end, whatever the activity
+    ended_at: Mapped[dt.datetime | None]
+
+
+ADDRESS_REQUEST_PURPOSES = ("sign_in", "lost_link")
+
+
+class AddressRequest(Base):
+    """Someone asked for a sign-in link or a lost personal link by address. A worker looks the address up and
+    sends what is due, so the request does the same work and takes the same time whether the address is known
+    or not; the row is deleted once handled."""
+
+    __tablename__ = "address_requests"
+    __table_args__ = (CheckConstraint(_in("purpose", ADDRESS_REQUEST_PURPOSES), name="purpose"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SignInToken(Base):

@@ -94,7 +94,7 @@ def add_member(session: Session, network: Network, *, name: str, email: str, org
     if active_membership(session, network.id, person.id) is not None:
         raise Conflict("already_member", email=person.email)
     organisation = get_or_create_organisation(session, network, organisation_name, actor)
-    membership = Membership(network_id=network.id, person_id=person.id, role=role,
+    membership = Membership(network_id=network.id, person_id=person.id, role=role, name=name,
                             organisation_id=organisation.id if organisation else None, joined_at=utcnow())
     session.add(membership)
     session.flush()
