@@ -1,0 +1,233 @@
+"""Access control, swept: every route of the app (pages and API, from the app's own URL map) is tried by every kind of
+actor — anonymous, a coordinator of another network, a member and an observer holding their personal link, an
+editor, a coordinator, a coordinator who left with an old cookie, and a member who left with an old link cookie —
+with the ids of one network. Each answer is checked against the route's rule, and a refused request changes
+nothing in that network. A route added without a rule here fails the sweep, so nothing new goes unguarded.
+
+What an allowed actor may then do with a POST is for the functional tests; here only refusals are sent as POSTs
+(with a valid CSRF token of the actor's own session, so that it is the access rule that refuses, not CSRF)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, text
+
+from storage.database.models import MailMessage, Participant, WebhookDelivery
+from tests.api.conftest import SECOND_TEXT
+from tests.conftest import csrf_token
+from tests.factories import make_document, make_network, open_round, participant
+from tests.service.test_staff_pages import signed_in
+from workflows.domain import api_tokens, documents, finalising, membership, rounds, webhooks
+
+ACTORS = ("anonymous", "other_coordinator", "member", "observer", "editor", "coordinator", "removed_coordinator",
+          "removed_member")
+STAFF = {"editor", "coordinator"}
+
+# Who may use each route. public: anyone; signed_in: any signed-in person; staff: the network's coordinators and
+# editors; coordinator: its coordinators; participant: whoever holds a working personal link of that participant;
+# api: bearer tokens only (a browser's cookie is never a credential there); api_public: the API's description.
+RULES = {
+    "hello": "public",
+    "auth.sign_in": "public", "auth.confirm": "public", "auth.complete": "public", "auth.sign_out": "public",
+    "auth.set_language": "public",
+    "member.request_link": "public", "member.open_link": "public",
+    "staff.dashboard": "signed_in", "staff.create_network": "signed_in",
+    "member.review": "participant", "member.all_comments": "participant", "member.changes": "participant",
+    "member.earlier_comments": "participant", "member.comment_form": "participant", "member.add_comment": "participant",
+    "member.give_verdict": "participant", "member.seen": "participant",
+    "staff.network": "staff", "staff.document": "staff", "staff.version": "staff", "staff.version_docx": "staff",
+    "staff.version_original": "staff", "staff.compare": "staff", "staff.compare_docx": "staff",
+    "staff.round_page": "staff", "staff.processing": "staff", "staff.commentaartabel": "staff",
+    "staff.final_pdf": "staff", "staff.final_docx": "staff", "staff.create_document": "staff",
+    "staff.upload_version": "staff", "staff.process_comment": "staff", "staff.reply_to_comment": "staff",
+    "webhooks.index": "staff", "api_tokens.tokens": "staff", "api_tokens.create": "staff",
+    "api_tokens.revoke": "staff", "mail.index": "staff",
+    "staff.add_member": "coordinator", "staff.import_members": "coordinator", "staff.remove_member": "coordinator",
+    "staff.open_round": "coordinator", "staff.extend_deadline": "coordinator", "staff.remind_now": "coordinator",
+    "staff.reminder_schedule": "coordinator", "staff.close_round": "coordinator", "staff.resend_link": "coordinator",
+    "staff.finalise": "coordinator", "webhooks.add": "coordinator", "webhooks.disable": "coordinator",
+    "webhooks.rotate_secret": "coordinator", "webhooks.redeliver": "coordinator", "mail.send_again": "coordinator",
+    "mail.correct_email": "coordinator",
+}
+API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
+
+
+def rule_of(endpoint: str) -> str:
+    if endpoint in RULES:
+        return RULES[endpoint]
+    if endpoint.startswith("api."):
+        return "api_public" if endpoint in API_PUBLIC else "api"
+    raise AssertionError(f"the route {endpoint!r} has no access rule in {__name__}.RULES: add one")
+
+
+def allowed(rule: str, actor: str) -> bool:
+    return {
+        "public": True, "api_public": True, "api": False,
+        "signed_in": actor in STAFF | {"other_coordinator", "removed_coordinator"},
+        # The member's own pages: an observer of the same round holds a link of their own, not this one.
+        "staff": actor in STAFF, "coordinator": actor == "coordinator", "participant": actor == "member",
+    }[rule]
+
+
+@dataclass
+class Network:
+    ids: dict[str, int]
+    network_id: int
+
+
+def build(db):
+    network, coordinator, people = make_network(db, members=2, observers=1)
+    editor, member, leaving, observer = people
+    document, _first = make_document(db, network, coordinator)
+    second = documents.upload_version(db, document, filename="v2.md", data=SECOND_TEXT.encode(),
+                                      change_note="tweede", actor=editor.person)
+    webhook, _ = webhooks.register(db, network.id, url="https://127.0.0.1:9/hook", actor=coordinator,
+                                   allow_private=True)
+    round_ = open_round(db, document, coordinator)
+    db.commit()
+    mine = participant(db, round_, member)
+    comment = rounds.add_comment(db, mine, body="Graag ook de apotheek noemen.", block_id=second.blocks[1]["id"])
+    token_row, _ = api_tokens.create_token(db, network, coordinator, role="coordinator", name="sweep")
+    links = {name: rounds.mint_link(db, participant(db, round_, who).id)
+             for name, who in (("member", member), ("observer", observer), ("removed_member", leaving))}
+    # Made final, so that its final files are there to download (the links stay readable after the round).
+    for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id, Participant.can_vote)):
+        rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
+    finalising.finalise_document(db, document, second, actor=coordinator)
+    db.commit()
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
+    mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id).limit(1))
+    ids = {"network_id": network.id, "membership_id": member.id, "document_id": document.id,
+           "version_id": second.id, "round_id": round_.id, "participant_id": mine.id, "comment_id": comment.id,
+           "webhook_id": webhook.id, "delivery_id": delivery.id, "mail_id": mail.id, "token_id": token_row.id,
+           "organisation_id": member.organisation_id, "person_id": member.person_id}
+    return network, coordinator, editor, leaving, links, ids
+
+
+def fingerprint(db, network_id: int) -> str:
+    """Everything of the network a request could change, as one hash (the audit chain's head included)."""
+    queries = [
+        "SELECT id, status, final_version_id, title FROM documents WHERE network_id = :n ORDER BY id",
+        "SELECT v.id FROM versions v JOIN documents d ON d.id = v.document_id WHERE d.network_id = :n ORDER BY v.id",
+        "SELECT r.id, r.status, r.deadline, r.closed_at, r.reminder_days FROM rounds r JOIN documents d ON "
+        "d.id = r.document_id WHERE d.network_id = :n ORDER BY r.id",
+        "SELECT p.id, p.removed_at, p.current_verdict_id, p.first_opened_at FROM participants p JOIN rounds r ON "
+        "r.id = p.round_id JOIN documents d ON d.id = r.document_id WHERE d.network_id = :n ORDER BY p.id",
+        "SELECT l.id, l.revoked_at, l.expires_at FROM personal_links l JOIN participants p ON p.id = l.participant_id "
+        "JOIN rounds r ON r.id = p.round_id JOIN documents d ON d.id = r.document_id WHERE d.network_id = :n "
+        "ORDER BY l.id",
+        "SELECT c.id, c.disposition, c.answer FROM comments c JOIN rounds r ON r.id = c.round_id JOIN documents d ON "
+        "d.id = r.document_id WHERE d.network_id = :n ORDER BY c.id",
+        "SELECT id, role, left_at, name FROM memberships WHERE network_id = :n ORDER BY id",
+        "SELECT p.id, p.email, p.name FROM people p JOIN memberships m ON m.person_id = p.id WHERE m.network_id = :n "
+        "ORDER BY p.id",
+        "SELECT id, disabled_at, secret FROM webhooks WHERE network_id = :n ORDER BY id",
+        "SELECT id, revoked_at FROM api_tokens WHERE network_id = :n ORDER BY id",
+        "SELECT id, status, attempts, to_address FROM outbox WHERE network_id = :n ORDER BY id",
+        "SELECT seq, hash FROM audit_chains WHERE network_id = :n",
+        "SELECT id FROM organisations WHERE network_id = :n ORDER BY id",
+    ]
+    db.rollback()
+    digest = hashlib.sha256()
+    for query in queries:
+        for row in db.execute(text(query), {"n": network_id}):
+            digest.update(repr(tuple(row)).encode())
+    db.rollback()  # end the read: on SQLite the test's transaction would hold the lock the app needs
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def actors(app, db):
+    """A client per actor, each with its own session, and the network whose ids they all ask for."""
+    network, coordinator, editor, leaving, links, ids = build(db)
+    _other_network, other_coordinator, _ = make_network(db, members=0, editors=0)
+    gone, _, _ = make_network(db, members=0, editors=0)  # a second network keeps `gone` a signed-in person
+    leaver = membership.add_member(db, network, name="Vertrokken Coördinator", email=f"gone-{ids['network_id']}@example.org",
+                                   organisation_name="", role="coordinator", actor=coordinator)
+    db.commit()
+    clients = {"anonymous": app.test_client(), "coordinator": signed_in(app, db, coordinator),
+               "editor": signed_in(app, db, editor.person), "other_coordinator": signed_in(app, db, other_coordinator),
+               "removed_coordinator": signed_in(app, db, leaver.person)}
+    for name in ("member", "observer", "removed_member"):
+        client = app.test_client()
+        assert client.get(f"/l/{links[name]}").status_code == 303
+        clients[name] = client
+    # They leave after their sessions began: the old cookies must open nothing any more.
+    membership.remove_member(db, leaver, actor=coordinator)
+    membership.remove_member(db, leaving, actor=coordinator)
+    db.commit()
+    del gone
+    return clients, ids
+
+
+def url_for_rule(rule, ids: dict[str, int]) -> str:
+    values = {}
+    for argument in rule.arguments:
+        if argument in ids:
+            values[argument] = ids[argument]
+        elif argument == "token":
+            values[argument] = "x" * 43
+        elif argument == "code":
+            values[argument] = "en"
+        elif argument == "filename":
+            values[argument] = "app.css"
+        else:
+            raise AssertionError(f"the sweep has no value for <{argument}> in {rule.rule}")
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(value), path)
+    return path
+
+
+REFUSED = {302, 303, 401, 403, 404, 405, 410}
+
+
+def refused(response, actor: str, rule: str) -> bool:
+    if response.status_code in (302, 303):
+        # Only a redirect to sign in is a refusal (a page does not send an anonymous visitor anywhere else).
+        return "/signin" in response.headers.get("Location", "")
+    return response.status_code in REFUSED
+
+
+def test_every_route_answers_every_actor_by_its_rule_and_a_refusal_changes_nothing(app, db, actors):
+    clients, ids = actors
+    tokens = {name: csrf_token(client.get("/signin").get_data(as_text=True)) for name, client in clients.items()}
+    problems, tried = [], 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        access = rule_of(rule.endpoint)
+        path = url_for_rule(rule, ids)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for actor in ACTORS:
+                may = allowed(access, actor)
+                if method != "GET" and may:
+                    continue  # what an allowed actor may do with a POST is for the functional tests
+                before = fingerprint(db, ids["network_id"])
+                client = clients[actor]
+                if method == "GET":
+                    response = client.get(path)
+                else:
+                    response = client.open(path, method=method, data={"csrf_token": tokens[actor]})
+                tried += 1
+                status = response.status_code
+                if status >= 500:
+                    problems.append(f"{actor} {method} {path}: {status}")
+                elif may and refused(response, actor, access) and access not in ("public", "api_public"):
+                    problems.append(f"{actor} {method} {path}: refused ({status}) though the rule is {access}")
+                elif not may and not refused(response, actor, access):
+                    problems.append(f"{actor} {method} {path}: {status} though the rule is {access}")
+                if not may and fingerprint(db, ids["network_id"]) != before:
+                    problems.append(f"{actor} {method} {path}: a refused request changed the network")
+    assert tried > 300
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_route_has_a_rule(app):
+    missing = [r.endpoint for r in app.url_map.iter_rules()
+               if r.endpoint != "static" and not r.endpoint.startswith("api.") and r.endpoint not in RULES]
+    assert missing == [], f"routes without an access rule in {__name__}.RULES: {missing}"
