@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Flask, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from redis import Redis
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import api, cli, config
+from service.api.problems import problem
 from service.views import api_tokens, auth, mail, mailbox, member, staff, webhooks
-from service.web import db, i18n, templating
+from service.web import db, headers, i18n, limits, routing, sessions, templating
 from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
 from workflows.outbound import jobs, outbox
-
-NO_STORE_PREFIXES = ("/l/", "/review/", "/signin")
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -32,18 +30,25 @@ def create_app(overrides: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=21 * 1024 * 1024,  # 20 MB file plus the form around it
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=45),
-        SESSION_REFRESH_EACH_REQUEST=False,  # re-sign the cookie only when the session changed
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session; members may read for hours first
     )
     app.config.update(overrides or {})
 
     db.init_app(app)
+    # Sessions on the server, in the database (service/web/sessions.py says why there and not in Redis).
+    app.session_interface = sessions.ServerSessionInterface(sessions.lifetimes_from(app.config))
     jobs.configure(runtime(app))
     i18n.init_app(app)
     csrf.init_app(app)
     templating.init_app(app)
+    headers.init_app(app)
+    routing.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    # Short timeouts, as for the jobs' Redis: a Redis that is away costs a request 2 s once, then the limits are
+    # counted in the process until it is back (swallow_errors and the in-memory fallback in extensions.py).
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
+    # "No more than N in any hour", not per clock hour (a fixed window lets 2N through around the hour).
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
 
     for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp):
@@ -54,8 +59,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     cli.init_app(app)
     _register_error_pages(app)
-    app.after_request(_security_headers)
     app.add_url_rule("/hello", "hello", lambda: "hello")
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address and scheme as the proxies in front saw them (request.remote_addr, is_secure):
+        # X-Forwarded-For and -Proto are believed only for that many hops, so a client cannot make them up.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 
 
@@ -75,16 +84,8 @@ def runtime(app: Flask) -> jobs.Runtime:
                                  claim_timeout=app.config["OUTBOX_CLAIM_TIMEOUT"],
                                  sweep_grace=app.config["OUTBOX_SWEEP_GRACE"]),
         tick_seconds=app.config["TICK_SECONDS"],
+        session_lifetimes=sessions.lifetimes_from(app.config),
     )
-
-
-def _security_headers(response):
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    if request.path.startswith(NO_STORE_PREFIXES):
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _register_error_pages(app: Flask) -> None:
@@ -101,7 +102,10 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error):
-        return render_template("error.html", message=i18n.error_message("rate_limited", {}), error=None), 429
+        params = {"minutes": limits.wait_minutes()}  # Flask-Limiter adds Retry-After to either answer
+        if api.is_api_request():
+            return problem(429, "rate_limited", params=params)
+        return render_template("error.html", message=i18n.error_message("rate_limited", params), error=None), 429
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error):

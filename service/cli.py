@@ -89,7 +89,8 @@ def seed_demo():
         if network is None:
             name, email, organisation, role = DEMO_PEOPLE[0]
             coordinator = membership.get_or_create_person(session, name=name, email=email)
-            network = membership.create_network(session, DEMO_NETWORK, coordinator=coordinator)
+            network = membership.create_network(session, DEMO_NETWORK, coordinator=coordinator,
+                                                 coordinator_name=name)
             first = people.active_membership(session, network.id, coordinator.id)
             first.organisation_id = membership.get_or_create_organisation(session, network, organisation, coordinator).id
             for name, email, organisation, role in DEMO_PEOPLE[1:]:
@@ -121,7 +122,7 @@ def create_network(name: str, coordinator_name: str, coordinator_email: str):
             raise click.ClickException("the coordinator's name is empty")
         try:
             person = membership.get_or_create_person(session, name=coordinator_name, email=coordinator_email)
-            network = membership.create_network(session, name, coordinator=person)
+            network = membership.create_network(session, name, coordinator=person, coordinator_name=coordinator_name)
         except DomainError as refused:
             raise _refusal(refused) from None
         url = _sign_in_url(session, person)

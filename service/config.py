@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
+
+from limits import parse_many
 
 from workflows.outbound.outbox import CLAIM_TIMEOUT, RETRY_SCHEDULE, SWEEP_GRACE
 
@@ -16,11 +19,24 @@ def _secret_key(environ) -> str:
     if environ.get("SECRET_KEY"):
         return environ["SECRET_KEY"]
     # Embedded default: one key per checkout, shared by every local process (web workers, worker).
-    path = INSTANCE / "secret_key"
+    return secret_key_file(INSTANCE / "secret_key")
+
+
+def secret_key_file(path: Path) -> str:
+    """The key kept in `path`, made the first time: readable by its owner only (the folder too), and complete
+    before anyone can read it (written aside, then linked into place; whoever links first wins)."""
     if not path.exists():
-        INSTANCE.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
     return path.read_text().strip()
 
 
@@ -45,7 +61,58 @@ def from_environment(environ=None) -> dict:
         "OUTBOX_CLAIM_TIMEOUT": float(environ.get("OUTBOX_CLAIM_TIMEOUT", CLAIM_TIMEOUT)),
         "OUTBOX_SWEEP_GRACE": float(environ.get("OUTBOX_SWEEP_GRACE", SWEEP_GRACE)),
         "TICK_SECONDS": int(environ.get("TICK_SECONDS", 30)),
+        # Browser sessions (README, "Sessions"): how long one may lie unused (idle) and how long it lasts at most
+        # (lifetime), for coordinators and editors (staff) and for members' personal-link sessions. Seconds, or
+        # a number with a unit: 90m, 4h, 7d.
+        "SESSION_STAFF_IDLE": _duration(environ, "SESSION_STAFF_IDLE", "4h"),
+        "SESSION_STAFF_LIFETIME": _duration(environ, "SESSION_STAFF_LIFETIME", "12h"),
+        "SESSION_MEMBER_IDLE": _duration(environ, "SESSION_MEMBER_IDLE", "7d"),
+        "SESSION_MEMBER_LIFETIME": _duration(environ, "SESSION_MEMBER_LIFETIME", "30d"),
+        # How many reverse proxies stand in front of the web processes (0: none, the default). Each adds itself to
+        # X-Forwarded-For and sets X-Forwarded-Proto; only that many hops from the right are believed, so the
+        # client address kept as verdict evidence and counted by the rate limits is the real client's.
+        "TRUSTED_PROXIES": _hops(environ.get("TRUSTED_PROXIES")),
+        # Rate limits, in Flask-Limiter's notation ("10/minute;50/hour"), counted in Redis for all processes.
+        # Per client address: sign-in and lost-link requests (each page its own count); requests whose URL
+        # carries a token (/l/<token>, /signin/<token>), together; refused secrets (an unknown, used or dead
+        # link or sign-in token, a refused API token), together. Per address asked for: the mails sent, per kind
+        # (beyond it a request gets the same answer and sends nothing, so nobody is locked out by a stranger).
+        "LIMIT_ADDRESS_REQUESTS": _limit(environ, "LIMIT_ADDRESS_REQUESTS", "10/minute;50/hour"),
+        "LIMIT_MAILS_PER_ADDRESS": _limit(environ, "LIMIT_MAILS_PER_ADDRESS", "5/hour"),
+        "LIMIT_TOKEN_LINKS": _limit(environ, "LIMIT_TOKEN_LINKS", "60/minute;600/hour"),
+        "LIMIT_FAILED_SECRETS": _limit(environ, "LIMIT_FAILED_SECRETS", "10/minute;100/hour"),
     }
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(environ, name: str, default: str) -> dt.timedelta:
+    value = (environ.get(name) or "").strip().lower() or default
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _UNITS else (value, "s")
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"{name}: not a duration: {value!r} (seconds, or a number with s, m, h or d)") from None
+    if seconds <= 0:
+        raise ValueError(f"{name}: must be more than zero: {value!r}")
+    return dt.timedelta(seconds=seconds)
+
+
+def _limit(environ, name: str, default: str) -> str:
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as error:
+        raise ValueError(f"{name} is a rate limit such as {default!r}, not {value!r}") from error
+    return value
+
+
+def _hops(value: str | None) -> int:
+    hops = (value or "").strip() or "0"
+    if not hops.isascii() or not hops.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES is the number of proxies in front of the service (0, 1, ...), not {value!r}")
+    return int(hops)
 
 
 def _seconds_list(value: str | None, default: tuple[int, ...]) -> tuple[float, ...]:

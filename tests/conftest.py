@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from service import create_app
 from service.embedded.servers import MailStore, start_redis_server, start_smtp_server
+from service.web.extensions import limiter
 from storage.database.engine import make_session_factory, upgrade
 from workflows.outbound import jobs
 
@@ -82,14 +83,23 @@ def app(database_url, redis_server, smtp_server, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_queue_and_mailbox(request):
-    """Each test starts with an empty queue and mailbox (only when it uses them)."""
+    """Each test starts with an empty queue and mailbox, and rate limits counted from zero (only when it uses them)."""
     if "app" in request.fixturenames or "mail_store" in request.fixturenames:
         store = request.getfixturevalue("mail_store")
         store.clear()
         request.getfixturevalue("redis_server")
         if "app" in request.fixturenames:
-            jobs.current().redis.flushdb()
+            jobs.current().redis.flushdb()  # the queue, and the rate limits' counts
+            _limits_on(request.getfixturevalue("app"))
     yield
+
+
+def _limits_on(app) -> None:
+    """The process has one rate limiter (its decorators are on the views); a variant app (tests/variant_app.py)
+    points it at its own storage, and one whose Redis was away leaves it counting in memory. Back to the suite's
+    Redis (init_app adds the app's hooks only once) with a fresh in-memory fallback."""
+    limiter.init_app(app)
+    limiter._storage_dead = False
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,9 @@ from service.api.problems import caller_locale
 from service.api.registry import operation
 from service.web import db
 from service.web.final_files import final_file
-from service.web.rendering import download
+from service.web.rendering import download, redline_css
 from storage.database.models import AuditEvent, Blob, Document, Finalisation, Network, Round, Version
-from workflows.domain import comments, documents, exports, finalising
+from workflows.domain import comments, documents, exports, finalising, people
 from workflows.domain import versions as version_list
 from workflows.errors import InvalidInput, NotFound
 
@@ -27,12 +27,21 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BINARY = {"type": "string", "format": "binary"}
 
 
+def version_out(version: Version, authors: dict[int, str] | None = None) -> s.VersionOut:
+    """The version with its author by the name the caller's network knows them by; `authors` (person id -> that
+    name): when the caller has them."""
+    if authors is None:
+        authors = people.names_in_network(db.session(), caller().network_id, [version.author_id])
+    return s.VersionOut(**{name: getattr(version, name) for name in s.VersionOut.model_fields if name != "author"},
+                        author=s.PersonOut.known_as(version.author, authors.get(version.author_id, "")))
+
+
 def document_out(document: Document) -> s.DocumentOut:
     session = db.session()
     latest = version_list.latest_version(session, document.id)
     open_round = session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open"))
     out = s.DocumentOut.model_validate(document)
-    out.latest_version = s.VersionOut.model_validate(latest) if latest else None
+    out.latest_version = version_out(latest) if latest else None
     out.open_round_id = open_round
     if document.status == "final":
         out.finalisation = s.FinalisationOut.model_validate(
@@ -74,7 +83,7 @@ def get_standings(document_id: int):
     return s.Standings(
         version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
         standings=[s.Standing(
-            membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.person.name,
+            membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.name,
             organisation=x.membership.organisation.name if x.membership.organisation else None,
             state=x.state, verdict_id=x.verdict.id if x.verdict else None) for x in found])
 
@@ -130,7 +139,9 @@ def list_events(document_id: int, query: s.PageQuery):
 def list_versions(document_id: int, query: s.PageQuery):
     load(Document, document_id)
     statement = select(Version).where(Version.document_id == document_id)
-    return page(statement, Version.id, query, s.VersionOut.model_validate, s.VersionPage)
+    authors = people.names_in_network(db.session(), caller().network_id, db.session().scalars(
+        select(Version.author_id).where(Version.document_id == document_id).distinct()))
+    return page(statement, Version.id, query, lambda version: version_out(version, authors), s.VersionPage)
 
 
 @operation(bp, "POST", "/documents/{document_id}/versions", summary="Upload a new version (.docx, .md or .txt); "
@@ -153,7 +164,7 @@ def upload_version(document_id: int, form: s.VersionUploadForm, files: dict):
 
 def version_detail(version: Version) -> s.VersionDetail:
     addressed = comments.addressed_by(db.session(), version.id)
-    return s.VersionDetail(**s.VersionOut.model_validate(version).model_dump(), addresses=[
+    return s.VersionDetail(**dict(version_out(version)), addresses=[
         s.AddressedComment(comment_id=a.comment.id, round_number=a.round_number, number=a.number, person_name=a.name)
         for a in addressed])
 
@@ -243,7 +254,8 @@ def redline_html(document_id: int, query: s.RedlineQuery):
 
     _document, old, new = _redline_versions(document_id, query)
     with force_locale(caller_locale()):
-        html = render_template("api/redline.html", redline=exports.redline_of(old, new), old=old, new=new)
+        html = render_template("api/redline.html", redline=exports.redline_of(old, new), old=old, new=new,
+                               redline_css=redline_css())
     return Response(html, mimetype="text/html")
 
 

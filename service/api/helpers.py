@@ -89,6 +89,7 @@ def conditional(make: callable, etag: str, mimetype: str, filename: str | None =
     else:
         response = download(make(), mimetype, filename) if filename else Response(make(), mimetype=mimetype)
     response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
+    # Network data: kept by no cache; a client that keeps the body itself still sends its ETag and gets a 304.
+    response.headers["Cache-Control"] = "no-store"
     return response
 

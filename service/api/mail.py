@@ -13,7 +13,7 @@ from service.api.networks import TAG as MEMBERS_TAG
 from service.api.registry import operation
 from service.web import db
 from storage.database.models import MailMessage, Membership, Person
-from workflows.domain import membership, undelivered
+from workflows.domain import membership, people, undelivered
 from workflows.errors import NotFound
 
 TAG = "Mail"
@@ -21,14 +21,17 @@ COORDINATOR = ("coordinator",)
 
 
 def mail_out(item: MailMessage, memberships: dict[int, int] | None = None,
-             people: dict[int, Person] | None = None) -> s.MailOut:
-    """`memberships` (person id -> active membership id in the network) and `people`: when the caller has them."""
+             recipients: dict[int, Person] | None = None, names: dict[int, str] | None = None) -> s.MailOut:
+    """`memberships` (person id -> active membership id in the network), `recipients` and `names` (person id -> the
+    name the network knows them by): when the caller has them."""
     if memberships is None:
         memberships = _active_memberships(item.network_id, [item.person_id])
-    person = (people or {}).get(item.person_id) or db.session().get(Person, item.person_id)
+    if names is None:
+        names = people.names_in_network(db.session(), item.network_id, [item.person_id])
+    person = (recipients or {}).get(item.person_id) or db.session().get(Person, item.person_id)
     return s.MailOut(
         id=item.id, network_id=item.network_id, round_id=item.round_id, email=item.email,
-        person=s.PersonOut.model_validate(person),
+        person=s.PersonOut.known_as(person, names.get(item.person_id, "")),
         membership_id=memberships.get(item.person_id), to_address=item.to_address, status=item.status,
         failure=item.failure, failure_text=failure_words(item.failure), last_error=item.last_error,
         attempts=item.attempts, next_attempt_at=item.next_attempt_at, last_attempt_at=item.claimed_at,
@@ -55,9 +58,10 @@ def list_mail(network_id: int, query: s.MailQuery):
     # The page's recipients in one query (then in the session's identity map), not one per mail.
     recipients = statement.with_only_columns(MailMessage.person_id).where(MailMessage.id > query.after) \
         .order_by(MailMessage.id).limit(query.limit)
-    people = {person.id: person for person in session.scalars(select(Person).where(Person.id.in_(recipients)))}
+    found = {person.id: person for person in session.scalars(select(Person).where(Person.id.in_(recipients)))}
+    names = people.names_in_network(session, network_id, found)
     memberships = _active_memberships(network_id)
-    return page(statement, MailMessage.id, query, lambda item: mail_out(item, memberships, people), s.MailPage)
+    return page(statement, MailMessage.id, query, lambda item: mail_out(item, memberships, found, names), s.MailPage)
 
 
 @operation(bp, "POST", "/mail/{mail_id}/send-again", summary="Send a failed mail again, to the person's current "

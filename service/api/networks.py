@@ -121,5 +121,6 @@ def get_person(person_id: int):
         .order_by(Membership.id.desc())).all() if person else []
     if not memberships:
         raise NotFound()
-    return s.PersonDetail(id=person.id, name=person.name, email=person.email, locale=person.locale,
+    # The name on their newest membership here: the name this network knows them by.
+    return s.PersonDetail(**dict(s.PersonOut.known_as(person, memberships[0].name)),
                           memberships=[s.MembershipOut.model_validate(m) for m in memberships])

@@ -17,6 +17,8 @@ STATUS_TEXT = {
     409: "Conflicts with the current state (or the Idempotency-Key is in use)", 413: "The upload is too large",
     415: "The body has the wrong media type", 422: "The input does not match the description (per field), or the "
     "Idempotency-Key was used for another request",
+    429: "Too many refused tokens from this client address (LIMIT_FAILED_SECRETS); Retry-After says when to try "
+    "again",
 }
 SECURITY = {
     "staff": [{"apiToken": []}],

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from service.api import schemas as s
 from service.api.auth import caller
 from service.api.blueprint import bp
-from service.api.documents import blocks_response, redline_out, text_response
+from service.api.documents import blocks_response, redline_out, text_response, version_out
 from service.api.helpers import page
 from service.api.registry import operation
-from service.api.rounds import comment_out, verdict_out
+from service.api.rounds import comment_out, round_authors, verdict_out
 from service.web import db
 from storage.database.models import Comment, Verdict, Version
-from workflows.domain import comments, rounds
+from workflows.domain import comments, people, rounds
 from workflows.errors import NotFound
 
 TAG = "Member (personal round token)"
@@ -26,10 +26,10 @@ def _participation() -> s.Participation:
     round_ = participant.round
     verdict = db.session().get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
     return s.Participation(
-        participant_id=participant.id, person=s.PersonOut.model_validate(participant.person),
+        participant_id=participant.id, person=s.PersonOut.known_as(participant.person, participant.membership.name),
         can_vote=participant.can_vote, round=s.RoundOut.model_validate(round_),
         document=s.DocumentBrief.model_validate(round_.document),
-        version=s.VersionOut.model_validate(db.session().get(Version, round_.version_id)),
+        version=version_out(db.session().get(Version, round_.version_id)),
         verdict=verdict_out(verdict, verdict.id) if verdict else None)
 
 
@@ -71,8 +71,9 @@ def participation_earlier_comments():
     version = db.session().get(Version, participant.round.version_id)
     followed = comments.followed_comments(db.session(), participant.person_id, version)
     addressed = comments.addressed_in(db.session(), [f.comment.id for f in followed])
+    authors = people.names_in_network(db.session(), caller().network_id, [participant.person_id])  # all theirs
     return s.EarlierComments(items=[s.EarlierComment(
-        comment=comment_out(f.comment), version_number=f.version_number,
+        comment=comment_out(f.comment, authors), version_number=f.version_number,
         placement=s.PlacementOut.model_validate(f.placement), addressed_in=addressed.get(f.comment.id, []))
         for f in followed])
 
@@ -86,8 +87,8 @@ def participation_comments(query: s.PageQuery):
     viewer = rounds.comment_viewer(participant)
     if viewer is not None:
         statement = statement.where(comments.own_threads(viewer))
-
-    return page(statement, Comment.id, query, comment_out, s.CommentPage)
+    authors = round_authors(participant.round_id)
+    return page(statement, Comment.id, query, lambda comment: comment_out(comment, authors), s.CommentPage)
 
 
 @operation(bp, "POST", "/participation/comments", summary="Comment, in general or on a passage (block_id)",
@@ -96,6 +97,7 @@ def participation_comments(query: s.PageQuery):
 def participation_comment(body: s.MemberCommentIn):
     comment = rounds.add_comment(db.session(), caller().participant, body=body.body, block_id=body.block_id,
                                  start=body.start, end=body.end, selected=body.selected)
+    rounds.note_link_used(db.session(), caller().link)
     return comment_out(comment)
 
 
@@ -104,6 +106,7 @@ def participation_comment(body: s.MemberCommentIn):
            errors=(400, 409), idempotent=True)
 def participation_reply(comment_id: int, body: s.ReplyIn):
     reply = rounds.add_reply(db.session(), comment_id, body=body.body, participant=caller().participant)
+    rounds.note_link_used(db.session(), caller().link)
     return comment_out(reply)
 
 
@@ -116,4 +119,5 @@ def participation_verdict(body: s.VerdictIn):
                                link_id=who.link.id)
     verdict = rounds.record_verdict(db.session(), who.participant, value=body.value, reason=body.reason,
                                     evidence=evidence)
+    rounds.note_link_used(db.session(), who.link)
     return verdict_out(verdict, verdict.id)

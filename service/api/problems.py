@@ -27,6 +27,7 @@ TITLES = {
     413: _l("Too large"),
     415: _l("Unsupported media type"),
     422: _l("Unprocessable request"),
+    429: _l("Too many requests"),
     500: _l("Server error"),
 }
 

@@ -18,10 +18,10 @@ from service.api import problems
 from service.api.auth import Caller, resolve_caller
 from service.api.schemas import LINE_PATTERN, TEXT_PATTERN
 from service.web import db
+from service.web.routing import MAX_ID
 from storage.database.models import IdempotencyRecord, utcnow
 from workflows.domain import idempotency
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names nothing
 JSON = "application/json"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 # A field refused by the input rules' patterns gets the rule's own code and message, not the pattern itself.
@@ -54,7 +54,7 @@ class Operation:
     path_params: list[str] = field(default_factory=list)
 
     def status_codes(self) -> list[int]:
-        codes = {self.status, *self.errors}
+        codes = {self.status, *self.errors, 429}  # 429: too many refused tokens from the client's address
         if self.caller != "public":
             codes |= {401, 403}
         if self.path_params:
@@ -86,6 +86,7 @@ def operation(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, 
 
         @wraps(view)
         def handle(**path_ids):
+            # The app's id converter already keeps every path id in range; this holds for an app without it.
             if any(value < 1 or value > MAX_ID for value in path_ids.values()):
                 return problems.problem(404, "not_found")
             caller_or_problem = resolve_caller(op)

@@ -4,7 +4,7 @@ processing, and the commentaartabel."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from service.api import schemas as s
 from service.api.auth import caller
@@ -16,7 +16,7 @@ from service.web import db
 from service.web.rendering import download
 from storage.database.models import Comment, Document, Participant, Round, Verdict
 from workflows.domain import commentaartabel as commentaartabel_export
-from workflows.domain import comments, reminders, rounds, undelivered
+from workflows.domain import comments, people, reminders, rounds, undelivered
 from workflows.errors import NotFound
 
 TAG_ROUNDS = "Rounds"
@@ -40,15 +40,26 @@ def verdict_out(verdict: Verdict, current_id: int | None) -> s.VerdictOut:
 
 
 def participant_out(p: Participant) -> s.ParticipantOut:
-    return s.ParticipantOut(id=p.id, round_id=p.round_id, person=s.PersonOut.model_validate(p.person),
+    """The participant by the name on the membership they take part with."""
+    return s.ParticipantOut(id=p.id, round_id=p.round_id, person=s.PersonOut.known_as(p.person, p.membership.name),
                             membership_id=p.membership_id, can_vote=p.can_vote, added_at=p.added_at,
                             removed_at=p.removed_at, first_opened_at=p.first_opened_at,
                             verdict=verdict_out(p.current_verdict, p.current_verdict_id) if p.current_verdict else None)
 
 
-def comment_out(comment: Comment) -> s.CommentOut:
+def comment_out(comment: Comment, authors: dict[int, str] | None = None) -> s.CommentOut:
+    """The comment with its author by the name the caller's network knows them by; `authors` (person id -> that
+    name): when the caller has them."""
+    if authors is None:
+        authors = people.names_in_network(db.session(), caller().network_id, [comment.person_id])
     return s.CommentOut(**{name: getattr(comment, name) for name in s.CommentOut.model_fields if name != "person_name"},
-                        person_name=comment.person.name)
+                        person_name=authors.get(comment.person_id, ""))
+
+
+def round_authors(round_id: int) -> dict[int, str]:
+    """The names of everyone who commented or replied in the round, as the caller's network knows them."""
+    return people.names_in_network(db.session(), caller().network_id, db.session().scalars(
+        select(Comment.person_id).where(Comment.round_id == round_id).distinct()))
 
 
 @operation(bp, "GET", "/documents/{document_id}/rounds", summary="The document's rounds", tag=TAG_ROUNDS,
@@ -115,7 +126,7 @@ def close_round(round_id: int):
 def list_participants(round_id: int, query: s.PageQuery):
     load(Round, round_id)
     statement = (select(Participant).where(Participant.round_id == round_id)
-                 .options(joinedload(Participant.current_verdict)))
+                 .options(joinedload(Participant.current_verdict), selectinload(Participant.membership)))
 
     mail = undelivered.latest_invitations(db.session(), round_id)
 
@@ -160,7 +171,8 @@ def list_comments(round_id: int, query: s.CommentQuery):
     statement = select(Comment).where(Comment.round_id == round_id)
     if query.unprocessed:
         statement = statement.where(Comment.processed_at.is_(None), Comment.parent_id.is_(None))
-    return page(statement, Comment.id, query, comment_out, s.CommentPage)
+    authors = round_authors(round_id)
+    return page(statement, Comment.id, query, lambda comment: comment_out(comment, authors), s.CommentPage)
 
 
 @operation(bp, "GET", "/comments/{comment_id}", summary="A comment", tag=TAG_COMMENTS, response=s.CommentOut)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from storage.database.models import (
     DISPOSITIONS,
@@ -17,6 +17,8 @@ from storage.database.models import (
     ROUND_STATUSES,
     VERDICTS,
     WEBHOOK_EVENTS,
+    Membership,
+    Person,
 )
 from workflows.domain import inputs
 from workflows.domain.notifications import EMAILS
@@ -88,10 +90,25 @@ class OrganisationIn(Input):
 
 
 class PersonOut(Output):
+    """A person as the caller's network knows them: `name` is the name this network gave them, never one another
+    network stored."""
+
     id: int
-    name: str
+    name: str = Field(description="The person's name as this network knows them.")
     email: str
     locale: str
+
+    @classmethod
+    def known_as(cls, person: Person, name: str) -> PersonOut:
+        return cls(id=person.id, name=name, email=person.email, locale=person.locale)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_shared_person(cls, data: Any) -> Any:
+        # A Person row is shared by every network the person is in, and its name may be another network's.
+        if isinstance(data, Person):
+            raise TypeError("show a person by the name the network knows them by: PersonOut.known_as")
+        return data
 
 
 class MembershipOut(Output):
@@ -102,6 +119,16 @@ class MembershipOut(Output):
     left_at: dt.datetime | None
     person: PersonOut
     organisation: OrganisationOut | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _person_as_known_here(cls, data: Any) -> Any:
+        """The member with the name on this membership."""
+        if isinstance(data, Membership):
+            return {"id": data.id, "network_id": data.network_id, "role": data.role, "joined_at": data.joined_at,
+                    "left_at": data.left_at, "person": PersonOut.known_as(data.person, data.name),
+                    "organisation": data.organisation}
+        return data
 
 
 class PersonDetail(PersonOut):

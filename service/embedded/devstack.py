@@ -6,6 +6,8 @@ SMTP_URL), runs the database migrations and the demo seed, then runs the RQ
 worker and gunicorn until Ctrl-C or SIGTERM, or until one of them dies.
 Children run in their own sessions, so a terminal's Ctrl-C reaches only this
 process, which stops them in order: web and worker first, then SMTP and Redis.
+Everything it and its children create (the database, the mailbox, the secret
+key, Redis's files) is readable by its owner only: umask 077.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.config import secret_key_file
 from service.embedded.servers import (
     MailStore,
     RedisServer,
@@ -38,6 +40,9 @@ DEFAULT_PORT = 5000
 # How long the worker may take to finish its current job, and gunicorn its requests.
 STOP_GRACE_SECONDS = 15.0
 READY_TIMEOUT_SECONDS = 60.0
+# The mail in the mailbox holds sign-in and personal links, the database everything: no one else on the machine
+# reads them. Children inherit the mask, so it holds for the files of Redis, SQLite, gunicorn and the worker too.
+PRIVATE_UMASK = 0o077
 _URL = re.compile(r"https?://\S+")
 
 
@@ -107,7 +112,8 @@ class Stack:
     def environment(self) -> dict[str, str]:
         """The environment of every child, starting the embedded parts it needs."""
         env = dict(os.environ)
-        self.instance.mkdir(parents=True, exist_ok=True)
+        self.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.instance.chmod(0o700)  # also when an earlier run (or a checkout) made it readable to others
         port = env.get("PORT") or str(DEFAULT_PORT)
         env["PORT"] = port
         if not env.get("REDIS_URL"):
@@ -133,11 +139,7 @@ class Stack:
     def _persistent_secret_key(self) -> str:
         # The same file service.config falls back on: one key per checkout,
         # so sessions survive a restart.
-        path = self.instance / "secret_key"
-        if not path.exists():
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return secret_key_file(self.instance / "secret_key")
 
     def spawn(self, name: str, command: list[str], env: dict[str, str], **options) -> subprocess.Popen:
         self.check()
@@ -269,6 +271,7 @@ def _banner(env: dict[str, str], sign_in: str | None) -> str:
 
 
 def run(instance: Path = INSTANCE) -> int:
+    os.umask(PRIVATE_UMASK)
     stack = Stack(instance)
     stack.install_signal_handlers()
     try:

@@ -156,7 +156,7 @@ class MailStore:
 
     def __init__(self, directory: Path | str):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the mail holds sign-in and personal links
         self._cache: dict[str, StoredMessage] = {}
         self._lock = threading.Lock()
 
@@ -414,7 +414,7 @@ def start_redis_server(data_dir: Path | str, port: int = 0, timeout: float = 10.
     same folder comes back with it, and evicts nothing.
     """
     data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     attempts = 5 if port == 0 else 1
     for attempt in range(attempts):
         chosen = port or free_port()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from service.web import auth, db
+from service.web import auth, db, routing
 from service.web.forms import AddressForm, ConfirmForm
 from service.web.i18n import error_message
 from storage.database.models import MailMessage, Membership, Network
-from workflows.domain import membership, undelivered
+from workflows.domain import membership, people, undelivered
 from workflows.errors import DomainError
 
 bp = Blueprint("mail", __name__)
@@ -30,13 +30,15 @@ def _page(network: Network, status: int = 200, *, error: str | None = None):
     _person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
     kind = request.args.get("status") if request.args.get("status") in undelivered.KINDS else None
-    person_id = request.args.get("person", type=int)  # from the round page: one person's mail
-    page = max(request.args.get("page", 1, type=int), 1)
+    person_id = routing.id_arg("person")  # from the round page: one person's mail
+    page = routing.page_arg()
     rows, more = undelivered.undelivered_mail(session, network.id, kind=kind, person_id=person_id, page=page,
                                               per_page=MAIL_PAGE)
-    return render_template("staff/mail.html", network=network, own=own, rows=rows, more=more, page=page, kind=kind,
-                           person_id=person_id, confirm=ConfirmForm(), address_form=AddressForm(formdata=None),
-                           error=error), status
+    # Each recipient by the name this network knows them by.
+    names = people.names_in_network(session, network.id, {person.id for _item, person, _member, _title in rows})
+    return render_template("staff/mail.html", network=network, own=own, rows=rows, names=names, more=more, page=page,
+                           kind=kind, person_id=person_id, confirm=ConfirmForm(),
+                           address_form=AddressForm(formdata=None), error=error), status
 
 
 def _back(network: Network) -> str:
@@ -78,7 +80,7 @@ def correct_email(network_id: int, membership_id: int):
         if form.csrf_token.errors:
             abort(400)
         return _page(network, 400, error=error_message("bad_email", {}))
-    name = member.person.name
+    name = member.name
     try:
         resent = membership.correct_email(db.session(), member, form.email.data, actor=person)
     except DomainError as refused:

@@ -12,8 +12,10 @@ import re
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     send_file,
@@ -22,6 +24,7 @@ from flask import (
 from markupsafe import Markup, escape
 
 from service.embedded.servers import MailStore, StoredMessage, find_urls
+from service.web.headers import content_security_policy
 
 bp = Blueprint("mailbox", __name__, url_prefix="/mailbox")
 
@@ -30,6 +33,12 @@ LIST_LIMIT = 200
 
 # Links in the HTML mail open in the whole window, i.e. in the app, not in the frame.
 _BASE_TARGET = '<base target="_top">'
+# What the frame may do, as its sandbox attribute says, and again in the mail's own answer (also when opened alone).
+SANDBOX = "allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
+# A mail's HTML is styled inline (mail clients read no style sheets): its own policy allows that and nothing else
+# (no scripts, no requests), and only this site's mailbox page may frame it.
+MAIL_HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+                    f"sandbox {SANDBOX}")
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
@@ -87,14 +96,31 @@ def message(message_id: str):
         {"filename": filename, "content_type": content_type, "size": len(content)}
         for filename, content_type, content in message.attachments()
     ]
-    return render_template(
+    response = make_response(render_template(
         "mailbox/message.html",
         message=message,
         headers=list(message.message.items()),
-        html_srcdoc=None if html is None else _BASE_TARGET + html,
+        has_html=html is not None,
+        sandbox=SANDBOX,
         text=None if text is None else linkify(text),
         attachments=attachments,
-    )
+    ))
+    # The mail's HTML comes in a frame from this site (a srcdoc frame would take this page's policy, which
+    # refuses the mail's inline styles).
+    response.headers["Content-Security-Policy"] = content_security_policy(frame_src="'self'")
+    return response
+
+
+@bp.get("/<message_id>/html")
+def html(message_id: str):
+    """The mail's HTML body alone, for the message page's sandboxed frame."""
+    body = _message_or_404(message_id).html_body()
+    if body is None:
+        abort(404)
+    response = Response(_BASE_TARGET + body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MAIL_HTML_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @bp.get("/<message_id>/attachments/<int:number>")

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from service.web import auth, db
+from service.web import auth, db, limits, routing
 from service.web.extensions import limiter
 from service.web.forms import CommentForm, LinkRequestForm, VerdictForm
 from service.web.rendering import (
@@ -22,7 +22,7 @@ from service.web.rendering import (
 )
 from storage.blocks import block_text
 from storage.database.models import Verdict
-from workflows.domain import comments, rounds
+from workflows.domain import address_requests, comments, rounds
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
 
@@ -30,28 +30,27 @@ bp = Blueprint("member", __name__)
 
 # Offsets and ids from a query string: ASCII digits only (str.isdigit also takes "²"), within the database's range.
 _NUMBER = re.compile(r"[0-9]{1,9}")
-_ID = re.compile(r"[0-9]{1,18}")
 # The review page shows the newest comments under the text; all of them are one link away.
 NEWEST_COMMENTS = 20
 
 
-def _requested_address() -> str:
-    return (request.form.get("email") or "").strip().lower()
-
-
 @bp.route("/link", methods=["GET", "POST"])
-@limiter.limit("10/hour", methods=["POST"])
-@limiter.limit("3/hour", methods=["POST"], key_func=_requested_address)
+@limiter.limit(limits.address_requests, methods=["POST"])
 def request_link():
-    """Lost your link? Ask for it by email address; the answer never tells whether the address is known."""
+    """Lost your link? Ask for it by email address; the answer never tells whether the address is known, and the
+    request does the same work either way (a worker looks the address up and sends fresh links). It revokes
+    nothing, and beyond the address's share of mails it sends nothing: no stranger can cut a member off."""
     form = LinkRequestForm()
     if form.validate_on_submit():
-        rounds.resend_links_for(db.session(), form.email.data)
+        if limits.mail_allowed("lost_link", form.email.data):
+            address_requests.record(db.session(), "lost_link", form.email.data)
         return render_template("member/link_sent.html", email=form.email.data)
     return render_template("member/request_link.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/l/<token>", methods=["GET", "HEAD"])
+@limiter.shared_limit(limits.token_links, scope=limits.TOKEN_LINKS)
+@limiter.shared_limit(limits.failed_secrets, scope=limits.FAILED_SECRETS, deduct_when=limits.refused)
 def open_link(token: str):
     """Exchange the token for a cookie and leave the URL that carries it; records nothing (invariant 5: mail
     scanners follow every link before the person does)."""
@@ -66,8 +65,9 @@ def open_link(token: str):
 @bp.post("/review/<int:participant_id>/seen")
 def seen(participant_id: int):
     """The page's script reports the person's first tap, scroll or key press: the round page's "opened"."""
-    participant, _link = auth.require_participant(participant_id)
+    participant, link = auth.require_participant(participant_id)
     rounds.note_opened(db.session(), participant)
+    rounds.note_link_used(db.session(), link)
     return "", 204
 
 
@@ -184,10 +184,11 @@ def comment_form(participant_id: int, form: CommentForm | None = None, status: i
 
 def _reply_page(participant, round_, form: CommentForm, status: int):
     session = db.session()
-    if not _ID.fullmatch(form.parent_id.data or ""):
+    parent_id = routing.parse_id(form.parent_id.data)
+    if parent_id is None:
         abort(404)
     try:
-        root = rounds.thread_root(session, int(form.parent_id.data), round_.id)
+        root = rounds.thread_root(session, parent_id, round_.id)
     except InvalidInput:
         abort(404)
     if not rounds.can_see_thread(round_, root, participant.person_id, is_staff=participant.membership.is_staff):
@@ -209,6 +210,7 @@ def add_comment(participant_id: int):
             return comment_form(participant_id, form=form, status=400)  # back to the form it came from
         return review(participant_id, comment_form=form, status=400)
     session = db.session()
+    rounds.note_link_used(session, link)
     if form.parent_id.data:
         reply = rounds.add_reply(session, int(form.parent_id.data), body=form.body.data, participant=participant)
         flash(_("Your reply was saved."))
@@ -232,5 +234,6 @@ def give_verdict(participant_id: int):
                                link_id=link.id)
     rounds.record_verdict(db.session(), participant, value=form.value.data, reason=form.reason.data or "",
                           evidence=evidence)
+    rounds.note_link_used(db.session(), link)
     flash(_("Your verdict was saved. You will receive a confirmation by email."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="verdict"), 303)

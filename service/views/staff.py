@@ -13,9 +13,9 @@ from flask import (
 )
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from service.web import auth, db
+from service.web import auth, db, routing
 from service.web.final_files import final_file
 from service.web.forms import (
     ConfirmForm,
@@ -43,7 +43,6 @@ from storage.database.models import (
     Network,
     Organisation,
     Participant,
-    Person,
     Round,
     Verdict,
     Version,
@@ -91,7 +90,10 @@ def dashboard():
         select(Membership, Network).join(Network, Membership.network_id == Network.id)
         .where(Membership.person_id == person.id, Membership.left_at.is_(None)).order_by(Network.name)
     ).all()
-    return render_template("staff/dashboard.html", person=person, rows=rows, form=NetworkForm())
+    # No network is involved here: the person sees their own name (shown to them alone).
+    own_name = people.own_name(db.session(), person.id)
+    return render_template("staff/dashboard.html", person=person, own_name=own_name, rows=rows,
+                           form=NetworkForm(your_name=own_name))
 
 
 @bp.post("/networks")
@@ -99,8 +101,10 @@ def create_network():
     person = auth.require_person()
     form = NetworkForm()
     if not form.validate_on_submit():
-        return render_template("staff/dashboard.html", person=person, rows=[], form=form), 400
-    network = membership.create_network(db.session(), form.name.data, coordinator=person)
+        return render_template("staff/dashboard.html", person=person, own_name=people.own_name(db.session(), person.id),
+                               rows=[], form=form), 400
+    network = membership.create_network(db.session(), form.name.data, coordinator=person,
+                                        coordinator_name=form.your_name.data)
     return redirect(url_for("staff.network", network_id=network.id), 303)
 
 
@@ -159,7 +163,7 @@ def remove_member(network_id: int, membership_id: int):
     if member.network_id != network.id or not ConfirmForm().validate_on_submit():
         abort(400)
     membership.remove_member(db.session(), member, actor=person)
-    flash(_("%(name)s has left the network.", name=member.person.name))
+    flash(_("%(name)s has left the network.", name=member.name))
     return redirect(url_for("staff.network", network_id=network.id), 303)
 
 
@@ -201,6 +205,7 @@ def _document_page(document: Document, status: int = 200, **forms):
         if finalisation is not None else {}
     context = dict(
         finalisation=finalisation, final_sizes=final_sizes,
+        authors=people.names_in_network(session, document.network_id, {v.author_id for v in versions}),
         cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
         history=list(reversed(timeline.timeline(session, document))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
@@ -254,8 +259,10 @@ def version(version_id: int):
     person, own = auth.require_role(document.network_id, *STAFF)
     others = version_list.versions_of(db.session(), document.id)
     body = rendered_blocks(version, mode="read")
+    author = people.names_in_network(db.session(), document.network_id, [version.author_id]).get(version.author_id, "")
     page = render_template("staff/version.html", version=version, document=document, network=document.network,
-                           own=own, others=others, body=body, addressed=comments.addressed_by(db.session(), version.id))
+                           own=own, others=others, body=body, author=author,
+                           addressed=comments.addressed_by(db.session(), version.id))
     return page_response(page, body)
 
 
@@ -353,10 +360,10 @@ def processing(round_id: int):
     person, own = auth.require_role(document.network_id, *STAFF)
     session = db.session()
     show_all = request.args.get("show") == "all"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = routing.page_arg()
+    # Each author by the name this network knows them by (a comment's: the membership they took part with).
     query = (
-        select(Comment, Person.name, Organisation.name)
-        .join(Person, Comment.person_id == Person.id)
+        select(Comment, Membership.name, Organisation.name)
         .join(Participant, Comment.participant_id == Participant.id)
         .join(Membership, Participant.membership_id == Membership.id)
         .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
@@ -369,7 +376,7 @@ def processing(round_id: int):
     shown = rows[:PROCESSING_PAGE]
     threads: dict[int, list] = {}
     for reply, name in session.execute(
-        select(Comment, Person.name).join(Person, Comment.person_id == Person.id)
+        select(Comment, func.coalesce(people.name_in_network(document.network_id, Comment.person_id), ""))
         .where(Comment.parent_id.in_([c.id for c, _name, _organisation in shown])).order_by(Comment.id)
     ):
         threads.setdefault(reply.parent_id, []).append((reply, name))
@@ -483,7 +490,7 @@ def resend_link(round_id: int, participant_id: int):
     if participant.round_id != round_.id or not ConfirmForm().validate_on_submit():
         abort(400)
     rounds.resend_link(db.session(), participant, actor=person)
-    flash(_("A new link was sent to %(name)s; the old link no longer works.", name=participant.person.name))
+    flash(_("A new link was sent to %(name)s; the old link no longer works.", name=participant.membership.name))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from service.web import auth, db
+from service.web import auth, db, routing
 from service.web.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
 from service.web.i18n import error_message
 from storage.database.models import Network, Webhook, WebhookDelivery
@@ -41,7 +41,7 @@ def _page(network: Network, status: int = 200, *, form: WebhookForm | None = Non
           secret: str | None = None, secret_for: Webhook | None = None):
     _person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = routing.page_arg()
     deliveries, more = webhooks.deliveries_of(session, network.id, page=page, per_page=DELIVERIES_PAGE)
     return render_template(
         "staff/webhooks.html", network=network, own=own, hooks=webhooks.webhooks_of(session, network.id),

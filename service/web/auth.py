@@ -2,39 +2,69 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import current_app
 from flask import session as cookie
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from service.web import db
+from service.web.sessions import LINKS, PERSON
 from storage.database.models import STAFF_ROLES, Comment, Membership, Participant, Person, PersonalLink, Round
+from workflows.domain import web_sessions
 from workflows.domain.comments import own_threads
 from workflows.domain.membership import active_membership
 from workflows.domain.rounds import check_link, check_link_dates, threads_limited_to
 from workflows.errors import NotAllowed, NotFound
 
-PERSON = "person_id"
-LINKS = "links"  # participant id (str) -> personal link id used
+# What a browser drops from a URL (tabs, line breaks, leading spaces) or reads as "/" (a backslash): a target with
+# any of it may be read as another host than it seems ("/\t/evil.example" is "//evil.example").
+_MISREAD = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A redirect target from a form, kept on this site (a path, never //other.host)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    """A redirect target from a form or a link, kept on this site: parsed, it must be a path (no scheme, no host,
+    one leading "/"); what is sent back is rebuilt from its path, query and fragment only. Anything else: `default`."""
+    if not target or _MISREAD.search(target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return default
+    if target.startswith("//"):  # "///evil.example": urllib reads an empty host and a path, a browser the host
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 def sign_in(person: Person) -> None:
+    """A new session (a new token) for the person: nothing of the browser's earlier session comes along."""
     cookie.clear()
     cookie[PERSON] = person.id
-    cookie.permanent = True
+    cookie.regenerate(renew_lifetime=True)
 
 
 def sign_out() -> None:
-    cookie.pop(PERSON, None)
+    """Ends this browser's session, the signed-in person's and the personal links' alike."""
+    cookie.end()
+
+
+def sign_out_everywhere(person: Person) -> int:
+    """Ends every session of the person, in every browser (this one too); the number ended."""
+    ended = web_sessions.end_all(db.session(), person.id, now=current_app.session_interface.clock())
+    cookie.end()
+    return ended
+
+
+def is_link_session() -> bool:
+    """A member's session: personal links, nobody signed in."""
+    return bool(cookie.get(LINKS)) and not cookie.get(PERSON)
 
 
 def current_person() -> Person | None:
+    """The signed-in person. What they may do is asked of their memberships on every request (`require_role`), so
+    a role lowered or a network left counts at once; leaving one's last staff role also ends one's sessions
+    (`workflows.domain.web_sessions.end_unless_staff`)."""
     person_id = cookie.get(PERSON)
     return db.session().get(Person, person_id) if person_id else None
 
@@ -58,7 +88,9 @@ def remember_link(link: PersonalLink) -> None:
     links = dict(cookie.get(LINKS, {}))
     links[str(link.participant_id)] = link.id
     cookie[LINKS] = links
-    cookie.permanent = True
+    # A new token for the session (a planted cookie is left behind). A member's session starts its lifetime
+    # again, as the link proves itself anew; a signed-in person's keeps the end their sign-in gave it.
+    cookie.regenerate(renew_lifetime=PERSON not in cookie)
 
 
 # Built once: checked on every request of a member's page, also when the page itself comes from the cache.

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from service.web.i18n import ERRORS
+from service.web.routing import parse_id
 from workflows.domain import inputs
 
 
@@ -32,6 +33,14 @@ class SingleLine:
     def __call__(self, form, field) -> None:
         if field.data and inputs.refused_in_line(field.data.strip()):
             raise ValidationError(str(ERRORS["control_characters"]))
+
+
+class IdNumber:
+    """A hidden field holding an id: a number no table can hold (it would overflow in the query) is refused."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and parse_id(field.data) is None:
+            raise ValidationError(str(ERRORS["invalid"]))
 
 
 class StorableText:
@@ -80,6 +89,9 @@ class LinkRequestForm(FlaskForm):
 
 class NetworkForm(FlaskForm):
     name = StringField(_l("Name of the network"), validators=[DataRequired(), Length(max=200), SingleLine()])
+    # Each network knows a person by the name it gave them: the new one too, from what its coordinator types.
+    your_name = StringField(_l("Your name in this network"),
+                            validators=[DataRequired(), Length(max=200), SingleLine()])
 
 
 class MemberForm(FlaskForm):
@@ -125,7 +137,7 @@ class RoundForm(FlaskForm):
         SelectChoice("group", _l("Only the project group sees every comment; each member sees their own "
                                  "(for consortia of competing organisations)")),
     ])
-    version_id = HiddenField()
+    version_id = HiddenField(validators=[IdNumber()])
 
 
 class VerdictForm(FlaskForm):
@@ -141,7 +153,7 @@ class CommentForm(FlaskForm):
     end = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     selected = HiddenField(validators=[Optional(), Length(max=10000)])
     # The comment a reply answers.
-    parent_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,18}$")])
+    parent_id = HiddenField(validators=[Optional(), IdNumber()])
 
 
 class ReplyForm(FlaskForm):
@@ -171,7 +183,7 @@ class ScheduleForm(FlaskForm):
 
 
 class FinaliseForm(FlaskForm):
-    version_id = HiddenField(validators=[DataRequired()])
+    version_id = HiddenField(validators=[DataRequired(), IdNumber()])
 
 
 WEBHOOK_EVENT_CHOICES = [

@@ -92,12 +92,13 @@ ERRORS = {
     "link_expired": _l("This link has expired. Ask the coordinator for a new one."),
     "sign_in_used_or_unknown": _l("This sign-in link was already used or is not valid. Request a new one."),
     "sign_in_expired": _l("This sign-in link has expired. Request a new one."),
+    "sign_in_replaced": _l("A newer sign-in link was sent after this one: use the link in the most recent email."),
     "csv_rejected": _l("Nothing was imported: the file has errors."),
     "upload_refused": _l("The file could not be used."),
     "sign_in_required": _l("Please sign in first."),
     "bad_request": _l("The request was not valid. Reload the page and try again."),
     "csrf": _l("The form had expired. Reload the page and try again."),
-    "rate_limited": _l("Too many requests. Wait an hour and try again."),
+    "rate_limited": _l("Too many requests from your connection. Wait %(minutes)s min. and try again."),
 }
 
 UPLOAD_ERRORS = {

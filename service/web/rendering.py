@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 from threading import Lock
+from urllib.parse import quote
 
 from flask import Response, render_template, request
 from flask_babel import get_locale
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.database.models import STAFF_ROLES, Comment, Membership, Participant, Person, Version
+from service import config
+from storage.database.models import STAFF_ROLES, Comment, Document, Membership, Participant, Round, Version
 from workflows.domain.comments import own_threads
+from workflows.domain.people import name_in_network
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _LOCK = Lock()
@@ -69,8 +76,45 @@ def page_response(page: str, *fragments: Fragment, status: int = 200) -> Respons
 def download(data: bytes, mimetype: str, filename: str) -> Response:
     """A file to save (Content-Disposition: attachment, the name encoded for any language)."""
     response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Content-Disposition"] = attachment(filename)
     return response
+
+
+# Letters NFKD does not take apart into a base letter and an accent.
+_ASCII_LETTERS = str.maketrans({"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss", "Æ": "AE",
+                                "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "ı": "i"})
+_NOT_IN_FALLBACK = re.compile(r'[^\x20-\x7e]+|["\\%]')  # quoted-string breakers; % some clients decode
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ATTR_CHARS = "!#$&+-.^_`|~"  # RFC 8187 attr-char, besides letters and digits
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for a download (RFC 6266): a plain-ASCII `filename` for old clients and, when the name
+    is more than that, `filename*` with the whole name in UTF-8 (RFC 8187). The header is ASCII whatever the
+    title or uploaded file name is (gunicorn refuses any other)."""
+    name = _CONTROL.sub("", filename).replace("/", "_").replace("\\", "_").strip() or "document"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    fallback_suffix = _ascii(suffix)
+    fallback = (_ascii(stem) or "document") + (f".{fallback_suffix}" if fallback_suffix else "")
+    header = f'attachment; filename="{fallback}"'
+    if fallback != name:
+        header += f"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
+    return header
+
+
+@lru_cache(maxsize=1)
+def redline_css() -> Markup:
+    """static/redline.css, for the API's redline fragment: it is shown on other sites, so it carries its styles."""
+    return Markup((config.ROOT / "static" / "redline.css").read_text("utf-8"))
+
+
+def _ascii(text: str) -> str:
+    """Letters without their accents, anything else not ASCII as one "_", trimmed: "Łódź" -> "Lodz"."""
+    plain = unicodedata.normalize("NFKD", text.translate(_ASCII_LETTERS))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return _NOT_IN_FALLBACK.sub("_", plain).strip(" _.")
 
 
 def rendered_blocks(version: Version, *, mode: str) -> Fragment:
@@ -153,10 +197,13 @@ def rendered_comments(session: Session, round_id: int, *, link_passages: bool, n
         conditions = _round_comments(round_id, viewer)
         if thread is not None:
             conditions.append(Comment.id == thread)
+        # Who wrote each comment and reply, by the name the round's network knows them by.
+        network_id = session.scalar(select(Document.network_id).join(Round, Round.document_id == Document.id)
+                                    .where(Round.id == round_id))
+        name = func.coalesce(name_in_network(network_id, Comment.person_id), "").label("name")
         comments = session.execute(
-            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, Person.name,
+            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, name,
                    Comment.disposition, Comment.answer, Comment.start_offset)
-            .join(Person, Comment.person_id == Person.id)
             .where(*conditions, Comment.parent_id.is_(None))
             .order_by(Comment.id.desc() if newest else Comment.id)
             .limit(newest)
@@ -165,9 +212,8 @@ def rendered_comments(session: Session, round_id: int, *, link_passages: bool, n
         ids = [c.id for c in comments]
         for start in range(0, len(ids), 500):  # IN lists of bounded length
             for reply in session.execute(
-                select(Comment.parent_id, Comment.id, Comment.body, Comment.created_at, Person.name,
+                select(Comment.parent_id, Comment.id, Comment.body, Comment.created_at, name,
                        or_(Comment.participant_id.is_(None), Membership.role.in_(STAFF_ROLES)).label("from_group"))
-                .join(Person, Comment.person_id == Person.id)
                 .outerjoin(Participant, Comment.participant_id == Participant.id)
                 .outerjoin(Membership, Participant.membership_id == Membership.id)
                 .where(Comment.parent_id.in_(ids[start:start + 500]))

@@ -132,7 +132,10 @@ def test_a_staff_token_never_acts_as_a_member(client, world):
 
 
 def test_without_a_token_or_with_a_wrong_one_every_operation_is_refused(client, world):
-    for method, path, op in staff_ops(client) + member_ops(client):
+    for number, (method, path, op) in enumerate(staff_ops(client) + member_ops(client)):
+        # Each operation from a client address of its own: one address gets LIMIT_FAILED_SECRETS refusals, then
+        # 429s (tests/service/test_limits.py).
+        client.environ_base["REMOTE_ADDR"] = f"10.9.{number // 200}.{number % 200 + 1}"
         for headers in ({}, auth("akk_not-a-token"), {"Authorization": "Basic abc"}):
             response = call(client, method, path, world.ids, headers, op)
             assert response.status_code == 401, (method, path)

@@ -67,7 +67,8 @@ def rule_of(endpoint: str) -> str:
 def allowed(rule: str, actor: str) -> bool:
     return {
         "public": True, "api_public": True, "api": False,
-        "signed_in": actor in STAFF | {"other_coordinator", "removed_coordinator"},
+        # Losing one's last staff role ends one's sessions: the removed coordinator is signed out everywhere.
+        "signed_in": actor in STAFF | {"other_coordinator"},
         # The member's own pages: an observer of the same round holds a link of their own, not this one.
         "staff": actor in STAFF, "coordinator": actor == "coordinator", "participant": actor == "member",
     }[rule]

@@ -28,6 +28,7 @@ def register(db, network, coordinator, receiver, events=None) -> tuple[Webhook, 
 
 def come_due(db, delivery_id: int, *, overdue: dt.timedelta = dt.timedelta(0)) -> None:
     """Time passes: the delivery's next attempt is due now (or long since)."""
+    fresh(db)  # a tick since the test's last read may have written (it deletes finished browser sessions)
     db.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
                .values(next_attempt_at=utcnow() - overdue))
     db.commit()

@@ -395,11 +395,12 @@ def sample_redline():
 
 
 def test_partial_renders_changes_readably():
-    html = environment().from_string(
-        '{% include "partials/redline_style.html" %}{% include "partials/redline.html" %}'
-    ).render(redline=sample_redline())
+    html = environment().get_template("partials/redline.html").render(redline=sample_redline())
 
-    assert "<style>" in html
+    assert "<style" not in html and "style=" not in html  # the styles are static/redline.css (the pages' policy)
+    css = (Path(__file__).resolve().parents[2] / "static" / "redline.css").read_text()
+    assert all(f".{name}" in css for name in ("redline ins", "redline del", "redline-inserted", "redline-deleted",
+                                              "redline-unchanged", "redline-level-1", "visually-hidden"))
     assert re.search(r"<h2 class=\"redline-text\">Artikel <del><span class=\"visually-hidden\">deleted: </span>1"
                      r"<span class=\"visually-hidden\"> end of deletion</span></del><ins>"
                      r"<span class=\"visually-hidden\">inserted: </span>2", html)

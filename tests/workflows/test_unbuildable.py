@@ -21,7 +21,7 @@ def test_a_mail_that_cannot_be_made_fails_alone_and_the_batch_and_other_networks
     broken = Person(name="Jan\nJansen", email=f"{unique('jan')}@example.org")
     db.add(broken)
     db.flush()
-    db.add(Membership(network_id=network.id, person_id=broken.id, role="member", joined_at=utcnow()))
+    db.add(Membership(network_id=network.id, person_id=broken.id, role="member", name=broken.name, joined_at=utcnow()))
     db.flush()
     round_ = open_round(db, make_document(db, network, coordinator)[0], coordinator)
     other_round = open_round(db, make_document(db, elsewhere, other_coordinator)[0], other_coordinator)

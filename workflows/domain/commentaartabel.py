@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.blocks import APART_TYPES, block_text
-from storage.database.models import Comment, Document, Membership, Organisation, Participant, Person, Round, Version
+from storage.database.models import Comment, Document, Membership, Organisation, Participant, Round, Version
 from storage.formats.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
 from workflows.domain.comments import TABLE_ORDER
 from workflows.domain.exports import safe_filename
@@ -96,9 +96,10 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
     heading and the quoted text, or "Algemeen"), comment, disposition in words, answer."""
     words = _words(locale)
     query = (
+        # The name the round's network knows the person by: the membership they took part with.
         select(Comment.block_id, Comment.quote, Comment.body, Comment.disposition, Comment.answer,
-               Comment.version_id, Person.name, Organisation.name)
-        .join(Person, Person.id == Comment.person_id)
+               Comment.version_id, Membership.name, Organisation.name)
+        .select_from(Comment)
         .join(Participant, Participant.id == Comment.participant_id)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(Organisation, Organisation.id == Membership.organisation_id)

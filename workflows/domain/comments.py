@@ -20,6 +20,7 @@ from storage.database.models import (
 )
 from workflows import audit
 from workflows.domain import inputs
+from workflows.domain.people import name_in_network
 from workflows.errors import AlreadyFinal, InvalidInput
 from workflows.text.anchoring import Placement, anchor_of, reanchor
 
@@ -244,9 +245,11 @@ class Addressed:
 
 
 def addressed_by(session: Session, version_id: int) -> list[Addressed]:
+    """The comments `version` addresses, each with its author's name as the document's network knows them."""
     rows = session.execute(
-        select(Comment, Round.number, Person.name).join(VersionAddress, VersionAddress.comment_id == Comment.id)
-        .join(Round, Comment.round_id == Round.id).join(Person, Comment.person_id == Person.id)
+        select(Comment, Round.number, func.coalesce(name_in_network(Document.network_id, Comment.person_id), ""))
+        .join(VersionAddress, VersionAddress.comment_id == Comment.id)
+        .join(Round, Comment.round_id == Round.id).join(Document, Round.document_id == Document.id)
         .where(VersionAddress.version_id == version_id).order_by(Round.number, *TABLE_ORDER)
     ).all()
     positions: dict[int, dict[int, int]] = {}

@@ -90,7 +90,7 @@ def finalise_document(session: Session, document: Document, version: Version, *,
     missing = [s for s in current if not s.approves]
     if missing or not current:
         raise NotUnanimous(missing=[
-            (s.membership.person.name, s.membership.organisation.name if s.membership.organisation else "", s.state)
+            (s.membership.name, s.membership.organisation.name if s.membership.organisation else "", s.state)
             for s in missing
         ])
     if open_round is not None:

@@ -22,8 +22,8 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import inputs, rounds, undelivered
-from workflows.domain.people import active_membership, normalise_email
+from workflows.domain import inputs, rounds, undelivered, web_sessions
+from workflows.domain.people import active_membership, normalise_email, own_name
 from workflows.errors import Conflict, CsvRejected, InvalidInput
 
 # No control characters either: the address goes into the To header and the SMTP envelope.
@@ -43,20 +43,27 @@ def parse_role(word: str) -> str | None:
     return ROLE_WORDS.get(word.strip().lower())
 
 
-def create_network(session: Session, name: str, *, coordinator: Person) -> Network:
+def create_network(session: Session, name: str, *, coordinator: Person, coordinator_name: str | None = None
+                   ) -> Network:
+    """A new network with its first coordinator, known there as `coordinator_name` (as they typed it; by default
+    their own name, `people.own_name`)."""
     name = inputs.single_line(name, "name")
     if not name:
         raise InvalidInput("name_required")
+    if coordinator_name is None:
+        coordinator_name = own_name(session, coordinator.id)
     network = Network(name=name)
     session.add(network)
     session.flush()
     audit.record(session, network.id, "network_created", actor_id=coordinator.id, name=name)
-    add_member(session, network, name=coordinator.name, email=coordinator.email, organisation_name="",
+    add_member(session, network, name=coordinator_name, email=coordinator.email, organisation_name="",
                role="coordinator", actor=coordinator)
     return network
 
 
 def get_or_create_person(session: Session, *, name: str, email: str) -> Person:
+    """The person with this address; made with `name` if new. A person already known keeps the name they were
+    first stored with: each network's own name for them is on its membership (`add_member`)."""
     name, email = inputs.single_line(name, "name"), normalise_email(email)
     person = session.scalar(select(Person).where(Person.email == email))
     if person is None:
@@ -137,6 +144,7 @@ def remove_member(session: Session, membership: Membership, *, actor: Person) ->
     audit.record(session, membership.network_id, "member_left", actor_id=actor.id,
                  person_id=membership.person_id, email=membership.person.email)
     session.flush()
+    web_sessions.end_unless_staff(session, membership.person_id, now=now)  # their last staff role: signed out
 
 
 def correct_email(session: Session, membership: Membership, new_email: str, *, actor: Person) -> list:
@@ -158,7 +166,7 @@ def correct_email(session: Session, membership: Membership, new_email: str, *, a
         Membership.person_id == person.id, Membership.network_id != membership.network_id,
         Membership.left_at.is_(None)).limit(1))
     if elsewhere is not None:
-        raise Conflict("address_shared", name=person.name)
+        raise Conflict("address_shared", name=membership.name)
     person.email = new_email
     session.flush()
     resent = undelivered.resend_after_correction(session, person, membership.network_id)

@@ -156,19 +156,24 @@ def add_participant(session: Session, round_: Round, membership: Membership, *, 
     return participant
 
 
-def _queue_invitation(session: Session, participant: Participant, round_: Round) -> MailMessage:
+def _queue_invitation(session: Session, participant: Participant, round_: Round, *,
+                      requested: bool = False) -> MailMessage:
+    """`requested`: the person asked for it (a lost link); its link replaces the earlier ones once used."""
     sent_before = session.scalar(
         select(func.count()).select_from(MailMessage).where(
             MailMessage.email == "invitation", MailMessage.round_id == round_.id,
             MailMessage.person_id == participant.person_id,
         )
     )
+    extra = {"requested": True} if requested else {}
     return queue_email(session, "invitation", participant.person, key=f"invitation:{participant.id}:{sent_before + 1}",
-                       network_id=round_.document.network_id, round_id=round_.id, participant_id=participant.id)
+                       network_id=round_.document.network_id, round_id=round_.id, participant_id=participant.id,
+                       **extra)
 
 
 def resend_link(session: Session, participant: Participant, *, actor: Person) -> None:
-    """Send a fresh personal link; every earlier link of this participant dies now."""
+    """Send a fresh personal link; every earlier link of this participant dies now (a coordinator's deliberate
+    act, e.g. when a link went to the wrong person; a lost-link request by address revokes nothing)."""
     round_ = lock(session, Round, participant.round_id)
     if participant.removed_at is not None:
         raise NotAllowed("participant_removed")
@@ -179,8 +184,9 @@ def resend_link(session: Session, participant: Participant, *, actor: Person) ->
 
 
 def resend_links_for(session: Session, email: str) -> int:
-    """A member who lost their link asks again: a fresh link for each open round they are in (the old ones
-    die). Says nothing about whether the address is known; the caller answers the same either way."""
+    """A member who lost their link asks again: a fresh link for each open round they are in. Nothing is revoked
+    now (anyone can ask in anyone's name): the earlier links die when the person first acts with the fresh one
+    (note_link_used). Run by a worker (workflows.domain.address_requests), never in the request."""
     person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
     if person is None:
         return 0
@@ -192,8 +198,7 @@ def resend_links_for(session: Session, email: str) -> int:
     for participant in participants:
         if not lock(session, Round, participant.round_id).is_open:
             continue
-        _revoke_links(session, participant)
-        _queue_invitation(session, participant, participant.round)
+        _queue_invitation(session, participant, participant.round, requested=True)
         audit.record(session, participant.round.document.network_id, "link_requested", actor_id=person.id,
                      document_id=participant.round.document_id, round_id=participant.round_id)
     return len(participants)
@@ -254,6 +259,29 @@ def note_opened(session: Session, participant: Participant, *, now: dt.datetime 
     return first
 
 
+def note_link_used(session: Session, link: PersonalLink, *, now: dt.datetime | None = None) -> None:
+    """The person acted with this link: their page reported a first tap, scroll or key, or they commented, replied
+    or gave a verdict (a POST with its CSRF token; never a GET, which mail scanners make too: invariant 5). A link
+    sent because someone asked for it by address replaces the participant's earlier links from this first act on;
+    until then those keep working, so a stranger who asks in someone's name cuts nobody off."""
+    if link.first_used_at is not None:
+        return
+    now = now or utcnow()
+    link.first_used_at = now
+    if link.outbox_id is None:
+        return
+    params = session.scalar(select(MailMessage.params).where(MailMessage.id == link.outbox_id)) or {}
+    if not params.get("requested"):
+        return
+    revoked = session.execute(update(PersonalLink.__table__).where(
+        PersonalLink.participant_id == link.participant_id, PersonalLink.id < link.id,
+        PersonalLink.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    if revoked:
+        round_ = link.participant.round
+        audit.record(session, round_.document.network_id, "earlier_links_revoked", actor_id=link.participant.person_id,
+                     document_id=round_.document_id, round_id=round_.id, link_id=link.id, revoked=revoked)
+
+
 def check_link(link: PersonalLink, *, now: dt.datetime | None = None) -> None:
     check_link_dates(link.revoked_at, link.participant.removed_at, link.expires_at, now=now)
 
@@ -299,11 +327,12 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput("too_long", limit=MAX_REASON_LENGTH)
     person = participant.person
+    # The name and organisation as this network knows the person (its membership's), never another network's.
     organisation = participant.membership.organisation
     version = session.get(Version, round_.version_id)
     verdict = Verdict(
         round_id=round_.id, participant_id=participant.id, value=value, reason=reason, version_id=version.id,
-        content_hash=version.content_hash, person_name=person.name, person_email=person.email,
+        content_hash=version.content_hash, person_name=participant.membership.name, person_email=person.email,
         organisation_name=organisation.name if organisation else "", ip_address=evidence.ip_address[:64],
         user_agent=evidence.user_agent[:500], link_id=evidence.link_id, created_at=utcnow(),
     )
@@ -478,18 +507,21 @@ class Summary:
 
 
 def summary(session: Session, round_: Round) -> Summary:
+    """The figures; who did not answer by the names the round's network knows them by."""
     rows = session.execute(
-        select(Participant, Verdict.value).outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        select(Membership.name, Verdict.value).select_from(Participant)
+        .join(Membership, Participant.membership_id == Membership.id)
+        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
         .where(Participant.round_id == round_.id, Participant.removed_at.is_(None), Participant.can_vote.is_(True))
     ).all()
     counts = {value: 0 for value in VERDICTS}
-    for _participant, value in rows:
+    for _name, value in rows:
         if value:
             counts[value] += 1
     comments = session.scalar(select(func.count(Comment.id)).where(Comment.round_id == round_.id,
                                                                    Comment.parent_id.is_(None)))
     return Summary(voters=len(rows), decided=sum(counts.values()), counts=counts, comments=comments,
-                   silent=sorted(p.person.name for p, value in rows if value is None))
+                   silent=sorted(name for name, value in rows if value is None))
 
 
 def supersede_open_round(session: Session, document: Document, *, by: Version, actor: Person) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 
 import jinja2
@@ -23,8 +24,9 @@ from storage.database.models import (
     SignInToken,
     Verdict,
     Version,
+    utcnow,
 )
-from workflows.domain import comments, rounds, signin
+from workflows.domain import comments, people, rounds, signin
 from workflows.domain.exports import DOCX, PDF, safe_filename
 from workflows.domain.wording import (
     DISPOSITION_WORDS,
@@ -77,6 +79,15 @@ def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str 
     return None
 
 
+@dataclass(frozen=True)
+class Known:
+    """A person as a mail shows them (`person` and `opener` in its templates): by the name the mail's network
+    knows them by, never the name another network stored."""
+
+    name: str
+    email: str
+
+
 class Batch:
     """Everything a batch of mails shows, loaded into one session's identity map in a few queries; rendering
     then reads it without a query per mail (session.get and many-to-one attributes hit the identity map)."""
@@ -101,7 +112,20 @@ class Batch:
         documents = self._keep(_load(session, Document, ids("document_id") | {r.document_id for r in round_list}))
         self._keep(_load(session, Version, {r.version_id for r in round_list} | {v.version_id for v in verdicts}
                          | {d.final_version_id for d in documents if d.final_version_id}))
-        self._keep(_load(session, Person, person_ids | {r.opened_by_id for r in round_list}))
+        opener_ids = {r.opened_by_id for r in round_list}
+        self._keep(_load(session, Person, person_ids | opener_ids))
+        # The names each mail's network knows its people by (a mail about no network, the sign-in mail, uses the
+        # person's own name): in a query per 500 people, not one per mail.
+        self.names: dict[tuple[int, int], str] = {}
+        network_ids = {m.network_id for m in messages if m.network_id is not None}
+        wanted = sorted(person_ids | opener_ids)
+        for start in range(0, len(wanted) if network_ids else 0, 500):
+            for network_id, person_id, name in session.execute(
+                    select(Membership.network_id, Membership.person_id, Membership.name)
+                    .where(Membership.network_id.in_(network_ids), Membership.person_id.in_(wanted[start:start + 500]))
+                    .order_by(Membership.id)):  # the newest membership last, so its name wins
+                self.names[network_id, person_id] = name
+        self.own_names = people.own_names(session, {m.person_id for m in messages if m.network_id is None})
         self._keep(_load(session, SignInToken, ids("sign_in_token_id")))
         self.finalisations = {f.document_id: f for f in session.scalars(
             select(Finalisation).where(Finalisation.document_id.in_(ids("document_id"))))}
@@ -115,11 +139,11 @@ class Batch:
             if message.email == "invitation":
                 participant = session.get(Participant, message.params["participant_id"])
                 invited[participant.round.version_id].add(message.person_id)
-        for version_id, people in invited.items():
+        for version_id, invitees in invited.items():
             version = session.get(Version, version_id)
-            for person_id, since in comments.last_reviewed_versions(session, people, version).items():
+            for person_id, since in comments.last_reviewed_versions(session, invitees, version).items():
                 self.since[person_id, version_id] = since
-            for person_id, processed in comments.processed_for_people(session, people, version).items():
+            for person_id, processed in comments.processed_for_people(session, invitees, version).items():
                 self.processed[person_id, version_id] = processed
 
     def _keep(self, rows: list) -> list:
@@ -128,6 +152,10 @@ class Batch:
 
     def check(self, message: MailMessage) -> None:
         """Raise NothingToSend when the mail has lost its meaning, before a link is minted for it."""
+        if message.email == "sign_in":
+            token = self.session.get(SignInToken, message.params["sign_in_token_id"])
+            if token.used_at is not None or token.expires_at <= utcnow():
+                raise NothingToSend("a newer sign-in link replaced this one, or it expired")
         if message.email in LINK_EMAILS:
             participant = self.session.get(Participant, message.params["participant_id"])
             if not participant.round.is_open:
@@ -141,11 +169,19 @@ class Batch:
             if finalisation is None or finalisation.docx_sha256 is None:
                 raise NotReady("the final files are not made yet")
 
+    def known(self, network_id: int | None, person_id: int) -> Known:
+        """The person as the network knows them; with no network, by their own name (`people.own_names`)."""
+        person = self.session.get(Person, person_id)
+        name = self.names.get((network_id, person_id), "") if network_id is not None \
+            else self.own_names.get(person_id, "")
+        return Known(name=name, email=person.email)
+
     def render(self, message: MailMessage, token: str | None, *, to_address: str | None = None) -> Mail:
         """The mail as it goes out; `to_address`: the address as it is now, if it changed since the batch loaded."""
         locale = message.locale if message.locale in LOCALES else "nl"
-        person = self.session.get(Person, message.person_id)
-        params = {"round_id": message.round_id, **(message.params or {})}  # the round is a column, not a param
+        person = self.known(message.network_id, message.person_id)
+        # The round and the network are columns, not params.
+        params = {"round_id": message.round_id, "network_id": message.network_id, **(message.params or {})}
         variables, attachments = VARIABLES[message.email](self, params, token)
         variables.update(person=person, base_url=self.base_url)
         env = environment(locale)
@@ -194,7 +230,7 @@ def _round_mail(batch: Batch, params: dict, token: str | None) -> dict:
     return {
         "url": f"{batch.base_url}/l/{token}", "round": round_, "document": round_.document,
         "version": round_.version, "participant": participant, "can_vote": participant.can_vote,
-        "opener": batch.session.get(Person, round_.opened_by_id),
+        "opener": batch.known(params["network_id"], round_.opened_by_id),
     }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.database.engine import run_transaction
 from storage.database.models import AuditEvent, Finalisation, MailMessage, utcnow
 from workflows import audit
-from workflows.domain import exports, finalising, idempotency, reminders, rounds
+from workflows.domain import address_requests, exports, finalising, idempotency, reminders, rounds, web_sessions
 from workflows.domain.notifications import PENDING_IDS
 from workflows.outbound import emails, mail, outbox, webhooks
 
@@ -44,6 +44,7 @@ class Runtime:
     webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: tests and the dev stack post to 127.0.0.1
     schedule: outbox.Schedule = field(default_factory=outbox.Schedule)
     tick_seconds: int = 30
+    session_lifetimes: web_sessions.Lifetimes = field(default_factory=web_sessions.Lifetimes)  # for forgetting them
 
 
 _runtime: Runtime | None = None
@@ -100,17 +101,21 @@ def install(factory: sessionmaker) -> None:
 def _forget(session: Session) -> None:
     session.info.pop(AFTER_COMMIT, None)
     session.info.pop(PENDING_IDS, None)
+    session.info.pop(address_requests.PENDING_IDS, None)
 
 
 def _enqueue_after_commit(session: Session) -> None:
     intents = session.info.pop(AFTER_COMMIT, [])
     pending = session.info.pop(PENDING_IDS, [])
-    if not intents and not pending:
+    requests = session.info.pop(address_requests.PENDING_IDS, [])
+    if not intents and not pending and not requests:
         return
     try:
         q = queue()
         enqueue_items(q, [i for channel, i in pending if channel == "mail"],
                       [i for channel, i in pending if channel == "webhook"])
+        for request_id in requests:
+            q.enqueue(handle_address_request, request_id, retry=Retry(max=3, interval=[10, 60, 300]))
         for func, args, at in intents:
             if at is None:
                 q.enqueue(func, *args, retry=Retry(max=3, interval=[10, 60, 300]))
@@ -216,6 +221,12 @@ def _enqueue_retries(done: dict, *, mail_channel: bool) -> None:
         log.warning("could not schedule retries; the sweep will pick them up", exc_info=True)
 
 
+def handle_address_request(request_id: int) -> bool:
+    """A sign-in or lost-link request: the lookup and the mail happen here, not in the request that wrote it."""
+    return run_transaction(current().session_factory,
+                           lambda session: address_requests.handle(session, request_id))
+
+
 def close_round_if_due(round_id: int) -> bool:
     return run_transaction(current().session_factory, lambda session: rounds.close_round_if_due(session, round_id))
 
@@ -234,29 +245,38 @@ def make_final_files(document_id: int) -> str:
 
 
 def tick(now_iso: str | None = None) -> dict:
-    """The periodic sweep: send due reminders, hand over outbox items whose job was lost, make final files that
-    were not made, close rounds past their deadline. `now_iso` lets a test set the clock."""
+    """The periodic sweep: send due reminders, hand over outbox items and address requests whose job was lost,
+    make final files that were not made, close rounds past their deadline, forget browser sessions that can no
+    longer be used. `now_iso` lets a test set the clock."""
     runtime = current()
     now = dt.datetime.fromisoformat(now_iso) if now_iso else utcnow()
     reminded = run_transaction(runtime.session_factory, lambda session: reminders.send_due(session, now=now))
     forgotten = run_transaction(runtime.session_factory, lambda session: idempotency.expire(session, now))
+    sessions_deleted = run_transaction(runtime.session_factory, lambda session: web_sessions.delete_finished(
+        session, now, runtime.session_lifetimes))
     gave_up = run_transaction(runtime.session_factory,
                               lambda session: outbox.give_up_crashed(session, now, runtime.schedule))
     with runtime.read_session_factory() as session:
         mail_ids, webhook_ids = outbox.sweep(session, now, runtime.schedule)
         unmade = finalising.without_files(session, now - dt.timedelta(seconds=runtime.schedule.sweep_grace))
         overdue = rounds.overdue_round_ids(session, now=now)
+        requests = address_requests.forgotten(session, now - dt.timedelta(seconds=runtime.schedule.sweep_grace))
     q = queue()
     if q.count >= BACKLOG:
-        mail_ids = webhook_ids = []  # the workers are behind; the items' own jobs are still waiting in the queue
+        # The workers are behind; the items' and requests' own jobs are still waiting in the queue.
+        mail_ids = webhook_ids = requests = []
     enqueue_items(q, mail_ids, webhook_ids)
+    for request_id in requests:
+        q.enqueue(handle_address_request, request_id)
     for document_id in unmade:
         q.enqueue(make_final_files, document_id)
     closed = sum(run_transaction(runtime.session_factory,
                                  lambda session, round_id=round_id: rounds.close_round_if_due(session, round_id, now=now))
                  for round_id in overdue)
-    return {"enqueued": len(mail_ids), "webhooks": len(webhook_ids), "closed_rounds": closed, "reminders": reminded,
-            "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten}
+    return {"enqueued": len(mail_ids), "webhooks": len(webhook_ids), "address_requests": len(requests),
+            "closed_rounds": closed, "reminders": reminded,
+            "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten,
+            "web_sessions_deleted": sessions_deleted}
 
 
 def periodic_tick() -> dict:
