@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +85,12 @@ VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
 APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
 OUTBOX_CHANNELS = ("mail", "webhook")
+# How a network (or one of its documents) decides: every person with a vote, or every organisation with a vote
+# through its representatives (DESIGN.md, "Decision rules").
+DECISION_RULES = ("person", "organisation")
+# Organisation kinds from the handbooks; "other" (anders) for everything else.
+ORGANISATION_KINDS = ("patientenorganisatie", "expertisecentrum", "huisartsenpraktijk", "huisartsenpost", "apotheek",
+                      "ziekenhuis", "gemeente", "zorgverzekeraar", "other")
 # The events a network's webhooks can receive.
 WEBHOOK_EVENTS = ("round.opened", "round.closed", "verdict.given", "document.final")
 
@@ -96,6 +104,13 @@ class Network(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The rule for documents that do not set their own (DECISION_RULES).
+    decision_rule: Mapped[str] = mapped_column(String(20), default="person", server_default="person")
+    # The network's own record, as the handbooks ask: its purpose (doel), its target group (doelgroep), and the
+    # privacy statement its members see on their pages.
+    purpose: Mapped[str] = mapped_column(Text, default="", server_default="")
+    target_group: Mapped[str] = mapped_column(Text, default="", server_default="")
+    privacy_statement: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Organisation(Base):
@@ -106,6 +121,13 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40), default="other")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Whether the organisation decides (under the per-organisation rule); a party may take part without a vote.
+    has_vote: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The register of toe- en uittreding: when it joined and left, and the decision that said so.
+    joined_at: Mapped[dt.datetime | None]
+    joined_reference: Mapped[str] = mapped_column(Text, default="", server_default="")
+    left_at: Mapped[dt.datetime | None]
+    left_reference: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Person(Base):
@@ -115,6 +137,8 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(5), default="nl")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Erased on request (AVG art. 17): contact details gone, what final documents need as evidence kept.
+    erased_at: Mapped[dt.datetime | None]
 
 
 class Membership(Base):
@@ -142,6 +166,11 @@ class Membership(Base):
     name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     left_at: Mapped[dt.datetime | None]
+    # A representative (vertegenwoordiger) gives their organisation's verdict under the per-organisation rule.
+    representative: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # In the kerngroep or bestuur, and for which discipline (huisarts, apotheker, ...).
+    board: Mapped[bool] = mapped_column(default=False, server_default=false())
+    discipline: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     person: Mapped[Person] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
@@ -178,6 +207,8 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # NULL: the network's rule; set by a coordinator before the document's first round (DECISION_RULES).
+    decision_rule: Mapped[str | None] = mapped_column(String(20))
     final_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True, name="fk_documents_final_version_id_versions")
     )
@@ -222,6 +253,10 @@ class Finalisation(Base):
     docx_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
     pdf_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
     files_made_at: Mapped[dt.datetime | None]
+    # The evidence dossier (JSON for machines, PDF for people), made with the final files; its JSON's sha256 is in
+    # the audit chain.
+    dossier_json_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    dossier_pdf_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
 
 
 class Round(Base):
@@ -253,6 +288,8 @@ class Round(Base):
     # Days before the deadline a reminder goes out (0: the deadline's morning); at most 3 reminders a round.
     reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 2, 0])
     comment_visibility: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
+    # The rule this round decides by, fixed when it opens (the document's, else the network's).
+    decision_rule: Mapped[str] = mapped_column(String(20), default="person", server_default="person")
 
     version: Mapped[Version] = relationship()
     document: Mapped[Document] = relationship()
@@ -327,6 +364,33 @@ class Verdict(Base):
     user_agent: Mapped[str] = mapped_column(String(500), default="")
     link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Under the per-organisation rule: the organisation this verdict is given for (by one of its representatives).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # A colleague's suggestion to their representatives: shown inside the organisation, counts for nothing.
+    suggestion: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Given by a substitute (plaatsvervanger): person_name/_email are the substitute's, these name the absent person.
+    substitution_id: Mapped[int | None] = mapped_column(ForeignKey("substitutions.id"))
+    on_behalf_of_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    on_behalf_of_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+
+
+class Substitution(Base):
+    """A substitute (plaatsvervanger) of the same organisation acts for an absent person during a period."""
+
+    __tablename__ = "substitutions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    absent_membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    substitute_membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    # Ended early: the absent person took over again, or the substitution was withdrawn.
+    ended_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    absent: Mapped[Membership] = relationship(foreign_keys=[absent_membership_id])
+    substitute: Mapped[Membership] = relationship(foreign_keys=[substitute_membership_id])
 
 
 DISPOSITIONS = ("overgenomen", "deels_overgenomen", "niet_overgenomen", "voor_kennisgeving")
