@@ -11,7 +11,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import api, cli, config
 from service.api.problems import problem
-from service.views import api_tokens, auth, mail, mailbox, member, staff, webhooks
+from service.views import (
+    api_tokens,
+    auth,
+    mail,
+    mailbox,
+    member,
+    organisations,
+    privacy,
+    staff,
+    substitutes,
+    webhooks,
+)
 from service.web import db, headers, i18n, limits, routing, sessions, templating
 from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
@@ -51,7 +62,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
 
-    for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp):
+    for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp, privacy.bp, organisations.bp,
+                      substitutes.bp):
         app.register_blueprint(blueprint)
     api.init_app(app, csrf)
     if app.config.get("MAILBOX_DIR"):

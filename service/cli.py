@@ -1,10 +1,12 @@
 """Operator commands: flask --app service db-upgrade | seed-demo | create-network | sign-in-link | worker |
-import-members | export-commentaartabel | resend-mail | failed-jobs | retry-failed-jobs | verify-audit."""
+import-members | export-commentaartabel | resend-mail | failed-jobs | retry-failed-jobs | verify-audit |
+export-person | erase-person | verify-dossier."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 import signal
 import threading
@@ -23,9 +25,21 @@ from sqlalchemy import func, select
 
 from service.web.i18n import CSV_PROBLEMS, error_message
 from storage.database.engine import upgrade
-from storage.database.models import AuditEvent, MailMessage, Network, Person, Round, utcnow
+from storage.database.models import AuditEvent, Document, MailMessage, Membership, Network, Person, Round, utcnow
 from workflows import audit
-from workflows.domain import api_tokens, commentaartabel, documents, membership, notifications, people, signin
+from workflows.domain import (
+    api_tokens,
+    commentaartabel,
+    documents,
+    dossier,
+    membership,
+    network_record,
+    notifications,
+    organisations,
+    people,
+    personal_data,
+    signin,
+)
 from workflows.errors import CsvRejected, DomainError
 from workflows.outbound import jobs
 from workflows.outbound.clock import Clock
@@ -41,6 +55,45 @@ DEMO_PEOPLE = [
     ("Eva Smit", "eva@apotheek-centrum.example", "Apotheek Centrum", "member"),
     ("Fatima El Amrani", "fatima@umcg-expertise.example", "Expertisecentrum UMC Noord", "observer"),
 ]
+# The demo zorgnetwerk decides per organisation: its parties, in the register with the decision that let them in.
+DEMO_ORGANISATIONS = [
+    ("Patiëntenvereniging Noord", "patientenorganisatie", True, dt.date(2025, 9, 1),
+     "Oprichting kerngroep, 1 september 2025"),
+    ("Expertisecentrum UMC Noord", "expertisecentrum", True, dt.date(2025, 9, 1),
+     "Oprichting kerngroep, 1 september 2025"),
+    ("Huisartsenpraktijk De Wijk", "huisartsenpraktijk", True, dt.date(2025, 11, 12),
+     "Kerngroepoverleg 12 november 2025, besluit 4"),
+    ("Apotheek Centrum", "apotheek", True, dt.date(2025, 11, 12), "Kerngroepoverleg 12 november 2025, besluit 4"),
+    ("Zorgverzekeraar Noord", "zorgverzekeraar", False, dt.date(2025, 12, 10),
+     "Kerngroepoverleg 10 december 2025, besluit 2 (deelname zonder stem)"),
+]
+# Who speaks for their organisation, and who sits in the kerngroep (for which discipline).
+DEMO_REPRESENTATIVES = {"anna@patientenvereniging.example", "bram@umcg-expertise.example",
+                        "dirk@huisartsen-noord.example", "eva@apotheek-centrum.example"}
+DEMO_BOARD = {"anna@patientenvereniging.example": "patiënt", "bram@umcg-expertise.example": "medisch specialist"}
+DEMO_RECORD = {
+    "purpose": "Betere zorg voor mensen met een zeldzame aandoening in Noord-Nederland: de zorg van patiënten-"
+               "vereniging, expertisecentrum, huisarts en apotheek sluit op elkaar aan.",
+    "target_group": "Mensen met een zeldzame aandoening in Groningen, Friesland en Drenthe, en hun naasten.",
+    "privacy_statement": "Het zorgnetwerk bewaart van zijn leden alleen naam, e-mailadres, organisatie en rol, en "
+                         "wat zij in Akkoord doen (commentaar en akkoord), zolang zij lid zijn en zolang een "
+                         "definitief document dat als bewijs nodig heeft.\nVragen, inzage of verwijdering: mail de "
+                         "coördinator van het netwerk.",
+}
+# A second demo network decides per person: a huisartsencluster with a bestuur of four, two disciplines.
+DEMO_CLUSTER = "Huisartsencluster Regio West"
+DEMO_CLUSTER_ORGANISATIONS = [
+    ("Huisartsenpraktijk Westwijk", "huisartsenpraktijk", True, dt.date(2024, 3, 1), "Oprichtingsakte cluster"),
+    ("Huisartsenpost West", "huisartsenpost", True, dt.date(2024, 3, 1), "Oprichtingsakte cluster"),
+    ("Apotheek West", "apotheek", True, dt.date(2024, 3, 1), "Oprichtingsakte cluster"),
+]
+DEMO_CLUSTER_PEOPLE = [  # name, email, organisation, role, discipline in the bestuur ("" = not in it)
+    ("Gerrit Hoekstra", "gerrit@westwijk.example", "Huisartsenpraktijk Westwijk", "member", "huisarts"),
+    ("Ivo Peters", "ivo@hap-west.example", "Huisartsenpost West", "member", "huisarts"),
+    ("Hanneke de Boer", "hanneke@apotheek-west.example", "Apotheek West", "member", "apotheker"),
+    ("Joke Kramer", "joke@apotheek-west.example", "Apotheek West", "member", "apotheker"),
+    ("Lars Vos", "lars@westwijk.example", "Huisartsenpraktijk Westwijk", "member", ""),
+]
 
 
 def init_app(app: Flask) -> None:
@@ -49,6 +102,9 @@ def init_app(app: Flask) -> None:
     for command in (import_members, export_commentaartabel, resend_mail, failed_jobs, retry_failed_jobs, verify_audit):
         app.cli.add_command(command)
     app.cli.add_command(make_api_token)
+    app.cli.add_command(verify_dossier)
+    for command in (export_person, erase_person):
+        app.cli.add_command(command)
 
 
 def _session():
@@ -83,7 +139,9 @@ def db_upgrade():
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
-    """A demo zorgnetwerk: 4 organisations, 6 people, a draft samenwerkingsovereenkomst. Idempotent."""
+    """A demo zorgnetwerk that decides per organisation (5 organisations in its register, 6 people, a kerngroep of a
+    patiëntenorganisatie and an expertisecentrum, a draft samenwerkingsovereenkomst) and a huisartsencluster that
+    decides per person. Idempotent."""
     with _session() as session:
         network = session.scalar(select(Network).where(Network.name == DEMO_NETWORK))
         if network is None:
@@ -91,11 +149,19 @@ def seed_demo():
             coordinator = membership.get_or_create_person(session, name=name, email=email)
             network = membership.create_network(session, DEMO_NETWORK, coordinator=coordinator,
                                                  coordinator_name=name)
+            _seed_organisations(session, network, DEMO_ORGANISATIONS, coordinator)
             first = people.active_membership(session, network.id, coordinator.id)
             first.organisation_id = membership.get_or_create_organisation(session, network, organisation, coordinator).id
             for name, email, organisation, role in DEMO_PEOPLE[1:]:
                 membership.add_member(session, network, name=name, email=email, organisation_name=organisation,
                                       role=role, actor=coordinator)
+            for member in people.active_members(session, network.id):
+                member.representative = member.person.email in DEMO_REPRESENTATIVES
+                if member.person.email in DEMO_BOARD:
+                    network_record.set_board(session, member, board=True, discipline=DEMO_BOARD[member.person.email],
+                                             actor=coordinator)
+            network_record.update_record(session, network, **DEMO_RECORD, actor=coordinator)
+            network.decision_rule = "organisation"
             editor = session.scalar(select(Person).where(Person.email == DEMO_PEOPLE[1][1]))
             document = documents.create_document(session, network, kind="samenwerkingsovereenkomst",
                                                  title="Samenwerkingsovereenkomst zorgnetwerk", actor=editor)
@@ -103,9 +169,37 @@ def seed_demo():
                                      change_note="Eerste concept van de projectgroep.", actor=editor)
             click.echo(f"seeded demo network {DEMO_NETWORK!r}")
         coordinator = session.scalar(select(Person).where(Person.email == DEMO_PEOPLE[0][1]))
+        if session.scalar(select(Network.id).where(Network.name == DEMO_CLUSTER)) is None:
+            _seed_cluster(session, coordinator)
+            click.echo(f"seeded demo network {DEMO_CLUSTER!r}")
         url = _sign_in_url(session, coordinator)
         session.commit()
     click.echo(f"Sign in as the demo coordinator ({DEMO_PEOPLE[0][0]}): {url}")
+
+
+def _seed_organisations(session, network: Network, rows: list, actor: Person) -> None:
+    for name, kind, has_vote, joined_on, reference in rows:
+        organisations.add_organisation(session, network, name=name, kind=kind, has_vote=has_vote, joined_on=joined_on,
+                                       joined_reference=reference, actor=actor)
+
+
+def _seed_cluster(session, coordinator: Person) -> None:
+    """The second demo network: it decides per person, and its bestuur of four has two disciplines equally."""
+    cluster = membership.create_network(session, DEMO_CLUSTER, coordinator=coordinator,
+                                        coordinator_name=DEMO_PEOPLE[0][0])
+    _seed_organisations(session, cluster, DEMO_CLUSTER_ORGANISATIONS, coordinator)
+    for name, email, organisation, role, discipline in DEMO_CLUSTER_PEOPLE:
+        member = membership.add_member(session, cluster, name=name, email=email, organisation_name=organisation,
+                                       role=role, actor=coordinator)
+        if discipline:
+            network_record.set_board(session, member, board=True, discipline=discipline, actor=coordinator)
+    network_record.update_record(
+        session, cluster, purpose="Samen de eerstelijnszorg in de regio West organiseren: huisartsen, huisartsenpost "
+                                  "en apotheken maken afspraken over medicatie, spoedzorg en overdracht.",
+        target_group="Alle inwoners van de regio West die bij een van de aangesloten praktijken staan ingeschreven.",
+        privacy_statement="Het cluster bewaart van zijn leden naam, e-mailadres, organisatie en rol, en hun commentaar "
+                          "en akkoord in Akkoord.", actor=coordinator)
+    cluster.decision_rule = "person"
 
 
 @click.command("create-network")
@@ -398,3 +492,75 @@ def make_api_token(network_id: int, email: str, role: str, name: str):
             raise click.ClickException(f"refused: {error.code}") from None
         session.commit()
     click.echo(raw)
+
+
+@click.command("export-person")
+@with_appcontext
+@click.option("--email", required=True, help="The person's email address.")
+def export_person(email: str):
+    """Print everything held about a person, in every network, as JSON (AVG art. 15); audited in each network."""
+    with _session() as session:
+        person = personal_data.find_person(session, email)
+        if person is None:
+            raise click.ClickException("no person with that address")
+        data = personal_data.export(session, person)
+        session.commit()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.command("erase-person")
+@with_appcontext
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_person(email: str, yes: bool):
+    """Erase a person everywhere (AVG art. 17): the address replaced, pseudonymised in every network, sessions,
+    links and tokens ended, unsent mail cancelled; verdicts on final documents keep their evidence."""
+    with _session() as session:
+        person = personal_data.find_person(session, email)
+        if person is None:
+            raise click.ClickException("no person with that address")
+        networks = len({m.network_id for m in session.scalars(select(Membership).where(Membership.person_id == person.id))})
+        if not yes:
+            click.confirm(f"Erase {person.email} from {networks} network(s)? This cannot be undone.", abort=True)
+        try:
+            done = personal_data.erase_person(session, person, actor=None)
+        except DomainError as refused:
+            raise _refusal(refused) from None
+        session.commit()
+    for entry in done["networks"]:
+        click.echo(f"network {entry['network_id']}: now {entry['pseudonym']}, {entry['verdicts_scrubbed']} verdicts "
+                   f"without personal evidence, {entry['mails_cancelled']} mails cancelled")
+    click.echo(f"erased person {person.id}")
+
+
+@click.command("verify-dossier")
+@with_appcontext
+@click.argument("dossier_file", type=click.File("rb"), required=False)
+@click.option("--document", "document_id", type=int, help="Check the dossier stored for this document instead of a "
+              "file.")
+def verify_dossier(dossier_file, document_id: int | None):
+    """Check an evidence dossier (JSON) against the audit trail: its sha256 is the one recorded when it was made,
+    the network's chain is intact, and its verdicts, versions and finalisation are as their audit events say."""
+    if (dossier_file is None) == (document_id is None):
+        raise click.UsageError("give a dossier file or --document ID (one of the two)")
+    with _session() as session:
+        if document_id is not None:
+            document = session.get(Document, document_id)
+            if document is None:
+                raise click.ClickException(f"no document with id {document_id}")
+            stored = dossier.stored_dossier(session, document, "json")
+            if stored is None:
+                raise click.ClickException(f"document {document_id} has no dossier (not final, or not made yet)")
+            raw = stored[2]
+        else:
+            raw = dossier_file.read()
+        check = dossier.verify(session, raw)
+        session.rollback()
+    if check.problems:
+        for problem in check.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException(f"the dossier (sha256 {check.json_sha256}) does not hold: "
+                                   f"{len(check.problems)} differences with the audit trail")
+    click.echo(f"dossier of document {check.document_id} holds: sha256 {check.json_sha256} recorded in audit event "
+               f"{check.made_seq}; the chain is intact ({check.events} events); {check.verdicts} verdicts "
+               "match their audit events")

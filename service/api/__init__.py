@@ -7,7 +7,16 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 # The operation modules register their routes on the blueprint when they are imported.
-from service.api import documents, mail, networks, participation, reference, rounds, webhooks  # noqa: F401
+from service.api import (  # noqa: F401
+    documents,
+    mail,
+    networks,
+    participation,
+    reference,
+    register,
+    rounds,
+    webhooks,
+)
 from service.api.blueprint import PREFIX, bp, http_problem, is_api_request
 from service.web import limits
 from service.web.extensions import limiter

@@ -13,10 +13,10 @@ from service.api.helpers import check_network, conditional, load, page
 from service.api.problems import caller_locale
 from service.api.registry import operation
 from service.web import db
-from service.web.final_files import final_file
+from service.web.final_files import dossier_file, final_file
 from service.web.rendering import download, redline_css
 from storage.database.models import AuditEvent, Blob, Document, Finalisation, Network, Round, Version
-from workflows.domain import comments, documents, exports, finalising, people
+from workflows.domain import comments, decisions, documents, exports, finalising, people
 from workflows.domain import versions as version_list
 from workflows.errors import InvalidInput, NotFound
 
@@ -43,6 +43,7 @@ def document_out(document: Document) -> s.DocumentOut:
     out = s.DocumentOut.model_validate(document)
     out.latest_version = version_out(latest) if latest else None
     out.open_round_id = open_round
+    out.effective_decision_rule = decisions.rule_of(document)
     if document.status == "final":
         out.finalisation = s.FinalisationOut.model_validate(
             session.scalar(select(Finalisation).where(Finalisation.document_id == document.id)))
@@ -79,13 +80,29 @@ def get_document(document_id: int):
 def get_standings(document_id: int):
     document = load(Document, document_id)
     latest = version_list.latest_version(db.session(), document.id)
-    found = finalising.standings(db.session(), document, latest) if latest else []
+    found = finalising.parties(db.session(), document, latest) if latest else []
+    rule = decisions.rule_for_version(db.session(), document, latest) if latest else decisions.rule_of(document)
     return s.Standings(
-        version_id=latest.id if latest else None, unanimous=bool(found) and all(x.approves for x in found),
+        version_id=latest.id if latest else None, decision_rule=rule,
+        unanimous=bool(found) and all(x.approves for x in found),
         standings=[s.Standing(
-            membership_id=x.membership.id, person_id=x.membership.person_id, name=x.membership.name,
-            organisation=x.membership.organisation.name if x.membership.organisation else None,
-            state=x.state, verdict_id=x.verdict.id if x.verdict else None) for x in found])
+            kind="organisation" if x.is_organisation else "person",
+            membership_id=x.membership.id if x.membership else None,
+            person_id=x.membership.person_id if x.membership else None,
+            organisation_id=x.organisation.id if x.organisation else None, name=x.name,
+            organisation=x.organisation_name or None, state=x.state, verdict_id=x.verdict.id if x.verdict else None,
+            given_by=x.verdict.person_name if x.verdict and x.is_organisation else None) for x in found])
+
+
+@operation(bp, "PUT", "/documents/{document_id}/decision-rule", summary="Set the document's own decision rule "
+           "(null: the network's); only before its first round", tag=TAG_DOCUMENTS, roles=COORDINATOR,
+           body=s.DocumentRuleIn, response=s.DocumentOut, errors=(400, 409),
+           description="A 409 problem with code `decision_rule_round_open` or `decision_rule_after_first_round` "
+                       "when the document has (had) a round.")
+def set_document_rule(document_id: int, body: s.DocumentRuleIn):
+    document = load(Document, document_id)
+    decisions.set_document_rule(db.session(), document, body.rule, actor=caller().person)
+    return document_out(document)
 
 
 @operation(bp, "POST", "/documents/{document_id}/finalise", summary="Make the document final on a version "
@@ -122,6 +139,17 @@ def final_docx(document_id: int):
            "(PDF)", tag=TAG_DOCUMENTS, media={"application/pdf": BINARY}, description=FINAL_FILES)
 def final_pdf(document_id: int):
     return final_file(_final(document_id), "pdf")
+
+
+@operation(bp, "GET", "/documents/{document_id}/dossier.json", summary="The final document's evidence dossier "
+           "(JSON)", tag=TAG_DOCUMENTS, media={"application/json": {"type": "object"}},
+           description="Per round, organisation and person: invited, delivered, opened, the verdicts (for which "
+                       "organisation, on whose behalf) with their evidence, and the comments with disposition and "
+                       "answer. Made once; canonical JSON (sorted keys, no spaces, UTF-8) whose sha256 is "
+                       "`dossier_json_sha256` in the finalisation and in the `dossier_made` audit event; "
+                       "`flask verify-dossier` checks it against the audit trail.")
+def dossier_json(document_id: int):
+    return dossier_file(_final(document_id), "json")
 
 
 @operation(bp, "GET", "/documents/{document_id}/events", summary="The document's audit events (hash-chained)",

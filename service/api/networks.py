@@ -12,8 +12,8 @@ from service.api.helpers import check_network, load, page
 from service.api.registry import operation
 from service.web import db
 from storage.database.models import Membership, Network, Organisation, Person
-from workflows.domain import membership
-from workflows.errors import InvalidInput, NotFound
+from workflows.domain import decisions, membership, organisations
+from workflows.errors import NotFound
 
 TAG = "Networks and members"
 COORDINATOR = ("coordinator",)
@@ -32,7 +32,18 @@ def get_network(network_id: int):
     return s.NetworkOut.model_validate(db.session().get(Network, network_id))
 
 
-@operation(bp, "GET", "/networks/{network_id}/organisations", summary="The network's organisations", tag=TAG,
+@operation(bp, "PUT", "/networks/{network_id}/decision-rule", summary="Set how the network decides: per person or "
+           "per organisation (refused while a round of a document that follows it is open)", tag=TAG,
+           roles=COORDINATOR, body=s.NetworkRuleIn, response=s.NetworkOut, errors=(400, 409))
+def set_network_rule(network_id: int, body: s.NetworkRuleIn):
+    check_network(network_id)
+    network = db.session().get(Network, network_id)
+    decisions.set_network_rule(db.session(), network, body.rule, actor=caller().person)
+    return s.NetworkOut.model_validate(network)
+
+
+@operation(bp, "GET", "/networks/{network_id}/organisations", summary="The network's organisations: the register "
+           "of toe- en uittreding (present and left)", tag=TAG,
            query=s.PageQuery, response=s.OrganisationPage, paginated=True)
 def list_organisations(network_id: int, query: s.PageQuery):
     check_network(network_id)
@@ -40,16 +51,17 @@ def list_organisations(network_id: int, query: s.PageQuery):
     return page(statement, Organisation.id, query, s.OrganisationOut.model_validate, s.OrganisationPage)
 
 
-@operation(bp, "POST", "/networks/{network_id}/organisations", summary="Add an organisation (or get the one "
-           "with this name)", tag=TAG, roles=COORDINATOR, body=s.OrganisationIn, response=s.OrganisationOut,
-           status=201, errors=(400,), idempotent=True)
+@operation(bp, "POST", "/networks/{network_id}/organisations", summary="Add an organisation to the register: "
+           "its kind, vote, and the day and decision it joined (409 when the name is taken)", tag=TAG,
+           roles=COORDINATOR, body=s.OrganisationIn, response=s.OrganisationOut, status=201, errors=(400, 409),
+           idempotent=True, description="As the register page: joining today unless `joined_on` is given; its "
+           "people added later are invited to the open rounds.")
 def create_organisation(network_id: int, body: s.OrganisationIn):
     check_network(network_id)
     network = db.session().get(Network, network_id)
-    organisation = membership.get_or_create_organisation(db.session(), network, body.name, caller().person)
-    if organisation is None:
-
-        raise InvalidInput("name_required")
+    organisation = organisations.add_organisation(
+        db.session(), network, name=body.name, kind=body.kind, has_vote=body.has_vote, joined_on=body.joined_on,
+        joined_reference=body.joined_reference, actor=caller().person)
     return s.OrganisationOut.model_validate(organisation)
 
 
@@ -108,6 +120,15 @@ def get_member(membership_id: int):
 def remove_member(membership_id: int):
     member = load(Membership, membership_id)
     membership.remove_member(db.session(), member, actor=caller().person)
+    return s.MembershipOut.model_validate(member)
+
+
+@operation(bp, "PUT", "/members/{membership_id}/representative", summary="Mark or unmark a member as a "
+           "representative of their organisation", tag=TAG, roles=COORDINATOR, body=s.RepresentativeIn,
+           response=s.MembershipOut, errors=(400, 409))
+def set_representative(membership_id: int, body: s.RepresentativeIn):
+    member = load(Membership, membership_id)
+    decisions.set_representative(db.session(), member, body.representative, actor=caller().person)
     return s.MembershipOut.model_validate(member)
 
 

@@ -15,7 +15,7 @@ from service.api.registry import operation
 from service.api.rounds import comment_out, round_authors, verdict_out
 from service.web import db
 from storage.database.models import Comment, Verdict, Version
-from workflows.domain import comments, people, rounds
+from workflows.domain import comments, decisions, people, rounds
 from workflows.errors import NotFound
 
 TAG = "Member (personal round token)"
@@ -25,12 +25,18 @@ def _participation() -> s.Participation:
     participant = caller().participant
     round_ = participant.round
     verdict = db.session().get(Verdict, participant.current_verdict_id) if participant.current_verdict_id else None
+    internal = decisions.internal_view(db.session(), participant)
+    view = s.OrganisationView(
+        organisation_id=internal.organisation.id, organisation=internal.organisation.name,
+        verdict=verdict_out(internal.verdict, None) if internal.verdict else None,
+        suggestions=[verdict_out(v, v.id) for _name, v in internal.suggestions]) if internal else None
     return s.Participation(
         participant_id=participant.id, person=s.PersonOut.known_as(participant.person, participant.membership.name),
         can_vote=participant.can_vote, round=s.RoundOut.model_validate(round_),
         document=s.DocumentBrief.model_validate(round_.document),
         version=version_out(db.session().get(Version, round_.version_id)),
-        verdict=verdict_out(verdict, verdict.id) if verdict else None)
+        verdict=verdict_out(verdict, verdict.id) if verdict else None,
+        capacity=decisions.capacity(round_, participant), organisation_view=view)
 
 
 @operation(bp, "GET", "/participation", summary="The round this token is for: document, version, deadline and "
@@ -112,7 +118,7 @@ def participation_reply(comment_id: int, body: s.ReplyIn):
 
 @operation(bp, "POST", "/participation/verdicts", summary="Give your verdict (the last one before the round "
            "closes counts)", tag=TAG, caller="member", body=s.VerdictIn, response=s.VerdictOut, status=201,
-           errors=(400, 409), idempotent=True)
+           errors=(400, 403, 409), idempotent=True)  # 403: an observer, or an organisation without a vote
 def participation_verdict(body: s.VerdictIn):
     who = caller()
     evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from service.web import i18n
-from service.web.i18n import CSV_PROBLEMS
+from service.web.i18n import CSV_PROBLEMS, ORGANISATION_CSV_PROBLEMS
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "/api/v1/problems/"
@@ -59,6 +59,7 @@ FIELDS = {
     "webhook_url_private": "url", "webhook_url_https_required": "url", "webhook_events": "events",
     "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
     "selection_not_found": "selected",
+    "organisation_name_required": "name", "organisation_exists": "name", "unknown_organisation_kind": "kind",
 }
 
 
@@ -111,8 +112,9 @@ def domain_problem(error) -> Response:
                                  for name, organisation, state in params.pop("missing", [])]
     if error.code == "csv_rejected":
 
+        words = CSV_PROBLEMS | ORGANISATION_CSV_PROBLEMS  # the members' import and the organisations' one
         with force_locale(caller_locale()):
-            extensions["problems"] = [{"line": line, "code": code, "message": str(CSV_PROBLEMS.get(code, code)),
+            extensions["problems"] = [{"line": line, "code": code, "message": str(words.get(code, code)),
                                        "value": value} for line, code, value in params.pop("problems", [])]
     status = 401 if error.status == 410 else error.status  # a dead personal link is a refused credential here
     return problem(status, error.code, params=params, **extensions)

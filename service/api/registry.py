@@ -199,11 +199,12 @@ def _body_fingerprint() -> bytes:
     if request.mimetype != "multipart/form-data":
         return request.get_data()
     parts = [f"{name}={value}" for name, value in sorted(request.form.items(multi=True))]
-    for name, upload in sorted(request.files.items(multi=True)):
+    files = []
+    for name, upload in request.files.items(multi=True):  # two files under one name: sorted by what they are
         digest = hashlib.sha256(upload.stream.read()).hexdigest()
         upload.stream.seek(0)
-        parts.append(f"{name}:{upload.filename}:{digest}")
-    return "\n".join(parts).encode()
+        files.append(f"{name}:{upload.filename}:{digest}")
+    return "\n".join(parts + sorted(files)).encode()
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:

@@ -35,8 +35,11 @@ def round_detail(round_: Round) -> s.RoundDetail:
 
 
 def verdict_out(verdict: Verdict, current_id: int | None) -> s.VerdictOut:
-    return s.VerdictOut(**{name: getattr(verdict, name) for name in s.VerdictOut.model_fields if name != "current"},
-                        current=verdict.id == current_id)
+    on_behalf_of = s.OnBehalfOf(substitution_id=verdict.substitution_id, name=verdict.on_behalf_of_name,
+                                email=verdict.on_behalf_of_email) if verdict.substitution_id else None
+    return s.VerdictOut(**{name: getattr(verdict, name) for name in s.VerdictOut.model_fields
+                           if name not in ("current", "on_behalf_of")},
+                        current=verdict.id == current_id, on_behalf_of=on_behalf_of)
 
 
 def participant_out(p: Participant) -> s.ParticipantOut:

@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from storage.database.models import (
+    DECISION_RULES,
     DISPOSITIONS,
     DOCUMENT_KINDS,
     DOCUMENT_STATUSES,
+    ORGANISATION_KINDS,
     OUTBOX_STATUSES,
     ROLES,
     ROUND_STATUSES,
@@ -20,7 +22,7 @@ from storage.database.models import (
     Membership,
     Person,
 )
-from workflows.domain import inputs
+from workflows.domain import inputs, organisations
 from workflows.domain.notifications import EMAILS
 from workflows.outbound.outbox import FAILURES
 
@@ -28,6 +30,8 @@ Role = Literal[ROLES]
 Kind = Literal[DOCUMENT_KINDS]
 Verdict = Literal[VERDICTS]
 Disposition = Literal[DISPOSITIONS]
+DecisionRule = Literal[DECISION_RULES]
+OrganisationKind = Literal[ORGANISATION_KINDS]
 # Text from a client never holds a NUL or another control character but tab and line breaks (PostgreSQL cannot
 # store a NUL, a Word file none of them, and no person types them): workflows.domain.inputs' rule for texts.
 TEXT_PATTERN = f"^[^{inputs.TEXT_REFUSED}]*$"
@@ -75,18 +79,65 @@ class NetworkOut(Output):
     id: int
     name: str
     created_at: dt.datetime
+    decision_rule: DecisionRule = Field(description="How the network's documents are decided unless they set their "
+                                        "own rule: per person, or per organisation (through representatives).")
+
+
+class NetworkRuleIn(Input):
+    rule: DecisionRule
+
+
+class DocumentRuleIn(Input):
+    rule: DecisionRule | None = Field(description="The document's own rule; null: the network's. Only before the "
+                                                  "document's first round (409 after).")
+
+
+class RepresentativeIn(Input):
+    representative: bool = Field(description="Whether the member represents their organisation (gives its verdict "
+                                             "under the per-organisation rule).")
 
 
 class OrganisationOut(Output):
+    """An organisation with its entry in the register of toe- en uittreding."""
+
     id: int
     network_id: int
     name: str
-    kind: str
+    kind: OrganisationKind
     created_at: dt.datetime
+    has_vote: bool = Field(True, description="Whether it decides under the per-organisation rule (a party may take "
+                                             "part without a vote).")
+    joined_at: dt.datetime | None = Field(None, description="The start of the day (Dutch time) it joined; null when "
+                                                            "never recorded.")
+    joined_reference: str = Field("", description="The decision by which it joined.")
+    left_at: dt.datetime | None = Field(None, description="The start of the day (Dutch time) it left; null while it "
+                                                          "is part of the network.")
+    left_reference: str = Field("", description="The decision by which it left.")
+
+
+# The earliest day the register takes (a register records what took effect; older days are typing errors).
+REGISTER_FROM = organisations.REGISTER_FROM  # the workflow refuses earlier dates too
 
 
 class OrganisationIn(Input):
     name: Line = Field(min_length=1, max_length=200)
+    kind: OrganisationKind = "other"
+    has_vote: bool = True
+    joined_on: dt.date | None = Field(None, ge=REGISTER_FROM, description="The day it joined (from 1900-01-01, not "
+                                      "in the future); default today.")
+    joined_reference: Line = Field("", max_length=500, description="The decision by which it joined.")
+
+
+class OrganisationChangeIn(Input):
+    kind: OrganisationKind
+    has_vote: bool
+
+
+class RegisterEntryIn(Input):
+    """Joining or leaving: the day it took effect and the decision that said so."""
+
+    on: dt.date = Field(ge=REGISTER_FROM, description="The day it took effect (from 1900-01-01, not in the future).")
+    reference: Line = Field("", max_length=500, description="The decision (e.g. ALV 12-03-2026, besluit 4).")
 
 
 class PersonOut(Output):
@@ -119,6 +170,10 @@ class MembershipOut(Output):
     left_at: dt.datetime | None
     person: PersonOut
     organisation: OrganisationOut | None
+    representative: bool = Field(False, description="Gives the organisation's verdict under the per-organisation "
+                                                    "rule.")
+    board: bool = Field(False, description="In the network's kerngroep or bestuur.")
+    discipline: str = Field("", description="The discipline they sit in the kerngroep/bestuur for.")
 
     @model_validator(mode="before")
     @classmethod
@@ -127,7 +182,8 @@ class MembershipOut(Output):
         if isinstance(data, Membership):
             return {"id": data.id, "network_id": data.network_id, "role": data.role, "joined_at": data.joined_at,
                     "left_at": data.left_at, "person": PersonOut.known_as(data.person, data.name),
-                    "organisation": data.organisation}
+                    "organisation": data.organisation, "representative": data.representative,
+                    "board": data.board, "discipline": data.discipline}
         return data
 
 
@@ -145,6 +201,58 @@ class MemberIn(Input):
 class ImportResult(Output):
     imported: int
     members: list[MembershipOut]
+
+
+class JoiningOut(Output):
+    organisation: OrganisationOut
+    invited: list[int] = Field(description="The participants (ids) its people became in open rounds; each is "
+                                           "invited by mail.")
+
+
+class LeavingOut(Output):
+    organisation: OrganisationOut
+    left: list[MembershipOut] = Field(description="Its people, who left the network with it (they stop counting in "
+                                                  "open rounds and are told by mail).")
+
+
+class OrganisationImportResult(Output):
+    imported_organisations: int
+    imported_members: int
+    organisations: list[OrganisationOut] = Field(description="The organisations the file added.")
+    members: list[MembershipOut] = Field(description="The people it added, with whether they represent their "
+                                                     "organisation.")
+
+
+# The network's own record ------------------------------------------------------------------------------
+
+class RecordIn(Input):
+    purpose: Text = Field(max_length=5000, description="The network's purpose (doel).")
+    target_group: Text = Field(max_length=5000, description="Its target group (doelgroep).")
+    privacy_statement: Text = Field(max_length=20000, description="Shown to members on their pages.")
+
+
+class RecordWarning(Output):
+    """A check of the handbooks the kerngroep/bestuur does not meet: it warns, never blocks."""
+
+    code: str = Field(description="no_board, no_patient_organisation, no_expertise_centre, board_too_small, "
+                                  "discipline_missing or disciplines_unequal.")
+    params: dict[str, Any] = Field(description="The values the message names (e.g. count and minimum).")
+    message: str = Field(description="The warning in words, in the caller's language (Accept-Language).")
+
+
+class RecordOut(Output):
+    network_id: int
+    purpose: str
+    target_group: str
+    privacy_statement: str
+    board: list[MembershipOut] = Field(description="The kerngroep or bestuur: current members marked so.")
+    warnings: list[RecordWarning]
+
+
+class BoardIn(Input):
+    board: bool = Field(description="Whether the member is in the kerngroep/bestuur.")
+    discipline: Line = Field("", max_length=100, description="The discipline they sit for (huisarts, apotheker, "
+                                                             "...); kept as it was when `board` is false.")
 
 
 # Documents and versions ---------------------------------------------------------------------------------
@@ -205,19 +313,29 @@ class DocumentOut(Output):
     open_round_id: int | None = None
     finalisation: FinalisationOut | None = Field(default=None, description="For a final document: who made it "
                                                   "final when, and the sha256 of its final .docx and PDF.")
+    decision_rule: DecisionRule | None = Field(None, description="The document's own rule; null: the network's.")
+    effective_decision_rule: DecisionRule | None = Field(None, description="The rule a round opened now decides by.")
 
 
 class Standing(Output):
-    membership_id: int
-    person_id: int
-    name: str
+    """One who decides: a person (per person; per organisation, someone without an organisation) or an
+    organisation."""
+
+    kind: Literal["person", "organisation"] = "person"
+    membership_id: int | None = Field(description="The deciding person's membership; null for an organisation.")
+    person_id: int | None
+    organisation_id: int | None = None
+    name: str = Field(description="The person's or the organisation's name.")
     organisation: str | None
-    state: Literal["akkoord", "akkoord_met_opmerkingen", "niet_akkoord", "no_verdict", "not_invited"]
+    state: Literal["akkoord", "akkoord_met_opmerkingen", "niet_akkoord", "no_verdict", "not_invited",
+                   "no_representative"]
     verdict_id: int | None
+    given_by: str | None = Field(None, description="Per organisation: the representative whose verdict counts.")
 
 
 class Standings(Output):
     version_id: int | None
+    decision_rule: DecisionRule = "person"
     unanimous: bool
     standings: list[Standing]
 
@@ -236,6 +354,9 @@ class FinalisationOut(Output):
                                                 "mailed and downloaded; null for the seconds until it is made.")
     pdf_sha256: str | None = Field(description="The same for the final PDF.")
     files_made_at: dt.datetime | None = Field(description="When the final .docx and PDF were made.")
+    dossier_json_sha256: str | None = Field(None, description="The sha256 of the evidence dossier (JSON), as in its "
+                                                          "`dossier_made` audit event; null until it is made.")
+    dossier_pdf_sha256: str | None = Field(None, description="The same for the dossier's PDF.")
 
 
 class RedlineRow(Output):
@@ -298,6 +419,7 @@ class RoundOut(Output):
     close_reason: str | None
     reminder_days: list[int]
     comment_visibility: Literal["all", "group"]
+    decision_rule: DecisionRule = Field("person", description="The rule the round decides by, fixed when it opened.")
 
 
 class RoundDetail(RoundOut):
@@ -320,6 +442,14 @@ class ReminderOut(Output):
     queued: int = Field(description="How many people without a verdict get a reminder.")
 
 
+class OnBehalfOf(Output):
+    """The absent person a substitute gave the verdict for."""
+
+    substitution_id: int
+    name: str
+    email: str
+
+
 class VerdictOut(Output):
     id: int
     round_id: int
@@ -331,7 +461,13 @@ class VerdictOut(Output):
     person_name: str
     organisation_name: str
     created_at: dt.datetime
-    current: bool = Field(description="Whether this is the participant's verdict that counts.")
+    current: bool = Field(description="Whether this is the participant's latest verdict.")
+    organisation_id: int | None = Field(None, description="Per organisation: the organisation this verdict counts "
+                                                          "for (given by one of its representatives).")
+    suggestion: bool = Field(False, description="Per organisation: a colleague's suggestion to the organisation's "
+                                                "representatives; counts for nothing.")
+    on_behalf_of: OnBehalfOf | None = Field(None, description="Given by a substitute (plaatsvervanger): "
+                                            "`person_name` is the substitute, this the absent person it counts for.")
 
 
 class ParticipantOut(Output):
@@ -438,6 +574,15 @@ class DocumentBrief(Output):
     status: Literal[DOCUMENT_STATUSES]
 
 
+class OrganisationView(Output):
+    """Per organisation: what its members see of it in the round."""
+
+    organisation_id: int
+    organisation: str
+    verdict: VerdictOut | None = Field(description="The organisation's verdict that counts now, with who gave it.")
+    suggestions: list[VerdictOut] = Field(description="The colleagues' latest suggestions.")
+
+
 class Participation(Output):
     participant_id: int
     person: PersonOut
@@ -446,6 +591,10 @@ class Participation(Output):
     document: DocumentBrief
     version: VersionOut
     verdict: VerdictOut | None
+    capacity: Literal["person", "representative", "colleague", "no_vote"] = Field(
+        "person", description="What your verdict is: your own (person), your organisation's (representative), a "
+                              "suggestion to its representatives (colleague), or none (no_vote).")
+    organisation_view: OrganisationView | None = None
 
 
 # Webhooks ----------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from flask_wtf.csrf import generate_csrf
 
 from service.web import auth, db, limits, routing
 from service.web.extensions import limiter
-from service.web.forms import CommentForm, LinkRequestForm, VerdictForm
+from service.web.final_files import dossier_file
+from service.web.forms import CommentForm, LinkRequestForm, VerdictForm, on_behalf_verdict_form
 from service.web.rendering import (
     cached_page,
     page_response,
@@ -22,7 +23,7 @@ from service.web.rendering import (
 )
 from storage.blocks import block_text
 from storage.database.models import Verdict
-from workflows.domain import address_requests, comments, rounds
+from workflows.domain import address_requests, comments, decisions, dossier, rounds, substitutes
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
 
@@ -83,6 +84,10 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
     session = db.session()
     stats = (state.comment_count, state.newest_comment_id, state.last_processed)
     viewer = auth.comment_viewer(state)
+    # Whom this person may act for now (a substitute), and who acts for them: shown on the page, keys its cache.
+    standing_in = substitutes.page_state(session, state.person_id, state.round_id) if state.substitutions \
+        else substitutes.NOTHING
+    privacy = state.privacy_statement or ""  # the network's, shown folded
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)
@@ -98,7 +103,12 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
             verdict_form=verdict_form or VerdictForm(value=verdict.value if verdict else None,
                                                      reason=verdict.reason if verdict else ""),
             comment_form=comment_form or CommentForm(), body=body, earlier=earlier, anchors=anchors,
-            group_only=viewer is not None,
+            group_only=viewer is not None, capacity=decisions.capacity(round_, participant),
+            internal=decisions.internal_view(session, participant), dossier=_dossier_open(round_.document),
+            standing_in=standing_in, on_behalf_forms={
+                a.substitution_id: on_behalf_verdict_form(a.substitution_id, formdata=None, value=a.verdict_value)
+                for a in standing_in.acting_for},
+            privacy=privacy,
         )
         return page, (body, anchors, comments_html)  # in the order they appear on the page
 
@@ -110,7 +120,10 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
     if "csrf_token" not in cookie:
         generate_csrf()  # the page's forms carry a token signed from this session's raw token
     key = ("review", participant_id, state.link_id, state.current_verdict_id, state.status, state.deadline,
-           stats, str(get_locale()), cookie["csrf_token"], request.full_path)
+           stats, str(get_locale()), cookie["csrf_token"], request.full_path, state.document_status,
+           state.organisation_verdict_id, state.organisation_comment_id,  # per organisation: its colleagues' acts
+           standing_in,
+           privacy)
     return cached_page(key, render)
 
 
@@ -232,8 +245,34 @@ def give_verdict(participant_id: int):
         return review(participant_id, verdict_form=form, status=400)
     evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,
                                link_id=link.id)
-    rounds.record_verdict(db.session(), participant, value=form.value.data, reason=form.reason.data or "",
-                          evidence=evidence)
+    verdict = rounds.record_verdict(db.session(), participant, value=form.value.data, reason=form.reason.data or "",
+                                    evidence=evidence)
     rounds.note_link_used(db.session(), link)
-    flash(_("Your verdict was saved. You will receive a confirmation by email."))
+    if verdict.suggestion:
+        flash(_("Your suggestion was saved; your organisation's representatives see it."))
+    else:
+        flash(_("Your verdict was saved. You will receive a confirmation by email."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="verdict"), 303)
+
+
+def _dossier_open(document) -> bool:
+    return document.status == "final" and dossier.open_to_members(db.session(), document)
+
+
+def _dossier(participant_id: int, kind: str):
+    """The evidence dossier of the final document this personal link is for: every member organisation may keep
+    it (not when a round kept comments to the project group: it holds every comment)."""
+    _participant, _link, round_, _version = _context(participant_id)
+    if not _dossier_open(round_.document):
+        abort(404)
+    return dossier_file(round_.document, kind)
+
+
+@bp.get("/review/<int:participant_id>/dossier.pdf")
+def dossier_pdf(participant_id: int):
+    return _dossier(participant_id, "pdf")
+
+
+@bp.get("/review/<int:participant_id>/dossier.json")
+def dossier_json(participant_id: int):
+    return _dossier(participant_id, "json")

@@ -16,17 +16,20 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from service.web import auth, db, routing
-from service.web.final_files import final_file
+from service.web.final_files import dossier_file, final_file
 from service.web.forms import (
     ConfirmForm,
     CsvForm,
     DocumentForm,
+    DocumentRuleForm,
     ExtendForm,
     FinaliseForm,
     MemberForm,
     NetworkForm,
+    NetworkRuleForm,
     ProcessForm,
     ReplyForm,
+    RepresentativeForm,
     RoundForm,
     ScheduleForm,
     VersionForm,
@@ -50,6 +53,7 @@ from storage.database.models import (
 from workflows.domain import commentaartabel as commentaartabel_export
 from workflows.domain import (
     comments,
+    decisions,
     documents,
     exports,
     finalising,
@@ -116,7 +120,8 @@ def _network_page(network: Network, status: int = 200, **forms):
     context = dict(network=network, person=person, own=own, members=members, documents=docs,
                    member_form=MemberForm(), csv_form=CsvForm(), document_form=DocumentForm(),
                    confirm=ConfirmForm(), csv_problems=None,
-                   undelivered=undelivered.count_undelivered(session, network.id))
+                   undelivered=undelivered.count_undelivered(session, network.id),
+                   rule_form=NetworkRuleForm(rule=network.decision_rule), representative_form=RepresentativeForm())
     context.update(forms)
     return render_template("staff/network.html", **context), status
 
@@ -155,6 +160,34 @@ def import_members(network_id: int):
     return redirect(url_for("staff.network", network_id=network.id), 303)
 
 
+@bp.post("/n/<int:network_id>/decision-rule")
+def set_network_rule(network_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    form = NetworkRuleForm()
+    if not form.validate_on_submit():
+        return _network_page(network, 400, rule_form=form)
+    decisions.set_network_rule(db.session(), network, form.rule.data, actor=person)
+    flash(_("The decision rule is saved."))
+    return redirect(url_for("staff.network", network_id=network.id, _anchor="decision-rule"), 303)
+
+
+@bp.post("/n/<int:network_id>/members/<int:membership_id>/representative")
+def set_representative(network_id: int, membership_id: int):
+    network = _get(Network, network_id)
+    person, _own = auth.require_role(network.id, *COORDINATOR)
+    member = _get(Membership, membership_id)
+    form = RepresentativeForm()
+    if member.network_id != network.id or not form.validate_on_submit():
+        abort(400)
+    marked = form.representative.data == "1"
+    decisions.set_representative(db.session(), member, marked, actor=person)
+    organisation = member.organisation.name if member.organisation else ""
+    flash(_("%(name)s represents %(organisation)s.", name=member.name, organisation=organisation) if marked else
+          _("%(name)s no longer represents %(organisation)s.", name=member.name, organisation=organisation))
+    return redirect(url_for("staff.network", network_id=network.id, _anchor="members"), 303)
+
+
 @bp.post("/n/<int:network_id>/members/<int:membership_id>/remove")
 def remove_member(network_id: int, membership_id: int):
     network = _get(Network, network_id)
@@ -186,10 +219,11 @@ def _document_page(document: Document, status: int = 200, **forms):
     round_list = session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())).all()
     open_round = next((r for r in round_list if r.is_open), None)
     latest = versions[0] if versions else None
-    standing = finalising.standings(session, document, latest) if latest else []
-    # Who stands where: every current member × every round, from one query.
-    cells = {(round_id, person_id): value for round_id, person_id, value in session.execute(
-        select(Participant.round_id, Participant.person_id, Verdict.value)
+    standing = finalising.parties(session, document, latest) if latest else []
+    # Who stands where: every current member × every round, from one query (a colleague's suggestion is marked).
+    cells = {(round_id, person_id): (f"suggestion:{value}" if suggestion else value)
+             for round_id, person_id, value, suggestion in session.execute(
+        select(Participant.round_id, Participant.person_id, Verdict.value, Verdict.suggestion)
         .join(Round, Participant.round_id == Round.id)
         .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
         .where(Round.document_id == document.id, Participant.removed_at.is_(None))
@@ -198,6 +232,10 @@ def _document_page(document: Document, status: int = 200, **forms):
     voters = [m for m in people.active_members(session, document.network_id) if m.can_vote]
     round_progress = {r.id: (sum(1 for m in voters if cells.get((r.id, m.person_id))),
                              sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
+    # Per organisation: organisations × rounds (each expandable to its people), their verdict per round.
+    by_organisation = any(r.decision_rule == "organisation" for r in round_list) or \
+        decisions.rule_of(document) == "organisation"
+    organisation_cells = decisions.organisation_cells(session, [r.id for r in round_list]) if by_organisation else {}
     # A final document shows the hashes of what everyone received, so a copy can be checked against them.
     finalisation = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id)) \
         if document.status == "final" else None
@@ -207,6 +245,9 @@ def _document_page(document: Document, status: int = 200, **forms):
         finalisation=finalisation, final_sizes=final_sizes,
         authors=people.names_in_network(session, document.network_id, {v.author_id for v in versions}),
         cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
+        by_organisation=by_organisation, organisation_cells=organisation_cells,
+        decision_rule=decisions.rule_for_version(session, document, latest) if latest else decisions.rule_of(document),
+        rule_form=DocumentRuleForm(rule=document.decision_rule or ""), rule_locked=bool(round_list),
         history=list(reversed(timeline.timeline(session, document))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
         open_round=open_round, latest=latest, standings=standing,
@@ -221,6 +262,18 @@ def _document_page(document: Document, status: int = 200, **forms):
 @bp.get("/d/<int:document_id>")
 def document(document_id: int):
     return _document_page(_get(Document, document_id))
+
+
+@bp.post("/d/<int:document_id>/decision-rule")
+def set_document_rule(document_id: int):
+    document = _get(Document, document_id)
+    person, _own = auth.require_role(document.network_id, *COORDINATOR)
+    form = DocumentRuleForm()
+    if not form.validate_on_submit():
+        return _document_page(document, 400, rule_form=form)
+    decisions.set_document_rule(db.session(), document, form.rule.data or None, actor=person)
+    flash(_("The decision rule is saved."))
+    return redirect(url_for("staff.document", document_id=document.id, _anchor="decision-rule"), 303)
 
 
 @bp.post("/d/<int:document_id>/versions")
@@ -339,6 +392,9 @@ def round_page(round_id: int):
     comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
     voters = [r for r in rows if r.Participant.can_vote and r.Participant.removed_at is None]
     counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
+    if round_.decision_rule == "organisation":  # the organisations (and those without one) are who decide
+        figures = rounds.summary(session, round_)
+        counts = {"invited": figures.voters, "decided": figures.decided}
     page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
                            rows=rows, mail=mail, comment_count=comment_count, comments_html=comments_html,
                            counts=counts, confirm=ConfirmForm(), progress=comments.progress(session, round_.id),
@@ -543,5 +599,25 @@ def final_docx(document_id: int):
     if document.status != "final":
         abort(404)
     return final_file(document, "docx")
+
+
+def _dossier(document_id: int, kind: str):
+    document = _get(Document, document_id)
+    auth.require_role(document.network_id, *STAFF)
+    if document.status != "final":
+        abort(404)
+    return dossier_file(document, kind)
+
+
+@bp.get("/d/<int:document_id>/dossier.pdf")
+def dossier_pdf(document_id: int):
+    """The evidence dossier of a final document, for people to read."""
+    return _dossier(document_id, "pdf")
+
+
+@bp.get("/d/<int:document_id>/dossier.json")
+def dossier_json(document_id: int):
+    """The same dossier for machines: the bytes whose sha256 the audit trail holds."""
+    return _dossier(document_id, "json")
 
 

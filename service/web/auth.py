@@ -12,8 +12,19 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from service.web import db
 from service.web.sessions import LINKS, PERSON
-from storage.database.models import STAFF_ROLES, Comment, Membership, Participant, Person, PersonalLink, Round
-from workflows.domain import web_sessions
+from storage.database.models import (
+    STAFF_ROLES,
+    Comment,
+    Document,
+    Membership,
+    Network,
+    Participant,
+    Person,
+    PersonalLink,
+    Round,
+    utcnow,
+)
+from workflows.domain import decisions, substitutes, web_sessions
 from workflows.domain.comments import own_threads
 from workflows.domain.membership import active_membership
 from workflows.domain.rounds import check_link, check_link_dates, threads_limited_to
@@ -105,13 +116,23 @@ _LINK_STATE = (
     select(PersonalLink.id.label("link_id"), PersonalLink.revoked_at, PersonalLink.expires_at,
            Participant.removed_at, Participant.current_verdict_id, Participant.person_id, Round.id.label("round_id"),
            Round.status, Round.deadline, Round.comment_visibility, Membership.role,
+           Document.status.label("document_status"),
+           substitutes.involving(Participant.membership_id, bindparam("now")).label("substitutions"),
            _ROUND_COMMENTS.where(Comment.parent_id.is_(None), _VISIBLE).with_only_columns(func.count(Comment.id))
            .scalar_subquery().label("comment_count"),
            _ROUND_COMMENTS.with_only_columns(func.max(Comment.id)).scalar_subquery().label("newest_comment_id"),
-           _ROUND_COMMENTS.with_only_columns(func.max(Comment.processed_at)).scalar_subquery().label("last_processed"))
+           _ROUND_COMMENTS.with_only_columns(func.max(Comment.processed_at)).scalar_subquery().label("last_processed"),
+           # The network's privacy statement, shown on the page; under the per-organisation rule, the newest
+           # verdict and comment of the participant's organisation (its internal view).
+           Network.privacy_statement,
+           *(column.label(name) for column, name in zip(
+               decisions.internal_view_columns(Round.id, Membership.organisation_id, Round.decision_rule),
+               ("organisation_verdict_id", "organisation_comment_id"), strict=True)))
     .join(Participant, PersonalLink.participant_id == Participant.id)
     .join(Membership, Participant.membership_id == Membership.id)
     .join(Round, Participant.round_id == Round.id)
+    .join(Document, Round.document_id == Document.id)
+    .join(Network, Document.network_id == Network.id)
     .where(PersonalLink.id == bindparam("link_id"), Participant.id == bindparam("participant_id"))
 )
 
@@ -127,7 +148,8 @@ def participant_state(participant_id: int):
     link_id = cookie.get(LINKS, {}).get(str(participant_id))
     if link_id is None:
         raise NotFound()
-    row = db.session().execute(_LINK_STATE, {"link_id": link_id, "participant_id": participant_id}).first()
+    row = db.session().execute(_LINK_STATE, {"link_id": link_id, "participant_id": participant_id,
+                                             "now": utcnow()}).first()
     if row is None:
         raise NotFound()
     check_link_dates(row.revoked_at, row.removed_at, row.expires_at)

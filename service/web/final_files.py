@@ -1,4 +1,5 @@
-"""Downloads of a final document's .docx and PDF: exactly the bytes stored when it was finalised (and mailed)."""
+"""Downloads of a final document's .docx and PDF, and of its evidence dossier: exactly the bytes stored when they
+were made (and mailed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from service.web import db
 from service.web.rendering import download
 from storage.database.engine import run_transaction
 from storage.database.models import Document
-from workflows.domain import exports, finalising
+from workflows.domain import dossier, exports, finalising
 
 
 def final_file(document: Document, kind: str) -> Response:
@@ -25,6 +26,23 @@ def final_file(document: Document, kind: str) -> Response:
         def store(writing):
             finalising.store_final_files(writing, document.id, files)
             return exports.stored_final_file(writing, document, kind)
+
+        stored = run_transaction(current_app.extensions["akkoord_sessions"], store)
+    filename, content_type, data = stored
+    return download(data, content_type, filename)
+
+
+def dossier_file(document: Document, kind: str) -> Response:
+    """The stored evidence dossier ("json" | "pdf"). Not made yet: made here as the job makes it (read in the
+    request's transaction, stored in a short one of its own); whoever stores first wins."""
+    session = db.session()
+    stored = dossier.stored_dossier(session, document, kind)
+    if stored is None:
+        files = dossier.build_dossier(session, document.id)
+
+        def store(writing):
+            dossier.store_dossier(writing, document.id, files)
+            return dossier.stored_dossier(writing, document, kind)
 
         stored = run_transaction(current_app.extensions["akkoord_sessions"], store)
     filename, content_type, data = stored

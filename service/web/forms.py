@@ -140,6 +140,27 @@ class RoundForm(FlaskForm):
     version_id = HiddenField(validators=[IdNumber()])
 
 
+RULE_CHOICES = [
+    SelectChoice("person", _l("Per person: everyone with a vote says akkoord")),
+    SelectChoice("organisation", _l("Per organisation: each organisation with a vote says akkoord once, through "
+                                    "its representatives")),
+]
+
+
+class NetworkRuleForm(FlaskForm):
+    rule = RadioField(_l("How does the network decide?"), choices=RULE_CHOICES, validators=[DataRequired()])
+
+
+class DocumentRuleForm(FlaskForm):
+    # "": the network's rule (stored as NULL).
+    rule = RadioField(_l("How is this document decided?"), validators=[Optional()],
+                      choices=[SelectChoice("", _l("As the network decides"))] + RULE_CHOICES)
+
+
+class RepresentativeForm(FlaskForm):
+    representative = HiddenField(validators=[DataRequired(), Regexp(r"^[01]$")])
+
+
 class VerdictForm(FlaskForm):
     value = RadioField(_l("Your verdict"), choices=VERDICT_CHOICES, validators=[DataRequired()])
     reason = TextAreaField(_l("Reason or remarks"), validators=[Optional(), Length(max=5000), StorableText()])
@@ -184,6 +205,22 @@ class ScheduleForm(FlaskForm):
 
 class FinaliseForm(FlaskForm):
     version_id = HiddenField(validators=[DataRequired(), IdNumber()])
+
+
+class SubstituteForm(FlaskForm):
+    """A substitute (plaatsvervanger) for a period, in Dutch time. The lists offer colleagues of the same
+    organisation, but any id is passed on: the rule (workflows.domain.substitutes) says why another is refused."""
+
+    absent = SelectField(_l("Who is away"), validate_choice=False, validators=[Optional(), IdNumber()])
+    substitute = SelectField(_l("Substitute"), validate_choice=False, validators=[DataRequired(), IdNumber()])
+    starts_at = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
+def on_behalf_verdict_form(substitution_id: int, **kwargs) -> VerdictForm:
+    """A substitute's verdict for one absent colleague: on the review page beside their own, with its own field
+    names and ids."""
+    return VerdictForm(prefix=f"namens{substitution_id}", **kwargs)
 
 
 WEBHOOK_EVENT_CHOICES = [

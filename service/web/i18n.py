@@ -37,6 +37,8 @@ ERRORS = {
     "unknown_kind": _l("Unknown document kind."),
     "already_member": _l("%(email)s is already a member of this network."),
     "already_left": _l("This person has already left the network."),
+    "erase_self": _l("You cannot erase yourself; ask another coordinator."),
+    "already_erased": _l("This person has already been erased."),
     "no_version": _l("Upload a version before opening a round."),
     "deadline_in_past": _l("The deadline must be in the future."),
     "round_already_open": _l("A round is already open for this document. Close it first."),
@@ -47,6 +49,16 @@ ERRORS = {
     "wrong_document": _l("That version belongs to another document."),
     "participant_removed": _l("You are no longer a participant in this round."),
     "observer_no_verdict": _l("Observers comment but do not give a verdict."),
+    # Decision rules and representatives (workflows.domain.decisions)
+    "unknown_decision_rule": _l("Choose per person or per organisation."),
+    "decision_rule_round_open": _l("The decision rule cannot change while a round is open. Close the round first."),
+    "decision_rule_after_first_round": _l("This document already had a comment round: its decision rule is fixed, "
+                                          "so verdicts given under one rule are never counted under another."),
+    "representative_needs_organisation": _l("Only someone who belongs to an organisation can represent it. Give "
+                                            "the person an organisation first."),
+    "representative_needs_vote": _l("An observer has no vote and cannot represent an organisation."),
+    "organisation_no_vote": _l("Your organisation takes part without a vote: you can read and comment, but not "
+                               "give a verdict."),
     "unknown_verdict": _l("Choose akkoord, akkoord met opmerkingen or niet akkoord."),
     "reason_required": _l("Please give a reason when you say niet akkoord."),
     "comment_required": _l("The comment is empty."),
@@ -61,6 +73,16 @@ ERRORS = {
     "bad_comment_numbers": _l("“%(text)s” is not a comment number or a range such as 12-15."),
     "unknown_comment_numbers": _l("The commentaartabel of that round has %(count)s comments; there is no comment "
                                   "%(numbers)s."),
+    # The register of organisations and the network's record (workflows.domain.organisations, network_record)
+    "organisation_name_required": _l("The organisation needs a name."),
+    "unknown_organisation_kind": _l("Choose one of the kinds of organisation."),
+    "unknown_organisation": _l("That organisation is not part of this network."),
+    "organisation_exists": _l("%(name)s is already in the register of this network."),
+    "organisation_already_left": _l("%(name)s has left the network (see the register of organisations)."),
+    "organisation_has_you": _l("You belong to %(name)s yourself: its leaving would end your own membership. Ask "
+                               "another coordinator to record it."),
+    "register_date_in_future": _l("Give the date it took effect: today or earlier."),
+    "register_date_too_early": _l("Give the date it took effect: 1 January 1900 or later."),
     # Webhooks
     "webhook_url_invalid": _l("Give a complete web address, such as https://example.org/akkoord-events "
                               "(without a user name or password)."),
@@ -99,6 +121,22 @@ ERRORS = {
     "bad_request": _l("The request was not valid. Reload the page and try again."),
     "csrf": _l("The form had expired. Reload the page and try again."),
     "rate_limited": _l("Too many requests from your connection. Wait %(minutes)s min. and try again."),
+    # Substitutes (plaatsvervangers)
+    "substitute_absent_no_vote": _l("Only someone with a vote can have a substitute."),
+    "substitute_no_organisation": _l("A substitute comes from the same organisation, and this person is in none. "
+                                     "Ask the coordinator to record their organisation first."),
+    "substitute_not_member": _l("The substitute must be a current member of this network."),
+    "substitute_self": _l("You cannot be your own substitute: choose a colleague."),
+    "substitute_other_organisation": _l("The substitute must be from the same organisation."),
+    "substitute_no_vote": _l("The substitute must have a vote (an observer cannot stand in)."),
+    "substitution_ends_before_start": _l("The period must end after it starts."),
+    "substitution_in_past": _l("This period is already over: give an end in the future."),
+    "substitution_overlaps": _l("A substitute is already named for (part of) this period. End that substitution "
+                                "first, or choose another period."),
+    "substitution_over": _l("This substitution has already ended."),
+    "substitution_not_active": _l("You are not (or no longer) standing in for this person: the substitution has "
+                                  "ended or not yet begun."),
+    "substitution_absent_not_in_round": _l("The person you stand in for does not give a verdict in this round."),
 }
 
 UPLOAD_ERRORS = {
@@ -120,6 +158,7 @@ UPLOAD_ERRORS = {
 
 CSV_PROBLEMS = {
     "not_utf8": _l("the file is not UTF-8"),
+    "not_csv": _l("the file cannot be read as CSV (save it again from Excel as CSV UTF-8)"),
     "wrong_columns": _l("expected 4 columns: naam,email,organisatie,rol"),
     "name_required": _l("the name is missing"),
     "bad_email": _l("not a valid email address"),
@@ -131,6 +170,52 @@ CSV_PROBLEMS = {
     "organisation_control_characters": _l("the organisation holds a line break, a tab or another control "
                                           "character"),
 }
+
+# The import of organisations and their people (workflows.domain.organisations.import_csv): its own problems, the
+# rest as in CSV_PROBLEMS.
+ORGANISATION_CSV_PROBLEMS = {
+    "organisation_header": _l("the first line must name the columns, among them organisatie (see the format below)"),
+    "organisation_columns": _l("this line does not have as many cells as the first line has columns"),
+    "organisation_required": _l("the organisation is missing"),
+    "organisation_too_long": _l("the organisation's name is longer than 200 characters"),
+    "organisation_left": _l("this organisation has left the network"),
+    "unknown_organisation_kind": _l("unknown kind of organisation (use patiëntenorganisatie, expertisecentrum, "
+                                    "huisartsenpraktijk, huisartsenpost, apotheek, ziekenhuis, gemeente, "
+                                    "zorgverzekeraar or anders)"),
+    "organisation_kind_required": _l("a new organisation needs its kind (soort)"),
+    "not_yes_no": _l("use ja or nee"),
+    "bad_date": _l("not a date (use dd-mm-jjjj or jjjj-mm-dd)"),
+    "register_date_in_future": _l("the date lies in the future"),
+    "register_date_too_early": _l("the date lies before 1900"),
+    "bad_reference": _l("the decision holds a line break, a tab or another control character, or is longer than "
+                        "500 characters"),
+    "organisation_exists_differs": _l("this organisation is already in the network: leave soort, stem, toegetreden "
+                                      "and besluit empty and change them on the register page"),
+    "organisation_lines_differ": _l("an earlier line gives this organisation another soort, stem, toegetreden or "
+                                    "besluit"),
+    "observer_representative": _l("an observer has no vote and cannot be a representative"),
+}
+
+# The checks of a network's kerngroep or bestuur (workflows.domain.network_record.warnings): they warn, never block.
+RECORD_WARNINGS = {
+    "no_board": _l("No kerngroep or bestuur is recorded yet: mark its members below."),
+    "no_patient_organisation": _l("A zorgnetwerk's kerngroep has at least one patiëntenorganisatie; none of the "
+                                  "board members belongs to one."),
+    "no_expertise_centre": _l("A zorgnetwerk's kerngroep has at least one (erkend) expertisecentrum; none of the "
+                              "board members belongs to one."),
+    "board_too_small": _l("A bestuur has at least %(minimum)s people; this one has %(count)s."),
+    "discipline_missing": _l("No discipline is recorded for: %(names)s."),
+    "disciplines_unequal": _l("The disciplines are not equally represented in the bestuur: %(counts)s."),
+}
+
+
+def record_warning(code: str, params: dict) -> str:
+    text = str(RECORD_WARNINGS.get(code, code))
+    try:
+        return text % params if "%(" in text else text
+    except (KeyError, TypeError):
+        return text
+
 
 # Why mail or a webhook post did not go out, per code of workflows.outbound.outbox.FAILURES: what a coordinator
 # reads on the round page, in the failed-mail list, in the webhook log and in the API (`failure_text`).

@@ -22,6 +22,11 @@ STATES = {
     "niet_akkoord": (_l("niet akkoord"), "bad"),
     "no_verdict": (_l("no verdict yet"), "warn"),
     "not_invited": (_l("not in a round on this version"), "warn"),
+    # Per organisation (workflows.domain.decisions): an organisation nobody may answer for, a colleague's suggestion.
+    "no_representative": (_l("no representative"), "bad"),
+    "suggestion:akkoord": (_l("suggests akkoord"), "muted"),
+    "suggestion:akkoord_met_opmerkingen": (_l("suggests akkoord met opmerkingen"), "muted"),
+    "suggestion:niet_akkoord": (_l("suggests niet akkoord"), "muted"),
 }
 DOCUMENT_STATUSES = {"draft": (_l("draft"), "warn"), "in_review": (_l("in review"), "warn"),
                      "final": (_l("definitief"), "final"), "withdrawn": (_l("withdrawn"), "bad")}
@@ -99,6 +104,10 @@ MAIL_KINDS = {
     "sign_in": _l("sign-in link"), "invitation": _l("invitation"), "verdict_confirmation": _l("confirmation of a verdict"),
     "final_document": _l("final document"), "reminder": _l("reminder"), "deadline_extended": _l("deadline extended"),
     "round_summary": _l("summary of the round"), "round_outcome": _l("outcome of the round"),
+    "substitution_named": _l("substitute named"), "substitute_named": _l("named as substitute"),
+    "substitute_invitation": _l("invitation as substitute"), "substitute_verdict": _l("verdict by a substitute"),
+    "substitution_ended": _l("substitution ended"),
+    "organisation_left": _l("organisation left the network"),
 }
 
 

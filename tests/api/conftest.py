@@ -14,6 +14,7 @@ from storage.database.models import (
     MailMessage,
     Membership,
     Network,
+    Organisation,
     Participant,
     Round,
     Version,
@@ -21,7 +22,7 @@ from storage.database.models import (
     WebhookDelivery,
 )
 from tests.factories import make_document, make_network, open_round, participant
-from workflows.domain import api_tokens, documents, rounds, webhooks
+from workflows.domain import api_tokens, documents, organisations, rounds, webhooks
 
 SECOND_TEXT = """# Samenwerkingsovereenkomst
 
@@ -58,12 +59,13 @@ class World:
     coordinator_token: str
     editor_token: str
     member_token: str
+    organisation: Organisation  # one without people: the operations on organisations may end it
 
     @property
     def ids(self) -> dict[str, int]:
         """An id of this network's for every path parameter of the API."""
         return {
-            "network_id": self.network.id, "organisation_id": self.members[1].organisation_id,
+            "network_id": self.network.id, "organisation_id": self.organisation.id,
             "membership_id": self.members[-1].id, "person_id": self.members[1].person_id,
             "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
             "participant_id": self.participant.id, "comment_id": self.comment.id, "webhook_id": self.webhook.id,
@@ -78,6 +80,9 @@ def auth(token: str, **headers) -> dict:
 def build_world(db) -> World:
     network, coordinator, people = make_network(db, members=2, observers=1)
     editor = people[0]
+    # The organisation the sweeps call with: its leaving takes nobody out (the member's token must keep working).
+    organisation = organisations.add_organisation(db, network, name="Apotheek Oost", kind="apotheek", has_vote=True,
+                                                  joined_on=None, joined_reference="", actor=coordinator)
     document, first = make_document(db, network, coordinator)
     second = documents.upload_version(db, document, filename="concept2.md", data=SECOND_TEXT.encode(),
                                       change_note="tweede concept", actor=editor.person)
@@ -98,7 +103,8 @@ def build_world(db) -> World:
     db.commit()
     return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
                  second=second, round=round_, participant=member, comment=comment, webhook=webhook, delivery=delivery,
-                 mail=mail, coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token)
+                 mail=mail, coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token,
+                 organisation=organisation)
 
 
 @pytest.fixture

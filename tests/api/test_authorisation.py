@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.database.models import ApiToken, Comment, Membership, Round, Verdict, Webhook
+from storage.database.models import ApiToken, Comment, Membership, Network, Organisation, Round, Verdict, Webhook
 from tests.api.conftest import auth
 from tests.factories import fresh
 from workflows.domain import api_tokens, membership, people
@@ -38,6 +38,14 @@ BODIES = {
     "participation_reply": {"body": "Eens."},
     "create_webhook": {"url": "https://hooks.example.org/akkoord"},
     "correct_member_email": {"email": "verbeterd@example.org"},
+    "set_network_rule": {"rule": "organisation"},
+    "set_document_rule": {"rule": "organisation"},
+    "set_representative": {"representative": True},
+    "update_organisation": {"kind": "apotheek", "has_vote": False},
+    "record_organisation_joining": {"on": "2024-01-15", "reference": "ALV 15-01-2024"},
+    "record_organisation_leaving": {"on": "2024-01-15", "reference": "ALV 15-01-2024"},
+    "update_network_record": {"purpose": "Inbraak", "target_group": "", "privacy_statement": ""},
+    "set_board_membership": {"board": True, "discipline": "huisarts"},
 }
 
 
@@ -93,6 +101,11 @@ def test_a_member_of_network_a_reaches_nothing_of_b_with_real_bodies(client, db,
         ("POST", f"/rounds/{other.round.id}/close", None),
         ("POST", f"/comments/{other.comment.id}/process", {"disposition": "overgenomen", "answer": ""}),
         ("DELETE", f"/members/{other.members[1].id}", None),
+        ("POST", f"/organisations/{other.members[1].organisation_id}/leave", {"on": "2024-01-15", "reference": ""}),
+        ("PUT", f"/organisations/{other.members[1].organisation_id}", {"kind": "apotheek", "has_vote": False}),
+        ("PUT", f"/networks/{other.network.id}/record", {"purpose": "Inbraak", "target_group": "",
+                                                         "privacy_statement": ""}),
+        ("PUT", f"/members/{other.members[1].id}/board", {"board": True, "discipline": "huisarts"}),
     ]
     for method, path, body in attempts:
         response = client.open("/api/v1" + path, method=method, json=body, headers=headers)
@@ -101,6 +114,10 @@ def test_a_member_of_network_a_reaches_nothing_of_b_with_real_bodies(client, db,
     assert db.get(Round, other.round.id).status == "open"
     assert db.get(Comment, other.comment.id).disposition is None
     assert db.get(Membership, other.members[1].id).left_at is None
+    assert db.get(Membership, other.members[1].id).board is False
+    organisation = db.get(Organisation, other.members[1].organisation_id)
+    assert (organisation.left_at, organisation.kind, organisation.has_vote) == (None, "other", True)
+    assert db.get(Network, other.network.id).purpose == ""
 
 
 def _state(db, world) -> tuple:

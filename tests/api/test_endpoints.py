@@ -445,6 +445,10 @@ def test_a_retried_upload_with_its_idempotency_key_makes_one_version(client, db,
     assert answers[0].get_json() == answers[1].get_json()
     changed = client.post(url, headers=headers, data={"file": (io.BytesIO(b"# Vierde"), "v3.md"), "change_note": "derde"})
     assert changed.status_code == 422
+    # Two files under one field name once made the fingerprint compare upload objects: a 500 instead of an answer.
+    twice = client.post(url, headers=auth(world.editor_token, **{"Idempotency-Key": "upload-4"}),
+                        data={"file": [(io.BytesIO(b"# Vijf"), "a.md"), (io.BytesIO(b"# Zes"), "b.md")]})
+    assert twice.status_code < 500
 
 
 def test_a_new_version_names_the_comments_it_addresses(client, world):

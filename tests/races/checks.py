@@ -130,6 +130,10 @@ def _check_final(db, document: Document, found: list[AuditEvent], keys: set[str]
         newest_verdict[person_id] = verdict
     voters = _active(db, document.network_id, VOTING_ROLES)
     assert voters
+    final_round = max((r for r in round_list if r.version_id == document.final_version_id), key=lambda r: r.number)
+    if final_round.decision_rule == "organisation":
+        _check_final_per_organisation(db, document, voters, on_version)
+        voters = [v for v in voters if v.organisation is None]  # they decide for themselves
     for voter in voters:
         verdict = newest_verdict.get(voter.person_id)
         assert verdict is not None and verdict.value in APPROVING_VERDICTS, (
@@ -137,6 +141,24 @@ def _check_final(db, document: Document, found: list[AuditEvent], keys: set[str]
             f"is {verdict.value if verdict else None}")
     for member in _active(db, document.network_id, None):
         assert f"final_document:{document.id}:{member.person_id}" in keys, "a final-document mail is missing"
+
+
+def _check_final_per_organisation(db, document: Document, voters: list[Membership], on_version: list[int]) -> None:
+    """Invariant 2 per organisation: every organisation with a vote (and a voting member) has, as its newest verdict
+    on the final version given on its behalf, akkoord or akkoord met opmerkingen."""
+    newest: dict[int, Verdict] = {}
+    for verdict in db.scalars(select(Verdict).join(Participant, Verdict.participant_id == Participant.id)
+                              .where(Verdict.round_id.in_(on_version), Verdict.organisation_id.is_not(None),
+                                     Verdict.suggestion.is_(False), Participant.removed_at.is_(None))
+                              .order_by(Verdict.id)):
+        newest[verdict.organisation_id] = verdict
+    for organisation in {v.organisation.id: v.organisation for v in voters if v.organisation is not None}.values():
+        if not organisation.has_vote or organisation.left_at is not None:
+            continue
+        verdict = newest.get(organisation.id)
+        assert verdict is not None and verdict.value in APPROVING_VERDICTS, (
+            f"document {document.id} is final while organisation {organisation.name}'s verdict on the final version "
+            f"is {verdict.value if verdict else None}")
 
 
 def _active(db, network_id: int, roles: tuple[str, ...] | None) -> list[Membership]:

@@ -9,6 +9,7 @@ What an allowed actor may then do with a POST is for the functional tests; here 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select, text
 
-from storage.database.models import MailMessage, Participant, WebhookDelivery
+from storage.database.models import MailMessage, Participant, WebhookDelivery, utcnow
 from tests.api.conftest import SECOND_TEXT
 from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
-from workflows.domain import api_tokens, documents, finalising, membership, rounds, webhooks
+from workflows.domain import api_tokens, documents, finalising, membership, rounds, substitutes, webhooks
 
 ACTORS = ("anonymous", "other_coordinator", "member", "observer", "editor", "coordinator", "removed_coordinator",
           "removed_member")
@@ -39,6 +40,12 @@ RULES = {
     "member.review": "participant", "member.all_comments": "participant", "member.changes": "participant",
     "member.earlier_comments": "participant", "member.comment_form": "participant", "member.add_comment": "participant",
     "member.give_verdict": "participant", "member.seen": "participant",
+    "substitutes.member_page": "participant", "substitutes.member_name": "participant",
+    "substitutes.member_end": "participant", "substitutes.give_verdict_for": "participant",
+    "substitutes.network_page": "staff", "substitutes.network_name": "coordinator",
+    "substitutes.network_end": "coordinator",
+    "member.dossier_pdf": "participant", "member.dossier_json": "participant",
+    "staff.dossier_pdf": "staff", "staff.dossier_json": "staff",
     "staff.network": "staff", "staff.document": "staff", "staff.version": "staff", "staff.version_docx": "staff",
     "staff.version_original": "staff", "staff.compare": "staff", "staff.compare_docx": "staff",
     "staff.round_page": "staff", "staff.processing": "staff", "staff.commentaartabel": "staff",
@@ -52,6 +59,15 @@ RULES = {
     "staff.finalise": "coordinator", "webhooks.add": "coordinator", "webhooks.disable": "coordinator",
     "webhooks.rotate_secret": "coordinator", "webhooks.redeliver": "coordinator", "mail.send_again": "coordinator",
     "mail.correct_email": "coordinator",
+    "staff.set_network_rule": "coordinator", "staff.set_document_rule": "coordinator",
+    "staff.set_representative": "coordinator",
+    "organisations.register": "staff", "organisations.register_xlsx": "staff", "organisations.record": "staff",
+    "organisations.add_organisation": "coordinator", "organisations.update_organisation": "coordinator",
+    "organisations.record_joining": "coordinator", "organisations.record_leaving": "coordinator",
+    "organisations.import_organisations": "coordinator", "organisations.update_record": "coordinator",
+    "organisations.set_board": "coordinator", "organisations.remove_from_board": "coordinator",
+    "privacy.index": "coordinator", "privacy.member": "coordinator", "privacy.export": "coordinator",
+    "privacy.erase": "coordinator",
 }
 API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
 
@@ -99,13 +115,16 @@ def build(db):
     for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id, Participant.can_vote)):
         rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
     finalising.finalise_document(db, document, second, actor=coordinator)
+    substitution = substitutes.name_substitute(db, member, editor.id, starts_at=utcnow(),
+                                               ends_at=utcnow() + dt.timedelta(days=7), actor=member.person)
     db.commit()
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id).limit(1))
     ids = {"network_id": network.id, "membership_id": member.id, "document_id": document.id,
            "version_id": second.id, "round_id": round_.id, "participant_id": mine.id, "comment_id": comment.id,
            "webhook_id": webhook.id, "delivery_id": delivery.id, "mail_id": mail.id, "token_id": token_row.id,
-           "organisation_id": member.organisation_id, "person_id": member.person_id}
+           "organisation_id": member.organisation_id, "person_id": member.person_id,
+           "substitution_id": substitution.id}
     return network, coordinator, editor, leaving, links, ids
 
 
@@ -130,7 +149,11 @@ def fingerprint(db, network_id: int) -> str:
         "SELECT id, revoked_at FROM api_tokens WHERE network_id = :n ORDER BY id",
         "SELECT id, status, attempts, to_address FROM outbox WHERE network_id = :n ORDER BY id",
         "SELECT seq, hash FROM audit_chains WHERE network_id = :n",
-        "SELECT id FROM organisations WHERE network_id = :n ORDER BY id",
+        "SELECT id, starts_at, ends_at, ended_at FROM substitutions WHERE network_id = :n ORDER BY id",
+        "SELECT id, kind, has_vote, joined_at, left_at, left_reference FROM organisations WHERE network_id = :n "
+        "ORDER BY id",
+        "SELECT purpose, target_group, privacy_statement FROM networks WHERE id = :n",
+        "SELECT id, board, discipline, representative FROM memberships WHERE network_id = :n ORDER BY id",
     ]
     db.rollback()
     digest = hashlib.sha256()

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from storage.database.models import Membership
 from tests.factories import make_network
-from workflows.domain import membership
+from workflows.domain import membership, organisations
 from workflows.errors import Conflict, CsvRejected, InvalidInput
 
 
@@ -76,3 +76,19 @@ def test_leaving_and_rejoining_keeps_the_history(db):
     history = db.scalars(select(Membership).where(Membership.person_id == member.person_id,
                                                    Membership.network_id == network.id)).all()
     assert len(history) == 2 and history[0].left_at is not None and again.left_at is None
+
+
+def test_a_stray_carriage_return_is_a_line_break_in_either_import_never_a_crash(db):
+    # Python's CSV reader raises on a bare CR inside an unquoted field unless the file is read with newline="":
+    # a sheet saved on an old Mac, or a name pasted from elsewhere, must be reported, not a 500.
+    network, coordinator, _people = make_network(db, members=0, editors=0)
+    before = count_members(db, network)
+    with pytest.raises(CsvRejected) as error:
+        membership.import_members_csv(db, network, b"naam,email,organisatie,rol\nAn\rna,a@example.org,Org,lid\n",
+                                      actor=coordinator)
+    assert [(line, code) for line, code, _value in error.value.params["problems"]] == [(2, "wrong_columns")]
+    with pytest.raises(CsvRejected) as error:
+        organisations.import_csv(db, network, b"organisatie;soort\nPraktijk\rWest;huisartsenpraktijk\n",
+                                 actor=coordinator)
+    assert error.value.params["problems"] and all(line in (2, 3) for line, _c, _v in error.value.params["problems"])
+    assert count_members(db, network) == before

@@ -89,7 +89,7 @@ def test_the_last_verdict_counts_and_keeps_its_evidence(db):
     assert len(confirmations) == 2
 
 
-def test_verdicts_cannot_be_updated_in_the_database(db):
+def test_verdicts_cannot_be_changed_or_deleted_in_the_database_but_erasure_may_blank_them(db):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
     round_ = open_round(db, document, coordinator)
@@ -98,6 +98,18 @@ def test_verdicts_cannot_be_updated_in_the_database(db):
     db.commit()
     with pytest.raises(Exception, match="immutable"):
         db.execute(text("UPDATE verdicts SET value = 'niet_akkoord' WHERE id = :id"), {"id": verdict.id})
+    db.rollback()
+    # Erasure (AVG art. 17) may blank the personal evidence, and rename only whom it blanks; nothing else.
+    for change in ("person_name = 'Verwijderde deelnemer 1'", "ip_address = '10.9.9.9'", "content_hash = 'x'",
+                   "person_email = 'other@example.org'", "organisation_name = ''"):
+        with pytest.raises(Exception, match="immutable"):
+            db.execute(text(f"UPDATE verdicts SET {change} WHERE id = :id"), {"id": verdict.id})
+        db.rollback()
+    db.execute(text("UPDATE verdicts SET person_name = 'Verwijderde deelnemer 1', person_email = '', ip_address = '', "
+                    "user_agent = '' WHERE id = :id"), {"id": verdict.id})
+    db.commit()
+    with pytest.raises(Exception, match="never deleted"):
+        db.execute(text("DELETE FROM verdicts WHERE id = :id"), {"id": verdict.id})
     db.rollback()
 
 

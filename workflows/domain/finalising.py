@@ -22,6 +22,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
+from workflows.domain import decisions
 from workflows.domain.exports import FinalFiles, store_blob
 from workflows.domain.notifications import Recipient, queue_emails, release
 from workflows.domain.people import active_members
@@ -69,6 +70,13 @@ def standings(session: Session, document: Document, version: Version) -> list[St
     return result
 
 
+def parties(session: Session, document: Document, version: Version) -> list[decisions.Party]:
+    """Who decides on the version by its rule (`decisions.rule_for_version`), and where each stands."""
+    if decisions.rule_for_version(session, document, version) == "organisation":
+        return decisions.organisation_standings(session, document, version)
+    return [decisions.person_party(s.membership, s.state, s.verdict) for s in standings(session, document, version)]
+
+
 def finalise_document(session: Session, document: Document, version: Version, *, actor: Person) -> Finalisation:
     """Make the document final on `version`; checked under a lock inside this transaction (invariant 2)."""
     document = lock(session, Document, document.id)
@@ -86,13 +94,10 @@ def finalise_document(session: Session, document: Document, version: Version, *,
     # the same lock.
     open_round_id = session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open"))
     open_round = lock(session, Round, open_round_id) if open_round_id is not None else None
-    current = standings(session, document, version)
-    missing = [s for s in current if not s.approves]
+    current = parties(session, document, version)
+    missing = [p for p in current if not p.approves]
     if missing or not current:
-        raise NotUnanimous(missing=[
-            (s.membership.name, s.membership.organisation.name if s.membership.organisation else "", s.state)
-            for s in missing
-        ])
+        raise NotUnanimous(missing=[(p.name, p.organisation_name, p.state) for p in missing])
     if open_round is not None:
         close_round(session, open_round, actor=actor, reason="finalised")
     finalisation = Finalisation(document_id=document.id, version_id=version.id, content_hash=version.content_hash,
@@ -104,7 +109,8 @@ def finalise_document(session: Session, document: Document, version: Version, *,
     # Its audit event also has the final files made once this commits (workflows.outbound.jobs subscribes to it).
     audit.record(session, document.network_id, "document_finalised", actor_id=actor.id, document_id=document.id,
                  version_id=version.id, content_hash=version.content_hash,
-                 approvals=[{"person_id": s.membership.person_id, "verdict_id": s.verdict.id} for s in current])
+                 approvals=[{"person_id": p.membership.person_id, "verdict_id": p.verdict.id} if p.membership else
+                            {"organisation_id": p.organisation.id, "verdict_id": p.verdict.id} for p in current])
     # Held until the final files exist: every mail carries exactly the files made once (`store_final_files`).
     queue_emails(session, "final_document", [
         Recipient(m.person, f"final_document:{document.id}:{m.person_id}", {"document_id": document.id})

@@ -3,9 +3,11 @@ may hold, whichever way it comes in (a form, a CSV file, the API, the command li
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
-from workflows.errors import InvalidInput
+from workflows.errors import CsvRejected, InvalidInput
 
 # Refused in a single line, as a regular-expression character class (Python, JSON Schema/ECMA-262 and Rust's regex
 # read it alike, so the API's schema states the same rule):
@@ -68,3 +70,22 @@ def _symbol(character: str) -> str:
     if character < " ":
         return chr(0x2400 + ord(character))  # the Control Pictures block: ␀ to ␟
     return "\N{SYMBOL FOR DELETE}" if character == "\x7f" else "\N{REPLACEMENT CHARACTER}"
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    """The rows of an uploaded CSV file (UTF-8, with or without BOM; comma, semicolon or tab as Excel writes them).
+    A file that is not UTF-8, or that the CSV reader cannot read (a stray carriage return inside a field, a NUL
+    byte), is rejected as a whole with the reason, never a 500."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CsvRejected(problems=[(0, "not_utf8", "")]) from None
+    dialect = csv.excel
+    try:
+        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
+    except csv.Error:
+        pass
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error:
+        raise CsvRejected(problems=[(0, "not_csv", "")]) from None

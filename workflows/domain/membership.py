@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 from sqlalchemy import select
@@ -101,6 +99,8 @@ def add_member(session: Session, network: Network, *, name: str, email: str, org
     if active_membership(session, network.id, person.id) is not None:
         raise Conflict("already_member", email=person.email)
     organisation = get_or_create_organisation(session, network, organisation_name, actor)
+    if organisation is not None and organisation.left_at is not None:  # the register says it left the network
+        raise Conflict("organisation_already_left", name=organisation.name)
     membership = Membership(network_id=network.id, person_id=person.id, role=role, name=name,
                             organisation_id=organisation.id if organisation else None, joined_at=utcnow())
     session.add(membership)
@@ -178,16 +178,7 @@ def correct_email(session: Session, membership: Membership, new_email: str, *, a
 
 def import_members_csv(session: Session, network: Network, data: bytes, *, actor: Person) -> list[Membership]:
     """Import naam,email,organisatie,rol rows: all of them, or none and every bad row reported."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CsvRejected(problems=[(0, "not_utf8", "")]) from None
-    dialect = csv.excel
-    try:
-        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t")
-    except csv.Error:
-        pass
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = inputs.csv_rows(data)
     problems: list[tuple[int, str, str]] = []
     wanted: list[tuple[str, str, str, str]] = []
     seen: dict[str, int] = {}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from storage.database.engine import lock
 from storage.database.models import MailMessage, Participant, Person, Round, utcnow
 from workflows import audit
+from workflows.domain import decisions
 from workflows.domain.notifications import Recipient, queue_emails
 from workflows.domain.wording import TIMEZONE
 from workflows.errors import Conflict, InvalidInput, RoundClosed
@@ -45,11 +46,9 @@ def _slot_used(session: Session, round_id: int, slot: str) -> bool:
 
 
 def _remind(session: Session, round_: Round, slot: str) -> int:
-    """Queue one reminder to every voter of the round without a verdict; returns how many."""
-    undecided = session.scalars(
-        select(Participant).where(Participant.round_id == round_.id, Participant.can_vote.is_(True),
-                                  Participant.removed_at.is_(None), Participant.current_verdict_id.is_(None))
-    ).all()
+    """Queue one reminder to every voter of the round without a verdict (per organisation: to the representatives
+    of each organisation without one); returns how many."""
+    undecided = decisions.undecided(session, round_)
     queue_emails(session, "reminder", [
         Recipient(p.person, f"reminder:{round_.id}:{slot}:{p.id}", {"participant_id": p.id, "slot": slot})
         for p in undecided], network_id=round_.document.network_id, round_id=round_.id)

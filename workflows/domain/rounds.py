@@ -26,7 +26,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import inputs
+from workflows.domain import decisions, inputs
 from workflows.domain.notifications import Recipient, queue_email, queue_emails
 from workflows.domain.people import active_members, active_membership, normalise_email
 from workflows.domain.versions import WORD_COMMENTS, latest_version
@@ -83,7 +83,7 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
     number = (session.scalar(select(func.max(Round.number)).where(Round.document_id == document.id)) or 0) + 1
     round_ = Round(document_id=document.id, version_id=version.id, number=number, deadline=deadline,
                    message=message, opened_by_id=actor.id, opened_at=now, status="open",
-                   comment_visibility=comment_visibility)
+                   comment_visibility=comment_visibility, decision_rule=decisions.rule_of(document))
     session.add(round_)
     document.status = "in_review"
     session.flush()
@@ -100,7 +100,8 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
     # Its audit event also has the round closed at its deadline (workflows.outbound.jobs subscribes to it).
     audit.record(session, document.network_id, "round_opened", actor_id=actor.id, document_id=document.id,
                  round_id=round_.id, version_id=version.id, content_hash=version.content_hash,
-                 deadline=deadline.isoformat(), participants=len(participants), comment_visibility=comment_visibility)
+                 deadline=deadline.isoformat(), participants=len(participants), comment_visibility=comment_visibility,
+                 decision_rule=round_.decision_rule)
     if bring_in_word_comments:
         _bring_in_word_comments(session, round_, version, participants)
     return round_
@@ -305,6 +306,15 @@ class Evidence:
     link_id: int | None = None
 
 
+@dataclass
+class OnBehalf:
+    """A verdict a substitute (plaatsvervanger) gives for an absent person: the substitution and the substitute's
+    own participant in the round (whose name, address and link are the verdict's evidence)."""
+
+    substitution_id: int
+    substitute: Participant
+
+
 def _lock_open_round(session: Session, participant: Participant) -> Round:
     round_ = lock(session, Round, participant.round_id)
     if not round_.is_open:
@@ -314,11 +324,15 @@ def _lock_open_round(session: Session, participant: Participant) -> Round:
     return round_
 
 
-def record_verdict(session: Session, participant: Participant, *, value: str, reason: str, evidence: Evidence) -> Verdict:
-    """Record a verdict on the round's version; the last one before the round closes counts."""
+def record_verdict(session: Session, participant: Participant, *, value: str, reason: str, evidence: Evidence,
+                   on_behalf: OnBehalf | None = None) -> Verdict:
+    """Record a verdict on the round's version; the last one before the round closes counts. `on_behalf`: a
+    substitute gives it for the absent `participant` (workflows.domain.substitutes checks the substitution)."""
     round_ = _lock_open_round(session, participant)
     if not participant.can_vote:
         raise NotAllowed("observer_no_verdict")
+    # Per organisation: a representative's verdict counts for the organisation, a colleague's is a suggestion.
+    organisation_id, suggestion = decisions.verdict_kind(round_, participant)
     if value not in VERDICTS:
         raise InvalidInput("unknown_verdict")
     reason = inputs.text(reason, "reason")
@@ -326,23 +340,32 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
         raise InvalidInput("reason_required")
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput("too_long", limit=MAX_REASON_LENGTH)
-    person = participant.person
+    # Who pressed the button: the participant, or their substitute (then it is recorded on whose behalf).
+    acting = on_behalf.substitute if on_behalf else participant
+    person = acting.person
     # The name and organisation as this network knows the person (its membership's), never another network's.
-    organisation = participant.membership.organisation
+    organisation = acting.membership.organisation
     version = session.get(Version, round_.version_id)
     verdict = Verdict(
         round_id=round_.id, participant_id=participant.id, value=value, reason=reason, version_id=version.id,
-        content_hash=version.content_hash, person_name=participant.membership.name, person_email=person.email,
+        content_hash=version.content_hash, person_name=acting.membership.name, person_email=person.email,
         organisation_name=organisation.name if organisation else "", ip_address=evidence.ip_address[:64],
         user_agent=evidence.user_agent[:500], link_id=evidence.link_id, created_at=utcnow(),
+        organisation_id=organisation_id, suggestion=suggestion,
+        substitution_id=on_behalf.substitution_id if on_behalf else None,
+        on_behalf_of_name=participant.membership.name if on_behalf else "",
+        on_behalf_of_email=participant.person.email if on_behalf else "",
     )
     session.add(verdict)
     session.flush()
     participant.current_verdict_id = verdict.id
-    note_opened(session, participant)
+    note_opened(session, acting)
     audit.record(session, round_.document.network_id, "verdict_given", actor_id=person.id,
                  document_id=round_.document_id, round_id=round_.id, verdict_id=verdict.id, value=value,
-                 content_hash=version.content_hash, ip_address=verdict.ip_address, link_id=evidence.link_id)
+                 content_hash=version.content_hash, ip_address=verdict.ip_address, link_id=evidence.link_id,
+                 organisation_id=organisation_id, suggestion=suggestion,
+                 **({"substitution_id": on_behalf.substitution_id, "on_behalf_of_person_id": participant.person_id}
+                    if on_behalf else {}))
     queue_email(session, "verdict_confirmation", person, key=f"verdict_confirmation:{verdict.id}",
                 network_id=round_.document.network_id, round_id=round_.id, verdict_id=verdict.id)
     return verdict
@@ -507,13 +530,9 @@ class Summary:
 
 
 def summary(session: Session, round_: Round) -> Summary:
-    """The figures; who did not answer by the names the round's network knows them by."""
-    rows = session.execute(
-        select(Membership.name, Verdict.value).select_from(Participant)
-        .join(Membership, Participant.membership_id == Membership.id)
-        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
-        .where(Participant.round_id == round_.id, Participant.removed_at.is_(None), Participant.can_vote.is_(True))
-    ).all()
+    """The figures, by the round's rule (per organisation: the organisations and those without one); who did not
+    answer by the names the round's network knows them by."""
+    rows = decisions.summary_rows(session, round_)
     counts = {value: 0 for value in VERDICTS}
     for _name, value in rows:
         if value:

@@ -19,6 +19,7 @@ from storage.database.models import (
     Version,
     VersionAddress,
 )
+from workflows.domain import decisions
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Entry:
 
 
 def timeline(session: Session, document: Document) -> list[Entry]:
-    """Every version, every round's opening and closing, and the finalisation, oldest first (five queries)."""
+    """Every version, every round's opening and closing, and the finalisation, oldest first (five queries, and two
+    more for each round decided per organisation)."""
     versions = session.scalars(select(Version).where(Version.document_id == document.id)).all()
     rounds = session.scalars(select(Round).where(Round.document_id == document.id)).all()
     figures = {r.id: RoundFigures() for r in rounds}
@@ -62,6 +64,11 @@ def timeline(session: Session, document: Document) -> list[Entry]:
         figures[round_id].voters += number
         if value:
             figures[round_id].counts[value] += number
+    for r in rounds:
+        if r.decision_rule == "organisation":  # the organisations (and those without one) decide, not each person
+            values = [value for _name, value in decisions.round_parties(session, r)]
+            figures[r.id].voters = len(values)
+            figures[r.id].counts = {value: values.count(value) for value in VERDICTS}
     for round_id, total, processed in session.execute(
         select(Comment.round_id, func.count(Comment.id), func.count(Comment.processed_at))
         .join(Round, Comment.round_id == Round.id)

@@ -18,20 +18,24 @@ from storage.database.models import (
     Finalisation,
     MailMessage,
     Membership,
+    Network,
+    Organisation,
     Participant,
     Person,
     Round,
     SignInToken,
+    Substitution,
     Verdict,
     Version,
     utcnow,
 )
-from workflows.domain import comments, people, rounds, signin
+from workflows.domain import comments, people, rounds, signin, substitutes
 from workflows.domain.exports import DOCX, PDF, safe_filename
 from workflows.domain.wording import (
     DISPOSITION_WORDS,
     LOCALES,
     ROOT,
+    TIMEZONE,
     VERDICT_WORDS,
     catalogue,
     format_when,
@@ -40,7 +44,7 @@ from workflows.outbound.mail import Attachment, Mail
 
 TEMPLATES = ROOT / "templates"
 # The mails that carry a personal link into a round, minted for each attempt to deliver them.
-LINK_EMAILS = ("invitation", "reminder", "deadline_extended")
+LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invitation")
 
 
 class NothingToSend(Exception):
@@ -127,6 +131,8 @@ class Batch:
                 self.names[network_id, person_id] = name
         self.own_names = people.own_names(session, {m.person_id for m in messages if m.network_id is None})
         self._keep(_load(session, SignInToken, ids("sign_in_token_id")))
+        self._keep(_load(session, Substitution, ids("substitution_id"), selectinload(Substitution.absent),
+                         selectinload(Substitution.substitute)))
         self.finalisations = {f.document_id: f for f in session.scalars(
             select(Finalisation).where(Finalisation.document_id.in_(ids("document_id"))))}
         self._summaries: dict[int, rounds.Summary] = {}
@@ -152,6 +158,8 @@ class Batch:
 
     def check(self, message: MailMessage) -> None:
         """Raise NothingToSend when the mail has lost its meaning, before a link is minted for it."""
+        if self.session.get(Person, message.person_id).erased_at is not None:
+            raise NothingToSend("the person was erased (AVG art. 17)")  # whatever queued it: no mail goes to them
         if message.email == "sign_in":
             token = self.session.get(SignInToken, message.params["sign_in_token_id"])
             if token.used_at is not None or token.expires_at <= utcnow():
@@ -164,6 +172,9 @@ class Batch:
                 raise NothingToSend("participant left the network")
             if message.email == "reminder" and participant.current_verdict_id is not None:
                 raise NothingToSend("the participant has given a verdict since")
+            if message.email == "substitute_invitation" and not substitutes.is_active(
+                    self.session.get(Substitution, message.params["substitution_id"])):
+                raise NothingToSend("the substitution has ended")
         if message.email == "final_document":
             finalisation = self.finalisations.get(message.params["document_id"])
             if finalisation is None or finalisation.docx_sha256 is None:
@@ -319,6 +330,51 @@ def round_outcome_variables(batch: Batch, params: dict, token: str | None):
             "summary": batch.summary(round_), "can_vote": participant.can_vote}, []
 
 
+def organisation_left_variables(batch: Batch, params: dict, token: str | None):
+    """An organisation left the network (toe- en uittreding): its people, whose membership ended with it."""
+    organisation = batch.session.get(Organisation, params["organisation_id"])
+    round_ids = params.get("round_ids", [])
+    stopped = list(batch.session.scalars(select(Round).where(Round.id.in_(round_ids)).order_by(Round.id))) \
+        if round_ids else []
+    left = organisation.left_at.astimezone(TIMEZONE).date() if organisation.left_at else None
+    return {"organisation": organisation, "network": batch.session.get(Network, organisation.network_id),
+            "rounds": stopped, "left_on": f"{left.day}-{left.month}-{left.year}" if left else ""}, []
+
+
+def _substitution(batch: Batch, params: dict) -> dict:
+    """What every mail about a substitute carries: the period, who is away, who stands in, who arranged it."""
+    substitution = batch.session.get(Substitution, params["substitution_id"])
+    return {"substitution": substitution, "absent": substitution.absent.name, "substitute": substitution.substitute.name,
+            "named_by": batch.known(substitution.network_id, substitution.created_by_id).name,
+            "by_themselves": substitution.created_by_id == substitution.absent.person_id,
+            "network": batch.session.get(Network, substitution.network_id)}
+
+
+def substitution_named_variables(batch: Batch, params: dict, token: str | None):
+    return _substitution(batch, params), []
+
+
+def substitute_named_variables(batch: Batch, params: dict, token: str | None):
+    return _substitution(batch, params), []
+
+
+def substitution_ended_variables(batch: Batch, params: dict, token: str | None):
+    return _substitution(batch, params), []
+
+
+def substitute_invitation_variables(batch: Batch, params: dict, token: str | None):
+    return _round_mail(batch, params, token) | _substitution(batch, params), []
+
+
+def substitute_verdict_variables(batch: Batch, params: dict, token: str | None):
+    variables = _substitution(batch, params)
+    verdict = batch.session.get(Verdict, params["verdict_id"])
+    round_ = batch.session.get(Round, verdict.round_id)
+    variables.update(verdict=verdict, round=round_, document=round_.document,
+                     version=batch.session.get(Version, verdict.version_id), link_url=f"{batch.base_url}/link")
+    return variables, []
+
+
 VARIABLES = {
     "sign_in": sign_in_variables,
     "invitation": invitation_variables,
@@ -328,4 +384,10 @@ VARIABLES = {
     "deadline_extended": deadline_extended_variables,
     "round_summary": round_summary_variables,
     "round_outcome": round_outcome_variables,
+    "substitution_named": substitution_named_variables,
+    "substitute_named": substitute_named_variables,
+    "substitute_invitation": substitute_invitation_variables,
+    "substitute_verdict": substitute_verdict_variables,
+    "substitution_ended": substitution_ended_variables,
+    "organisation_left": organisation_left_variables,
 }

@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.database.engine import run_transaction
 from storage.database.models import AuditEvent, Finalisation, MailMessage, utcnow
 from workflows import audit
-from workflows.domain import address_requests, exports, finalising, idempotency, reminders, rounds, web_sessions
+from workflows.domain import (
+    address_requests,
+    exports,
+    finalising,
+    idempotency,
+    reminders,
+    rounds,
+    substitutes,
+    web_sessions,
+)
+from workflows.domain.dossier import build_dossier, store_dossier, without_dossier
 from workflows.domain.notifications import PENDING_IDS
 from workflows.outbound import emails, mail, outbox, webhooks
 
@@ -233,14 +243,22 @@ def close_round_if_due(round_id: int) -> bool:
 
 def make_final_files(document_id: int) -> str:
     """Make the final .docx and PDF once (outside any transaction: a 200-page PDF takes seconds), then store
-    them and release the final mails that wait for them. Made already: nothing to do."""
+    them and release the final mails that wait for them; then the evidence dossier, once, the same way. Made
+    already: nothing to do."""
     runtime = current()
     with runtime.read_session_factory() as reading:
         finalisation = reading.scalar(select(Finalisation).where(Finalisation.document_id == document_id))
-        if finalisation is None or finalisation.docx_sha256 is not None:
+        if finalisation is None or None not in (finalisation.docx_sha256, finalisation.dossier_json_sha256):
             return "nothing to do"
-        files = exports.final_files(reading, document_id)
-    run_transaction(runtime.session_factory, lambda session: finalising.store_final_files(session, document_id, files))
+        files = exports.final_files(reading, document_id) if finalisation.docx_sha256 is None else None
+        made_dossier = finalisation.dossier_json_sha256 is None
+    if files is not None:
+        run_transaction(runtime.session_factory,
+                        lambda session: finalising.store_final_files(session, document_id, files))
+    if made_dossier:  # after the files: the final mails wait for those, nobody waits for the dossier
+        with runtime.read_session_factory() as reading:
+            built = build_dossier(reading, document_id)
+        run_transaction(runtime.session_factory, lambda session: store_dossier(session, document_id, built))
     return "made"
 
 
@@ -251,6 +269,9 @@ def tick(now_iso: str | None = None) -> dict:
     runtime = current()
     now = dt.datetime.fromisoformat(now_iso) if now_iso else utcnow()
     reminded = run_transaction(runtime.session_factory, lambda session: reminders.send_due(session, now=now))
+    # Substitutes whose period began, or rounds opened during one: the substitute's invitation.
+    substitutes_invited = run_transaction(runtime.session_factory,
+                                          lambda session: substitutes.invite_due(session, now=now))
     forgotten = run_transaction(runtime.session_factory, lambda session: idempotency.expire(session, now))
     sessions_deleted = run_transaction(runtime.session_factory, lambda session: web_sessions.delete_finished(
         session, now, runtime.session_lifetimes))
@@ -258,7 +279,8 @@ def tick(now_iso: str | None = None) -> dict:
                               lambda session: outbox.give_up_crashed(session, now, runtime.schedule))
     with runtime.read_session_factory() as session:
         mail_ids, webhook_ids = outbox.sweep(session, now, runtime.schedule)
-        unmade = finalising.without_files(session, now - dt.timedelta(seconds=runtime.schedule.sweep_grace))
+        before = now - dt.timedelta(seconds=runtime.schedule.sweep_grace)
+        unmade = sorted(set(finalising.without_files(session, before)) | set(without_dossier(session, before)))
         overdue = rounds.overdue_round_ids(session, now=now)
         requests = address_requests.forgotten(session, now - dt.timedelta(seconds=runtime.schedule.sweep_grace))
     q = queue()
@@ -274,7 +296,7 @@ def tick(now_iso: str | None = None) -> dict:
                                  lambda session, round_id=round_id: rounds.close_round_if_due(session, round_id, now=now))
                  for round_id in overdue)
     return {"enqueued": len(mail_ids), "webhooks": len(webhook_ids), "address_requests": len(requests),
-            "closed_rounds": closed, "reminders": reminded,
+            "closed_rounds": closed, "reminders": reminded, "substitutes_invited": substitutes_invited,
             "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten,
             "web_sessions_deleted": sessions_deleted}
 

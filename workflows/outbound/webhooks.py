@@ -29,6 +29,7 @@ from storage.database.models import (
     WebhookDelivery,
 )
 from workflows import audit
+from workflows.domain import decisions
 from workflows.domain.notifications import hand_over
 from workflows.domain.webhooks import resolve
 from workflows.errors import InvalidInput
@@ -88,7 +89,13 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _round_figures(session: Session, round_id: int) -> dict:
-    """How many current voters the round has and how many of them gave which verdict (their latest)."""
+    """How many current voters the round has and how many of them gave which verdict (their latest); per
+    organisation, the voters are the organisations (and the voters without one)."""
+    round_ = session.get(Round, round_id)
+    if round_.decision_rule == "organisation":
+        values = [value for _name, value in decisions.round_parties(session, round_)]
+        return {"decision_rule": "organisation", "voters": len(values), "without_verdict": values.count(None),
+                "verdicts": {value: values.count(value) for value in VERDICTS}}
     counts = dict(session.execute(
         select(Verdict.value, func.count(Participant.id))
         .select_from(Participant)
@@ -96,7 +103,7 @@ def _round_figures(session: Session, round_id: int) -> dict:
         .where(Participant.round_id == round_id, Participant.can_vote.is_(True), Participant.removed_at.is_(None))
         .group_by(Verdict.value)
     ).all())
-    return {"voters": sum(counts.values()), "without_verdict": counts.pop(None, 0),
+    return {"decision_rule": "person", "voters": sum(counts.values()), "without_verdict": counts.pop(None, 0),
             "verdicts": {value: counts.get(value, 0) for value in VERDICTS}}
 
 
@@ -120,7 +127,14 @@ def _event_data(session: Session, event: AuditEvent) -> dict:
         verdict = session.get(Verdict, event.data["verdict_id"])
         data["verdict"] = {"id": verdict.id, "value": verdict.value, "person_email": verdict.person_email,
                            "person_name": verdict.person_name, "organisation": verdict.organisation_name,
-                           "created_at": _iso(verdict.created_at)}
+                           "created_at": _iso(verdict.created_at),
+                           # Per organisation: the organisation it counts for (given by a representative), or a
+                           # colleague's suggestion that counts for nothing.
+                           "organisation_id": verdict.organisation_id, "suggestion": verdict.suggestion,
+                           # Given by a substitute: person_* is the substitute, this the absent person it counts for.
+                           "on_behalf_of": {"substitution_id": verdict.substitution_id,
+                                            "name": verdict.on_behalf_of_name, "email": verdict.on_behalf_of_email}
+                           if verdict.substitution_id else None}
     if event.kind == "document_finalised":
         data["finalised_at"] = _iso(event.created_at)
         data["approvals"] = len(event.data.get("approvals", []))

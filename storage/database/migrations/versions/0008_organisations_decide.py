@@ -100,6 +100,10 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch:
             for column in reversed(columns):
                 batch.drop_column(column.name)
+    if op.get_bind().dialect.name == "sqlite":  # batch mode rebuilt verdicts, without their trigger
+        op.execute("DROP TRIGGER IF EXISTS verdicts_are_immutable")
+        op.execute("CREATE TRIGGER verdicts_are_immutable BEFORE UPDATE ON verdicts "
+                   "BEGIN SELECT RAISE(ABORT, 'verdicts are immutable'); END")
     op.drop_index("ix_substitutions_substitute_membership_id", "substitutions")
     op.drop_index("ix_substitutions_absent_membership_id", "substitutions")
     op.drop_index("ix_substitutions_network_id", "substitutions")

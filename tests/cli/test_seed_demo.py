@@ -1,0 +1,48 @@
+"""seed-demo: the demo zorgnetwerk decides per organisation (a patiëntenorganisatie and an expertisecentrum in its
+kerngroep, representatives, its own record), a second demo network decides per person; running it twice adds
+nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from service.cli import DEMO_CLUSTER, DEMO_NETWORK
+from storage.database.models import Membership, Network, Organisation
+from tests.factories import fresh
+from workflows.domain import network_record
+
+
+def test_seed_demo_makes_both_decision_rules_and_a_complete_record(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].startswith("Sign in as the demo coordinator")
+    fresh(db)
+    zorgnetwerk = db.scalar(select(Network).where(Network.name == DEMO_NETWORK))
+    cluster = db.scalar(select(Network).where(Network.name == DEMO_CLUSTER))
+    assert zorgnetwerk.decision_rule == "organisation" and cluster.decision_rule == "person"
+    assert zorgnetwerk.purpose and zorgnetwerk.target_group and zorgnetwerk.privacy_statement
+    kinds = {o.name: o.kind for o in db.scalars(select(Organisation).where(Organisation.network_id == zorgnetwerk.id))}
+    assert kinds["Patiëntenvereniging Noord"] == "patientenorganisatie"
+    assert kinds["Expertisecentrum UMC Noord"] == "expertisecentrum"
+    assert all(o.joined_at and o.joined_reference for o in db.scalars(
+        select(Organisation).where(Organisation.network_id == zorgnetwerk.id)))
+    board = network_record.board_members(db, zorgnetwerk.id)
+    assert {m.organisation.kind for m in board} == {"patientenorganisatie", "expertisecentrum"}
+    # Every organisation with people and a vote has a representative; the kerngroep checks find nothing missing.
+    represented = set(db.scalars(select(Membership.organisation_id).where(
+        Membership.network_id == zorgnetwerk.id, Membership.representative.is_(True))))
+    with_people = set(db.scalars(select(Membership.organisation_id).where(
+        Membership.network_id == zorgnetwerk.id, Membership.organisation_id.is_not(None))))
+    assert with_people and with_people <= represented
+    codes = {w.code for w in network_record.warnings(db, zorgnetwerk.id)}
+    assert not codes & {"no_patient_organisation", "no_expertise_centre"}
+    # The cluster's bestuur: four people, two disciplines equally.
+    assert not {w.code for w in network_record.warnings(db, cluster.id)} & {"board_too_small", "disciplines_unequal"}
+    # Idempotent.
+    before = db.scalar(select(func.count()).select_from(Organisation))
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    fresh(db)
+    assert db.scalar(select(func.count()).select_from(Organisation)) == before
+    assert db.scalar(select(func.count()).select_from(Network).where(Network.name.in_((DEMO_NETWORK, DEMO_CLUSTER)))) == 2
