@@ -72,6 +72,7 @@ DEMO_REPRESENTATIVES = {"anna@patientenvereniging.example", "bram@umcg-expertise
                         "dirk@huisartsen-noord.example", "eva@apotheek-centrum.example"}
 DEMO_BOARD = {"anna@patientenvereniging.example": "patiënt", "bram@umcg-expertise.example": "medisch specialist"}
 DEMO_RECORD = {
+    "board_kind": "kerngroep",
     "purpose": "Betere zorg voor mensen met een zeldzame aandoening in Noord-Nederland: de zorg van patiënten-"
                "vereniging, expertisecentrum, huisarts en apotheek sluit op elkaar aan.",
     "target_group": "Mensen met een zeldzame aandoening in Groningen, Friesland en Drenthe, en hun naasten.",
@@ -198,7 +199,7 @@ def _seed_cluster(session, coordinator: Person) -> None:
                                   "en apotheken maken afspraken over medicatie, spoedzorg en overdracht.",
         target_group="Alle inwoners van de regio West die bij een van de aangesloten praktijken staan ingeschreven.",
         privacy_statement="Het cluster bewaart van zijn leden naam, e-mailadres, organisatie en rol, en hun commentaar "
-                          "en akkoord in Akkoord.", actor=coordinator)
+                          "en akkoord in Akkoord.", board_kind="bestuur", actor=coordinator)
     cluster.decision_rule = "person"
 
 

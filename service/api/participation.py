@@ -15,7 +15,7 @@ from service.api.registry import operation
 from service.api.rounds import comment_out, round_authors, verdict_out
 from service.web import db
 from storage.database.models import Comment, Verdict, Version
-from workflows.domain import comments, decisions, people, rounds
+from workflows.domain import comments, decisions, people, rounds, substitutes
 from workflows.errors import NotFound
 
 TAG = "Member (personal round token)"
@@ -30,13 +30,16 @@ def _participation() -> s.Participation:
         organisation_id=internal.organisation.id, organisation=internal.organisation.name,
         verdict=verdict_out(internal.verdict, None) if internal.verdict else None,
         suggestions=[verdict_out(v, v.id) for _name, v in internal.suggestions]) if internal else None
+    standing_in = substitutes.page_state(db.session(), participant.person_id, round_.id)
     return s.Participation(
         participant_id=participant.id, person=s.PersonOut.known_as(participant.person, participant.membership.name),
         can_vote=participant.can_vote, round=s.RoundOut.model_validate(round_),
         document=s.DocumentBrief.model_validate(round_.document),
         version=version_out(db.session().get(Version, round_.version_id)),
         verdict=verdict_out(verdict, verdict.id) if verdict else None,
-        capacity=decisions.capacity(round_, participant), organisation_view=view)
+        capacity=decisions.capacity(round_, participant), organisation_view=view,
+        acting_for=[s.ActingForOut(**vars(a)) for a in standing_in.acting_for],
+        absences=[s.AbsenceOut(**vars(a)) for a in standing_in.absences])
 
 
 @operation(bp, "GET", "/participation", summary="The round this token is for: document, version, deadline and "
@@ -117,13 +120,62 @@ def participation_reply(comment_id: int, body: s.ReplyIn):
 
 
 @operation(bp, "POST", "/participation/verdicts", summary="Give your verdict (the last one before the round "
-           "closes counts)", tag=TAG, caller="member", body=s.VerdictIn, response=s.VerdictOut, status=201,
-           errors=(400, 403, 409), idempotent=True)  # 403: an observer, or an organisation without a vote
+           "closes counts), or, with on_behalf_of, the verdict of an absent colleague you stand in for", tag=TAG,
+           caller="member", body=s.VerdictIn, response=s.VerdictOut, status=201, errors=(400, 403, 404, 409),
+           idempotent=True)
+# 403: an observer, an organisation without a vote, or a substitution not running now; 404: not your substitution
 def participation_verdict(body: s.VerdictIn):
     who = caller()
     evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,
                                link_id=who.link.id)
-    verdict = rounds.record_verdict(db.session(), who.participant, value=body.value, reason=body.reason,
-                                    evidence=evidence)
+    if body.on_behalf_of is not None:
+        verdict = substitutes.record_verdict_for(db.session(), who.participant, body.on_behalf_of, value=body.value,
+                                                 reason=body.reason, evidence=evidence)
+    else:
+        verdict = rounds.record_verdict(db.session(), who.participant, value=body.value, reason=body.reason,
+                                        evidence=evidence)
     rounds.note_link_used(db.session(), who.link)
     return verdict_out(verdict, verdict.id)
+
+
+def _substitution_out(substitution) -> s.SubstitutionOut:
+    return s.SubstitutionOut(id=substitution.id, absent_name=substitution.absent.name,
+                             substitute_name=substitution.substitute.name, starts_at=substitution.starts_at,
+                             ends_at=substitution.ends_at, ended_at=substitution.ended_at)
+
+
+@operation(bp, "GET", "/participation/substitutes", summary="Who may stand in for you (plaatsvervangers), and your "
+           "substitutions not yet over, either way round", tag=TAG, caller="member", response=s.Substitutes)
+def participation_substitutes():
+    participant = caller().participant
+    session = db.session()
+    return s.Substitutes(
+        candidates=[s.SubstituteCandidate(membership_id=m.id, name=m.name)
+                    for m in substitutes.candidates(session, participant.membership)],
+        substitutions=[_substitution_out(x) for x in substitutes.of_person(session, caller().network_id,
+                                                                            participant.person_id)])
+
+
+@operation(bp, "POST", "/participation/substitutes", summary="Name a colleague of your organisation as your "
+           "substitute for a period; you both receive an email", tag=TAG, caller="member", body=s.SubstituteIn,
+           response=s.SubstitutionOut, status=201, errors=(400, 409), idempotent=True)
+def participation_name_substitute(body: s.SubstituteIn):
+    who = caller()
+    substitution = substitutes.name_substitute(db.session(), who.participant.membership,
+                                               body.substitute_membership_id, starts_at=body.starts_at,
+                                               ends_at=body.ends_at, actor=who.participant.person)
+    rounds.note_link_used(db.session(), who.link)
+    return _substitution_out(substitution)
+
+
+@operation(bp, "POST", "/participation/substitutes/{substitution_id}/end", summary="Take over again: your "
+           "substitute no longer acts for you (verdicts given so far stay)", tag=TAG, caller="member",
+           response=s.SubstitutionOut, errors=(409,))
+def participation_end_substitution(substitution_id: int):
+    who = caller()
+    substitution = substitutes.get(db.session(), who.network_id, substitution_id)
+    if substitution.absent.person_id != who.participant.person_id:
+        raise NotFound()
+    substitution = substitutes.end_substitution(db.session(), substitution, actor=who.participant.person)
+    rounds.note_link_used(db.session(), who.link)
+    return _substitution_out(substitution)

@@ -60,6 +60,9 @@ FIELDS = {
     "unknown_comment_numbers": "addresses", "wrong_document": "version_id", "unknown_token_role": "role",
     "selection_not_found": "selected",
     "organisation_name_required": "name", "organisation_exists": "name", "unknown_organisation_kind": "kind",
+    "substitute_not_member": "substitute_membership_id", "substitute_self": "substitute_membership_id",
+    "substitute_other_organisation": "substitute_membership_id", "substitute_no_vote": "substitute_membership_id",
+    "substitution_ends_before_start": "ends_at", "substitution_in_past": "ends_at",
 }
 
 

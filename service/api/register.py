@@ -87,7 +87,7 @@ def _record(network: Network) -> s.RecordOut:
         warnings = [s.RecordWarning(code=w.code, params=w.params, message=record_warning(w.code, w.params))
                     for w in network_record.warnings(session, network.id)]
     return s.RecordOut(network_id=network.id, purpose=network.purpose, target_group=network.target_group,
-                       privacy_statement=network.privacy_statement,
+                       privacy_statement=network.privacy_statement, board_kind=network.board_kind,
                        board=[s.MembershipOut.model_validate(m) for m in
                               network_record.board_members(session, network.id)],
                        warnings=warnings)
@@ -108,7 +108,7 @@ def update_network_record(network_id: int, body: s.RecordIn):
     check_network(network_id)
     network = network_record.update_record(
         db.session(), db.session().get(Network, network_id), purpose=body.purpose, target_group=body.target_group,
-        privacy_statement=body.privacy_statement, actor=caller().person)
+        privacy_statement=body.privacy_statement, board_kind=body.board_kind, actor=caller().person)
     return _record(network)
 
 

@@ -229,6 +229,9 @@ class RecordIn(Input):
     purpose: Text = Field(max_length=5000, description="The network's purpose (doel).")
     target_group: Text = Field(max_length=5000, description="Its target group (doelgroep).")
     privacy_statement: Text = Field(max_length=20000, description="Shown to members on their pages.")
+    board_kind: Literal["kerngroep", "bestuur"] | None = Field(
+        None, description="What its board is: a zorgnetwerk's kerngroep or a cluster's bestuur (null: not said, and "
+                          "every check of the handbooks applies).")
 
 
 class RecordWarning(Output):
@@ -245,6 +248,7 @@ class RecordOut(Output):
     purpose: str
     target_group: str
     privacy_statement: str
+    board_kind: Literal["kerngroep", "bestuur"] | None
     board: list[MembershipOut] = Field(description="The kerngroep or bestuur: current members marked so.")
     warnings: list[RecordWarning]
 
@@ -524,6 +528,9 @@ class CommentaartabelRow(Output):
     comment: str
     disposition: str
     answer: str
+    capacity: str = Field("", description="Under the per-organisation rule, in what capacity the author wrote, in "
+                                          "words (representative of, colleague at, or substitute on behalf of); "
+                                          "empty under the per-person rule.")
 
 
 class Commentaartabel(Output):
@@ -546,6 +553,9 @@ class MemberCommentIn(Input):
 class VerdictIn(Input):
     value: Verdict
     reason: Text = Field("", max_length=5000, description="Required with niet_akkoord.")
+    on_behalf_of: int | None = Field(None, ge=1, le=2**31 - 1, description=(
+        "As a substitute (plaatsvervanger): the substitution_id of someone in `acting_for` of GET /participation. "
+        "The verdict is then recorded as theirs, given by you on their behalf, and they are told by email."))
 
 
 class PlacementOut(Output):
@@ -583,6 +593,54 @@ class OrganisationView(Output):
     suggestions: list[VerdictOut] = Field(description="The colleagues' latest suggestions.")
 
 
+class ActingForOut(Output):
+    """Someone you stand in for (plaatsvervanger) now, in this round."""
+
+    substitution_id: int = Field(description="Send it as `on_behalf_of` with a verdict to give theirs.")
+    absent_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    verdict_value: Verdict | None = Field(description="Their verdict that counts now, if any.")
+    verdict_by: str | None = Field(description="Who gave it (they themselves, or a substitute on their behalf).")
+    verdict_at: dt.datetime | None
+
+
+class AbsenceOut(Output):
+    """Who stands in (or will stand in) for you."""
+
+    substitution_id: int
+    substitute_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    active: bool = Field(description="Whether the period has begun.")
+
+
+class SubstitutionOut(Output):
+    id: int
+    absent_name: str
+    substitute_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class SubstituteCandidate(Output):
+    membership_id: int
+    name: str
+
+
+class Substitutes(Output):
+    candidates: list[SubstituteCandidate] = Field(description="Colleagues of your organisation with a vote, who "
+                                                              "may stand in for you.")
+    substitutions: list[SubstitutionOut] = Field(description="Your substitutions not yet over, either way round.")
+
+
+class SubstituteIn(Input):
+    substitute_membership_id: int = Field(ge=1, le=2**31 - 1, description="One of the candidates.")
+    starts_at: AwareDatetime = Field(description="From when (with a time zone; a time past means now).")
+    ends_at: AwareDatetime = Field(description="Until when (with a time zone).")
+
+
 class Participation(Output):
     participant_id: int
     person: PersonOut
@@ -595,6 +653,9 @@ class Participation(Output):
         "person", description="What your verdict is: your own (person), your organisation's (representative), a "
                               "suggestion to its representatives (colleague), or none (no_vote).")
     organisation_view: OrganisationView | None = None
+    acting_for: list[ActingForOut] = Field(default_factory=list, description="Absent colleagues you may give the "
+                                           "verdict for now, as their substitute.")
+    absences: list[AbsenceOut] = Field(default_factory=list, description="Your substitutes, now or to come.")
 
 
 # Webhooks ----------------------------------------------------------------------------------------------

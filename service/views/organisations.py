@@ -145,9 +145,11 @@ def _record_page(network: Network, status: int = 200, **forms):
     board = network_record.board_members(session, network.id)
     board_form = BoardForm()
     board_form.membership_id.choices = _member_choices(session, network.id)
+    record_form = RecordForm(obj=network)
+    record_form.board_kind.data = network.board_kind or ""
     context = dict(network=network, own=own, board=board, kind_labels=KIND_LABELS,
                    warnings=[record_warning(w.code, w.params) for w in network_record.warnings(session, network.id)],
-                   record_form=RecordForm(obj=network), board_form=board_form, confirm=ConfirmForm())
+                   record_form=record_form, board_form=board_form, confirm=ConfirmForm())
     context.update(forms)
     return render_template("staff/record.html", **context), status
 
@@ -171,7 +173,8 @@ def update_record(network_id: int):
         return _record_page(network, 400, record_form=form)
     network_record.update_record(db.session(), network, purpose=form.purpose.data or "",
                                  target_group=form.target_group.data or "",
-                                 privacy_statement=form.privacy_statement.data or "", actor=person)
+                                 privacy_statement=form.privacy_statement.data or "",
+                                 board_kind=form.board_kind.data or None, actor=person)
     flash(_("The network's record was saved."))
     return redirect(url_for("organisations.record", network_id=network.id), 303)
 

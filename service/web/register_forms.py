@@ -55,6 +55,9 @@ class RecordForm(FlaskForm):
                                  validators=[Optional(), Length(max=5000), StorableText()])
     privacy_statement = TextAreaField(_l("Privacy statement"),
                                       validators=[Optional(), Length(max=20000), StorableText()])
+    board_kind = SelectField(_l("Our board is"), choices=[
+        SelectChoice("", _l("not said yet")), SelectChoice("kerngroep", _l("a kerngroep (zorgnetwerk)")),
+        SelectChoice("bestuur", _l("a bestuur (cluster)"))], default="")
 
 
 class BoardForm(FlaskForm):

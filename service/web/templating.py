@@ -106,7 +106,7 @@ MAIL_KINDS = {
     "round_summary": _l("summary of the round"), "round_outcome": _l("outcome of the round"),
     "substitution_named": _l("substitute named"), "substitute_named": _l("named as substitute"),
     "substitute_invitation": _l("invitation as substitute"), "substitute_verdict": _l("verdict by a substitute"),
-    "substitution_ended": _l("substitution ended"),
+    "substitution_ended": _l("substitution ended"), "substitute_reminder": _l("reminder to a substitute"),
     "organisation_left": _l("organisation left the network"),
 }
 

@@ -88,6 +88,9 @@ OUTBOX_CHANNELS = ("mail", "webhook")
 # How a network (or one of its documents) decides: every person with a vote, or every organisation with a vote
 # through its representatives (DESIGN.md, "Decision rules").
 DECISION_RULES = ("person", "organisation")
+# A network's board: a zorgnetwerk's kerngroep (a patiëntenorganisatie and an expertisecentrum at least) or a
+# cluster's bestuur (four people at least, the disciplines equally represented).
+BOARD_KINDS = ("kerngroep", "bestuur")
 # Organisation kinds from the handbooks; "other" (anders) for everything else.
 ORGANISATION_KINDS = ("patientenorganisatie", "expertisecentrum", "huisartsenpraktijk", "huisartsenpost", "apotheek",
                       "ziekenhuis", "gemeente", "zorgverzekeraar", "other")
@@ -111,6 +114,9 @@ class Network(Base):
     purpose: Mapped[str] = mapped_column(Text, default="", server_default="")
     target_group: Mapped[str] = mapped_column(Text, default="", server_default="")
     privacy_statement: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What its board is (BOARD_KINDS): a zorgnetwerk's kerngroep or a cluster's bestuur; the handbooks ask
+    # different things of each. NULL: not said yet (every check applies).
+    board_kind: Mapped[str | None] = mapped_column(String(20))
 
 
 class Organisation(Base):

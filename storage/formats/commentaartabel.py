@@ -1,5 +1,6 @@
 """The commentaartabel of a round — the table in which a project group accounts for every comment — as .docx
-and .xlsx. Plain data in, bytes out: the caller gathers the rows and translates the headers.
+and .xlsx. Plain data in, bytes out: the caller gathers the rows and translates the headers. A round that decides
+per organisation adds its verdicts per organisation (a section after the comments; a second sheet).
 
 The Word table is written as XML text straight into word/document.xml (python-docx's add_row/cell.text, or
 even moving one parsed table into the document, takes seconds for a few thousand comments); the sheet is written by openpyxl with every text cell typed as a string,
@@ -30,6 +31,9 @@ ENGLISH_HEADERS = ["No.", "Name", "Organisation", "Passage or section", "Comment
 _COLUMN_SHARES = (0.045, 0.11, 0.12, 0.165, 0.25, 0.105, 0.205)
 # Column widths in the sheet, in Excel's character units.
 _SHEET_WIDTHS = (6, 22, 26, 36, 70, 20, 55)
+# The verdicts per organisation: organisation, kind, verdict, reason, given by.
+_VERDICT_SHARES = (0.22, 0.16, 0.14, 0.28, 0.20)
+_VERDICT_SHEET_WIDTHS = (32, 24, 24, 60, 36)
 
 # Characters XML 1.0 cannot hold (tab, newline and carriage return are handled before this).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -50,10 +54,37 @@ class CommentRow:
     comment: str
     disposition: str
     answer: str
+    # Under the per-organisation rule, in what capacity the author wrote (in words); shown under their name.
+    capacity: str = ""
 
     def cells(self) -> tuple[str, ...]:
-        return (str(self.number), self.person, self.organisation, self.passage, self.comment, self.disposition,
+        person = f"{self.person}\n{self.capacity}" if self.capacity else self.person
+        return (str(self.number), person, self.organisation, self.passage, self.comment, self.disposition,
                 self.answer)
+
+
+@dataclass
+class VerdictRow:
+    """One line of the verdicts per organisation: the organisation's verdict that counts (or that there is none), or
+    a colleague's suggestion below it; all in words."""
+
+    organisation: str
+    kind: str
+    verdict: str
+    reason: str
+    given_by: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.organisation, self.kind, self.verdict, self.reason, self.given_by)
+
+
+@dataclass
+class VerdictTable:
+    """The verdicts per organisation, after the comments: a heading, the column headers and the rows."""
+
+    title: str
+    headers: list[str]
+    rows: list[VerdictRow]
 
 
 def _text(value: str | None) -> str:
@@ -63,9 +94,11 @@ def _text(value: str | None) -> str:
     return _NOT_XML.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _check_headers(headers: list[str]) -> None:
+def _check_headers(headers: list[str], verdicts: VerdictTable | None = None) -> None:
     if len(headers) != len(_COLUMN_SHARES):
         raise ValueError(f"a commentaartabel has {len(_COLUMN_SHARES)} columns, {len(headers)} headers given")
+    if verdicts is not None and len(verdicts.headers) != len(_VERDICT_SHARES):
+        raise ValueError(f"the verdicts have {len(_VERDICT_SHARES)} columns, {len(verdicts.headers)} headers given")
 
 
 # --- Word ------------------------------------------------------------------------------------------------
@@ -90,9 +123,13 @@ def _cell_xml(text: str, width: int, *, header: bool = False, right: bool = Fals
     return f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shading}</w:tcPr>{"".join(paragraphs)}</w:tc>'
 
 
-def _table_xml(rows: list[CommentRow], headers: list[str]) -> str:
-    widths = [round(_TEXT_WIDTH * share) for share in _COLUMN_SHARES]
+def _widths(shares: tuple[float, ...]) -> list[int]:
+    widths = [round(_TEXT_WIDTH * share) for share in shares]
     widths[-1] = _TEXT_WIDTH - sum(widths[:-1])
+    return widths
+
+
+def _table_opening(widths: list[int], headers: list[str]) -> str:
     grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in widths)
     header_cells = "".join(_cell_xml(text, width, header=True) for text, width in zip(headers, widths))
     opening = (
@@ -107,7 +144,12 @@ def _table_xml(rows: list[CommentRow], headers: list[str]) -> str:
         # The header row repeats on every page and is never split; body rows may split (a long comment).
         f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{header_cells}</w:tr>"
     )
-    parts = [opening]
+    return opening
+
+
+def _table_xml(rows: list[CommentRow], headers: list[str]) -> str:
+    widths = _widths(_COLUMN_SHARES)
+    parts = [_table_opening(widths, headers)]
     for row in rows:
         cells = row.cells()
         parts.append("<w:tr>")
@@ -118,9 +160,25 @@ def _table_xml(rows: list[CommentRow], headers: list[str]) -> str:
     return "".join(parts)
 
 
-def write_docx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str]) -> bytes:
-    """A landscape A4 .docx: the title, the subtitle, and a Word table with a header row repeated on each page."""
-    _check_headers(headers)
+def _verdicts_xml(verdicts: VerdictTable) -> str:
+    """The verdicts' section: a Heading 2 that starts a new page, and their table (the comments' table layout)."""
+    heading = (f'<w:p><w:pPr><w:pStyle w:val="Heading2"/><w:pageBreakBefore/></w:pPr>'
+               f'<w:r><w:t xml:space="preserve">{escape(_text(verdicts.title))}</w:t></w:r></w:p>')
+    widths = _widths(_VERDICT_SHARES)
+    parts = [heading, _table_opening(widths, verdicts.headers)]
+    for row in verdicts.rows:
+        parts.append("<w:tr>")
+        parts.extend(_cell_xml(text, width) for text, width in zip(row.cells(), widths))
+        parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    return "".join(parts)
+
+
+def write_docx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str],
+               verdicts: VerdictTable | None = None) -> bytes:
+    """A landscape A4 .docx: the title, the subtitle, and a Word table with a header row repeated on each page;
+    with `verdicts`, a section after it with the verdicts per organisation."""
+    _check_headers(headers, verdicts)
     document = Document()
     document.core_properties.title = _text(title)
     document.core_properties.subject = _text(subtitle)
@@ -134,7 +192,10 @@ def write_docx(title: str, subtitle: str, rows: list[CommentRow], headers: list[
         document.add_paragraph(_text(subtitle))
     buffer = io.BytesIO()
     document.save(buffer)
-    return _with_table(buffer.getvalue(), _table_xml(rows, headers))
+    table = _table_xml(rows, headers)
+    if verdicts is not None:
+        table += _verdicts_xml(verdicts)
+    return _with_table(buffer.getvalue(), table)
 
 
 def _with_table(package: bytes, table: str) -> bytes:
@@ -178,10 +239,12 @@ def _sheet_name(title: str) -> str:
     return name or "Commentaar"
 
 
-def write_xlsx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str]) -> bytes:
+def write_xlsx(title: str, subtitle: str, rows: list[CommentRow], headers: list[str],
+               verdicts: VerdictTable | None = None) -> bytes:
     """One sheet: the header row frozen and filtered, wrapped text, fixed column widths; the title and subtitle
-    in the workbook's properties and the printed page header."""
-    _check_headers(headers)
+    in the workbook's properties and the printed page header. With `verdicts`, a second sheet of the verdicts per
+    organisation laid out the same way."""
+    _check_headers(headers, verdicts)
     workbook = Workbook()
     workbook.properties.title = _sheet_text(title)
     workbook.properties.subject = _sheet_text(subtitle)
@@ -215,6 +278,37 @@ def write_xlsx(title: str, subtitle: str, rows: list[CommentRow], headers: list[
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.oddHeader.center.text = _sheet_text(title).replace("&", "&&")[:200]
     sheet.oddFooter.right.text = "&P / &N"
+    if verdicts is not None:
+        _verdicts_sheet(workbook, verdicts, sheet.title, header_font, header_fill, top)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _verdicts_sheet(workbook: Workbook, verdicts: VerdictTable, taken: str, header_font: Font,
+                    header_fill: PatternFill, top: Alignment) -> None:
+    """The verdicts per organisation as a second sheet, every cell text, laid out as the comments' sheet."""
+    name = _sheet_name(verdicts.title)
+    if name == taken:  # sheet names are unique in a workbook
+        name = (name[:29] + " 2").strip()
+    sheet = workbook.create_sheet(name)
+    for column, text in enumerate(verdicts.headers, start=1):
+        cell = sheet.cell(row=1, column=column, value=_sheet_text(text))
+        cell.data_type = "s"
+        cell.font, cell.fill, cell.alignment = header_font, header_fill, top
+    for row_number, row in enumerate(verdicts.rows, start=2):
+        for column, text in enumerate(row.cells(), start=1):
+            cell = sheet.cell(row=row_number, column=column, value=_sheet_text(text))
+            cell.data_type = "s"  # a reason that starts with "=" is text, never a formula
+            cell.alignment = top
+    for column, width in enumerate(_VERDICT_SHEET_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(verdicts.headers))}{len(verdicts.rows) + 1}"
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.oddHeader.center.text = _sheet_text(verdicts.title).replace("&", "&&")[:200]
+    sheet.oddFooter.right.text = "&P / &N"

@@ -3,6 +3,7 @@ tokens for each (a coordinator's and an editor's API token, a member's personal 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
@@ -17,12 +18,14 @@ from storage.database.models import (
     Organisation,
     Participant,
     Round,
+    Substitution,
     Version,
     Webhook,
     WebhookDelivery,
+    utcnow,
 )
 from tests.factories import make_document, make_network, open_round, participant
-from workflows.domain import api_tokens, documents, organisations, rounds, webhooks
+from workflows.domain import api_tokens, documents, organisations, rounds, substitutes, webhooks
 
 SECOND_TEXT = """# Samenwerkingsovereenkomst
 
@@ -60,6 +63,7 @@ class World:
     editor_token: str
     member_token: str
     organisation: Organisation  # one without people: the operations on organisations may end it
+    substitution: Substitution  # the member's, by the editor of the same organisation, next week
 
     @property
     def ids(self) -> dict[str, int]:
@@ -69,7 +73,7 @@ class World:
             "membership_id": self.members[-1].id, "person_id": self.members[1].person_id,
             "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
             "participant_id": self.participant.id, "comment_id": self.comment.id, "webhook_id": self.webhook.id,
-            "delivery_id": self.delivery.id, "mail_id": self.mail.id,
+            "delivery_id": self.delivery.id, "mail_id": self.mail.id, "substitution_id": self.substitution.id,
         }
 
 
@@ -98,13 +102,16 @@ def build_world(db) -> World:
     comment = rounds.add_comment(db, member, body="Graag ook de apothekers noemen.", block_id=second.blocks[2]["id"])
     rounds.record_verdict(db, member, value="akkoord_met_opmerkingen", reason="", evidence=rounds.Evidence())
     member_token = rounds.mint_link(db, member.id)
+    next_week = utcnow() + dt.timedelta(days=7)
+    substitution = substitutes.name_substitute(db, people[1], editor.id, starts_at=next_week,
+                                               ends_at=next_week + dt.timedelta(days=2), actor=people[1].person)
     _t, coordinator_token = api_tokens.create_token(db, network, coordinator, role="coordinator", name="script")
     _t, editor_token = api_tokens.create_token(db, network, editor.person, role="editor", name="export")
     db.commit()
     return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
                  second=second, round=round_, participant=member, comment=comment, webhook=webhook, delivery=delivery,
                  mail=mail, coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token,
-                 organisation=organisation)
+                 organisation=organisation, substitution=substitution)
 
 
 @pytest.fixture

@@ -46,6 +46,8 @@ BODIES = {
     "record_organisation_leaving": {"on": "2024-01-15", "reference": "ALV 15-01-2024"},
     "update_network_record": {"purpose": "Inbraak", "target_group": "", "privacy_statement": ""},
     "set_board_membership": {"board": True, "discipline": "huisarts"},
+    "participation_name_substitute": {"substitute_membership_id": 1, "starts_at": "2099-01-01T12:00:00+01:00",
+                                      "ends_at": "2099-01-02T12:00:00+01:00"},
 }
 
 

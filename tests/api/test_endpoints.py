@@ -222,6 +222,7 @@ def test_comments_processing_and_commentaartabel(client, db, world):
     assert client.get(f"{API}/rounds/{world.round.id}/comments?unprocessed=true", headers=headers).get_json()["items"] == []
     table = client.get(f"{API}/rounds/{world.round.id}/commentaartabel", headers=headers).get_json()
     assert table["rows"][0]["disposition"] == "deels overgenomen"
+    assert table["rows"][0]["capacity"] == ""  # per person: no capacity to name
     english = client.get(f"{API}/rounds/{world.round.id}/commentaartabel",
                          headers={**headers, "Accept-Language": "en"}).get_json()
     assert english["rows"][0]["disposition"] == "partly adopted"

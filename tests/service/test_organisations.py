@@ -308,9 +308,20 @@ def test_the_record_is_saved_and_warns_but_never_blocks(app, db, network_in_roun
     listed = client.get(page).get_data(as_text=True)
     warnings = listed.split('id="record-warnings"', 1)[1].split("</section>", 1)[0]
     assert warnings.count("<li>") == 1 and "apotheker 1" in warnings and "huisarts 3" in warnings
+    # Said to be a zorgnetwerk's kerngroep, the bestuur's checks (four people, equal disciplines) no longer apply.
+    assert submit(client, page, page, {"purpose": "Goede zorg.", "target_group": "", "privacy_statement": "",
+                                       "board_kind": "kerngroep"}).status_code == 303
+    assert 'id="record-warnings"' not in client.get(page).get_data(as_text=True)
+    assert submit(client, page, f"/n/{network.id}/board/{people[1].id}/remove", {}).status_code == 303
+    assert submit(client, page, f"/n/{network.id}/board/{extra[2].id}/remove", {}).status_code == 303
+    assert 'id="record-warnings"' not in client.get(page).get_data(as_text=True)  # two people: fine for a kerngroep
+    assert submit(client, page, page, {"purpose": "Goede zorg.", "target_group": "", "privacy_statement": "",
+                                       "board_kind": "bestuur"}).status_code == 303
+    assert "minstens 4" in client.get(page).get_data(as_text=True)
     fresh(db)
+    assert db.get(Network, network.id).board_kind == "bestuur"
     kinds = list(db.scalars(select(AuditEvent.kind).where(AuditEvent.network_id == network.id)))
-    assert "network_record_changed" in kinds and kinds.count("board_changed") == 6
+    assert "network_record_changed" in kinds and kinds.count("board_changed") == 8
 
 
 def test_members_see_the_privacy_statement_on_their_review_page(app, db, network_in_round):

@@ -1,18 +1,38 @@
 """The commentaartabel of a round: every comment with who made it, on which passage, and how the project group
-processed it (verwerking and antwoord), as rows and as a .docx or .xlsx download."""
+processed it (verwerking and antwoord), as rows and as a .docx or .xlsx download. Under the per-organisation rule
+each author's capacity is named and the verdicts per organisation follow the comments."""
 
 from __future__ import annotations
 
 from babel.dates import format_date
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.blocks import APART_TYPES, block_text
-from storage.database.models import Comment, Document, Membership, Organisation, Participant, Round, Version
-from storage.formats.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, CommentRow, write_docx, write_xlsx
+from storage.database.models import (
+    Comment,
+    Document,
+    Membership,
+    Organisation,
+    Participant,
+    Round,
+    Substitution,
+    Verdict,
+    Version,
+)
+from storage.formats.commentaartabel import (
+    DUTCH_HEADERS,
+    ENGLISH_HEADERS,
+    CommentRow,
+    VerdictRow,
+    VerdictTable,
+    write_docx,
+    write_xlsx,
+)
 from workflows.domain.comments import TABLE_ORDER
+from workflows.domain.decisions import organisation_cells
 from workflows.domain.exports import safe_filename
-from workflows.domain.wording import DISPOSITION_WORDS, TIMEZONE
+from workflows.domain.wording import DISPOSITION_WORDS, TIMEZONE, VERDICT_WORDS, translator
 from workflows.errors import NotFound
 
 PASSAGE_LENGTH = 120
@@ -91,15 +111,52 @@ def _passage(block_id: str | None, quote: str, sections: dict[str, tuple[str | N
     return f"“{quoted}”"
 
 
+_Absent = aliased(Membership, name="absent_membership")
+
+
+def _stood_in_for():
+    """Per comment (correlated), under the per-organisation rule: the name of the absent person its author was the
+    substitute of when writing it (a period that had begun, not ended, not ended early), else NULL."""
+    standing_in = (
+        select(_Absent.name).select_from(Substitution)
+        .join(_Absent, Substitution.absent_membership_id == _Absent.id)
+        .where(Substitution.substitute_membership_id == Participant.membership_id,
+               Substitution.starts_at <= Comment.created_at, Substitution.ends_at > Comment.created_at,
+               or_(Substitution.ended_at.is_(None), Substitution.ended_at > Comment.created_at))
+        .order_by(Substitution.id).limit(1)
+        .correlate(Comment, Participant).scalar_subquery()
+    )
+    return case((Round.decision_rule == "organisation", standing_in), else_=None)
+
+
+def _capacity(_, rule: str, can_vote: bool, organisation: str | None, counts: bool, representative: bool,
+              stood_in_for: str | None) -> str:
+    """In words, in what capacity an author wrote under the per-organisation rule: their organisation's
+    representative, a substitute for an absent colleague, or a colleague ("" under the per-person rule, and for
+    observers, people without an organisation and organisations without a vote)."""
+    if rule != "organisation" or not can_vote or organisation is None or not counts:
+        return ""
+    if representative:
+        return _("representative of %(organisation)s", organisation=organisation)
+    if stood_in_for:
+        return _("substitute on behalf of %(name)s", name=stood_in_for)
+    return _("colleague at %(organisation)s", organisation=organisation)
+
+
 def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[CommentRow]:
     """Every comment of the round in the order given, numbered from 1: name, organisation, passage (the section's
-    heading and the quoted text, or "Algemeen"), comment, disposition in words, answer."""
+    heading and the quoted text, or "Algemeen"), comment, disposition in words, answer; under the per-organisation
+    rule with the author's capacity. One statement, and one per version the comments' passages are in."""
     words = _words(locale)
+    _ = translator(locale)
     query = (
         # The name the round's network knows the person by: the membership they took part with.
         select(Comment.block_id, Comment.quote, Comment.body, Comment.disposition, Comment.answer,
-               Comment.version_id, Membership.name, Organisation.name)
+               Comment.version_id, Membership.name, Organisation.name,
+               Round.decision_rule, Participant.can_vote, Membership.representative, Organisation.has_vote,
+               Organisation.left_at, _stood_in_for())
         .select_from(Comment)
+        .join(Round, Round.id == Comment.round_id)
         .join(Participant, Participant.id == Comment.participant_id)
         .join(Membership, Membership.id == Participant.membership_id)
         .outerjoin(Organisation, Organisation.id == Membership.organisation_id)
@@ -112,7 +169,8 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
         blocks = session.scalar(select(Version.blocks).where(Version.id == version_id))
         sections[version_id] = _sections(blocks or [])
     rows = []
-    for number, (block_id, quote, body, disposition, answer, version_id, person, organisation) in enumerate(found, 1):
+    for number, (block_id, quote, body, disposition, answer, version_id, person, organisation, rule, can_vote,
+                 representative, has_vote, left_at, stood_in_for) in enumerate(found, 1):
         rows.append(CommentRow(
             number=number,
             person=person,
@@ -121,8 +179,63 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
             comment=body,
             disposition=words["dispositions"].get(disposition, disposition or ""),
             answer=answer or "",
+            capacity=_capacity(_, rule, can_vote, organisation, bool(has_vote) and left_at is None,
+                               representative, stood_in_for),
         ))
     return rows
+
+
+def verdicts_for_round(session: Session, round_: Round, locale: str = "nl") -> VerdictTable:
+    """Under the per-organisation rule, the round's verdicts per organisation: each organisation that decides in it
+    (by name) with its verdict that counts — or that it has none — and who gave it (on whose behalf, for a
+    substitute), its colleagues' suggestions below it; then each participant with a vote and no organisation.
+    Two statements whatever the size: the participants with their current verdicts, and the organisations'."""
+    _ = translator(locale)
+    participants = session.execute(
+        select(Membership, Verdict).select_from(Participant)
+        .join(Membership, Participant.membership_id == Membership.id)
+        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Participant.round_id == round_.id, Participant.removed_at.is_(None), Participant.can_vote.is_(True))
+    ).all()
+    counting = organisation_cells(session, [round_.id])
+    organisations: dict[int, list[tuple[Membership, Verdict | None]]] = {}
+    individuals = []
+    for membership, verdict in participants:
+        organisation = membership.organisation
+        if organisation is None:
+            individuals.append((membership, verdict))
+        elif organisation.has_vote and organisation.left_at is None:
+            organisations.setdefault(organisation.id, []).append((membership, verdict))
+
+    def given_by(verdict: Verdict) -> str:
+        if verdict.on_behalf_of_name:
+            return f"{verdict.person_name}\n" + _("on behalf of %(name)s", name=verdict.on_behalf_of_name)
+        return verdict.person_name
+
+    def words(verdict: Verdict | None, missing: str) -> tuple[str, str, str]:
+        if verdict is None:
+            return missing, "", ""
+        return VERDICT_WORDS.get(verdict.value, verdict.value), verdict.reason, given_by(verdict)
+
+    rows = []
+    for members in sorted(organisations.values(), key=lambda ms: (ms[0][0].organisation.name.lower(),
+                                                                  ms[0][0].organisation.id)):
+        organisation = members[0][0].organisation
+        verdict = counting.get((round_.id, organisation.id))
+        missing = _("no verdict") if any(m.representative for m, _v in members) else _("no representative")
+        rows.append(VerdictRow(organisation.name, _("Verdict of the organisation"), *words(verdict, missing)))
+        suggestions = sorted(((m, v) for m, v in members if v is not None and v.suggestion),
+                             key=lambda mv: (mv[0].name.lower(), mv[1].id))
+        rows.extend(VerdictRow(organisation.name, _("Suggestion of a colleague"), *words(v, ""))
+                    for _m, v in suggestions)
+    for membership, verdict in sorted(individuals, key=lambda mv: (mv[0].name.lower(), mv[0].id)):
+        value, reason, by = words(None if verdict is None or verdict.suggestion else verdict, _("no verdict"))
+        rows.append(VerdictRow("", _("Own verdict (no organisation)"), value, reason, by or membership.name))
+    return VerdictTable(
+        title=_("Verdicts per organisation"),
+        headers=[_("Organisation"), _("Kind"), _("Verdict"), _("Reason"), _("Given by")],
+        rows=rows,
+    )
 
 
 def export(session: Session, round_id: int, fmt: str, locale: str = "nl") -> tuple[str, str, bytes]:
@@ -141,8 +254,9 @@ def export(session: Session, round_id: int, fmt: str, locale: str = "nl") -> tup
         round=round_.number, version=version_number, opened=_date(round_.opened_at, locale),
         end=end.format(date=_date(round_.closed_at or round_.deadline, locale)))
     rows = rows_for_round(session, round_id, locale)
+    verdicts = verdicts_for_round(session, round_, locale) if round_.decision_rule == "organisation" else None
     writer = write_docx if fmt == "docx" else write_xlsx
-    data = writer(title, subtitle, rows, words["headers"])
+    data = writer(title, subtitle, rows, words["headers"], verdicts)
     filename = safe_filename(words["filename"].format(title=document.title, round=round_.number), f".{fmt}")
     return filename, MIMETYPES[fmt], data
 

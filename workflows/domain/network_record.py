@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.database.engine import lock
-from storage.database.models import Membership, Network, Person
+from storage.database.models import BOARD_KINDS, Membership, Network, Person
 from workflows import audit
 from workflows.domain import inputs
 from workflows.errors import Conflict, InvalidInput
@@ -22,13 +22,17 @@ BOARD_MINIMUM = 4
 
 
 def update_record(session: Session, network: Network, *, purpose: str, target_group: str, privacy_statement: str,
-                  actor: Person) -> Network:
-    """Purpose, target group and privacy statement, as typed (each may span lines); audited with what changed."""
+                  board_kind: str | None, actor: Person) -> Network:
+    """Purpose, target group and privacy statement, as typed (each may span lines), and what its board is
+    (BOARD_KINDS, or None: not said); audited with what changed."""
     values = {"purpose": purpose, "target_group": target_group, "privacy_statement": privacy_statement}
     for name, value in values.items():
         values[name] = inputs.text(value or "", name)
         if len(values[name]) > LIMITS[name]:
             raise InvalidInput("too_long", limit=LIMITS[name])
+    if board_kind is not None and board_kind not in BOARD_KINDS:
+        raise InvalidInput("invalid")
+    values["board_kind"] = board_kind
     network = lock(session, Network, network.id)
     changed = {name: value for name, value in values.items() if getattr(network, name) != value}
     for name, value in changed.items():
@@ -71,17 +75,21 @@ class Warning:
 
 def warnings(session: Session, network_id: int) -> list[Warning]:
     """What the handbooks ask of a kerngroep or bestuur that this one does not have. Only ever shown: the network
-    decides for itself (a cluster has no patiëntenorganisatie, a zorgnetwerk no four disciplines)."""
+    decides for itself. A kerngroep (a zorgnetwerk's) is asked for a patiëntenorganisatie and an expertisecentrum,
+    a bestuur (a cluster's) for four people and its disciplines equally represented; a network that has not said
+    which it has is asked for all of it."""
     board = board_members(session, network_id)
     if not board:
         return [Warning("no_board", {})]
+    board_kind = session.scalar(select(Network.board_kind).where(Network.id == network_id))
+    kerngroep, bestuur = board_kind in (None, "kerngroep"), board_kind in (None, "bestuur")
     found: list[Warning] = []
     kinds = {m.organisation.kind for m in board if m.organisation is not None and m.organisation.left_at is None}
-    if "patientenorganisatie" not in kinds:
+    if kerngroep and "patientenorganisatie" not in kinds:
         found.append(Warning("no_patient_organisation", {}))
-    if "expertisecentrum" not in kinds:
+    if kerngroep and "expertisecentrum" not in kinds:
         found.append(Warning("no_expertise_centre", {}))
-    if len(board) < BOARD_MINIMUM:
+    if bestuur and len(board) < BOARD_MINIMUM:
         found.append(Warning("board_too_small", {"count": len(board), "minimum": BOARD_MINIMUM}))
     without = [m.name for m in board if not m.discipline.strip()]
     if without:
@@ -91,7 +99,7 @@ def warnings(session: Session, network_id: int) -> list[Warning]:
         if m.discipline.strip():
             key = m.discipline.strip().lower()
             counts[key] = counts.get(key, 0) + 1
-    if len(set(counts.values())) > 1:
+    if bestuur and len(set(counts.values())) > 1:
         found.append(Warning("disciplines_unequal", {
             "counts": ", ".join(f"{discipline} {count}" for discipline, count in sorted(counts.items()))}))
     return found

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from storage.database.engine import lock
 from storage.database.models import MailMessage, Participant, Person, Round, utcnow
 from workflows import audit
-from workflows.domain import decisions
+from workflows.domain import decisions, substitutes
 from workflows.domain.notifications import Recipient, queue_emails
 from workflows.domain.wording import TIMEZONE
 from workflows.errors import Conflict, InvalidInput, RoundClosed
@@ -45,14 +45,14 @@ def _slot_used(session: Session, round_id: int, slot: str) -> bool:
     ) is not None
 
 
-def _remind(session: Session, round_: Round, slot: str) -> int:
+def _remind(session: Session, round_: Round, slot: str, now: dt.datetime | None = None) -> int:
     """Queue one reminder to every voter of the round without a verdict (per organisation: to the representatives
-    of each organisation without one); returns how many."""
+    of each organisation without one), and to the substitute of each of them who is away now; returns how many."""
     undecided = decisions.undecided(session, round_)
     queue_emails(session, "reminder", [
         Recipient(p.person, f"reminder:{round_.id}:{slot}:{p.id}", {"participant_id": p.id, "slot": slot})
         for p in undecided], network_id=round_.document.network_id, round_id=round_.id)
-    return len(undecided)
+    return len(undecided) + substitutes.remind(session, round_, undecided, slot, now=now)
 
 
 def due_slot(round_: Round, now: dt.datetime) -> str | None:
@@ -75,7 +75,7 @@ def send_due(session: Session, *, now: dt.datetime | None = None) -> int:
         if slot is None or _slot_used(session, round_.id, slot) or reminders_sent(session, round_.id) >= MAX_REMINDERS:
             continue
         # A slot skipped because a later one was due counts as used: record nothing, just move on.
-        queued += _remind(session, round_, slot)
+        queued += _remind(session, round_, slot, now)
         audit.record(session, round_.document.network_id, "reminder_sent", document_id=round_.document_id,
                      round_id=round_.id, slot=slot)
     return queued

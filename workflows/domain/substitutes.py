@@ -22,7 +22,7 @@ from storage.database.models import (
 )
 from workflows import audit
 from workflows.domain import rounds
-from workflows.domain.notifications import queue_email
+from workflows.domain.notifications import Recipient, queue_email, queue_emails
 from workflows.errors import Conflict, InvalidInput, NotAllowed, NotFound, RoundClosed
 
 _Absent = aliased(Membership, name="absent_membership")
@@ -127,28 +127,73 @@ def invite(session: Session, substitution: Substitution) -> int:
                Participant.removed_at.is_(None), Participant.can_vote.is_(True))
         .order_by(Round.id)
     ).all()
-    keys = {round_id: f"substitute_invitation:{substitution.id}:{round_id}" for round_id in round_ids}
+    keys = {round_id: _invitation_key(substitution, round_id) for round_id in round_ids}
     sent = set(session.scalars(select(MailMessage.idempotency_key).where(
         MailMessage.idempotency_key.in_(list(keys.values()))))) if keys else set()
-    invited = 0
-    for round_id in round_ids:
-        if keys[round_id] in sent:
+    return sum(_invite_to(session, substitution, session.get(Round, round_id)) is not None
+               for round_id in round_ids if keys[round_id] not in sent)
+
+
+def _invitation_key(substitution: Substitution, round_id: int) -> str:
+    return f"substitute_invitation:{substitution.id}:{round_id}"
+
+
+def _invite_to(session: Session, substitution: Substitution, round_: Round) -> Participant | None:
+    """Invite the substitute to one open round (see `invite`); their participant, or None if the round closed."""
+    mine = session.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                                    Participant.person_id == substitution.substitute.person_id))
+    if mine is None or mine.removed_at is not None:
+        mine = rounds.add_participant(session, round_, substitution.substitute, actor=None)
+        if mine is None:  # the round closed meanwhile
+            return None
+    queue_email(session, "substitute_invitation", substitution.substitute.person,
+                key=_invitation_key(substitution, round_.id), network_id=substitution.network_id,
+                round_id=round_.id, participant_id=mine.id, substitution_id=substitution.id)
+    audit.record(session, substitution.network_id, "substitute_invited", actor_id=None,
+                 document_id=round_.document_id, round_id=round_.id, substitution_id=substitution.id,
+                 person_id=substitution.substitute.person_id)
+    return mine
+
+
+def remind(session: Session, round_: Round, reminded: list[Participant], slot: str, *,
+           now: dt.datetime | None = None) -> int:
+    """With a reminder of the round (under its lock): the substitute of each reminded person who is absent now gets
+    one too, saying they may act on that person's behalf, with their own personal link; under either rule, as the
+    reminder goes to the voters (per person) or the representatives (per organisation) without a verdict. A
+    substitute not yet invited to the round gets the invitation now instead (it says the same, and more); under
+    the per-organisation rule one reminded as a representative already gets no second mail for the same verdict.
+    Returns how many reminders were queued."""
+    now = now or utcnow()
+    by_person = {p.person_id: p for p in reminded}
+    if not by_person:
+        return 0
+    running = session.scalars(
+        select(Substitution).join(_Absent, Substitution.absent_membership_id == _Absent.id)
+        .where(Substitution.network_id == round_.document.network_id, _Absent.person_id.in_(list(by_person)),
+               Substitution.ended_at.is_(None), Substitution.starts_at <= now, Substitution.ends_at > now)
+        .order_by(Substitution.id)).all()
+    invited = set(session.scalars(select(MailMessage.idempotency_key).where(MailMessage.idempotency_key.in_(
+        [_invitation_key(s, round_.id) for s in running])))) if running else set()
+    recipients = []
+    for substitution in running:
+        substitute = substitution.substitute
+        if substitute.left_at is not None or not substitute.can_vote:
             continue
-        round_ = session.get(Round, round_id)
-        mine = session.scalar(select(Participant).where(Participant.round_id == round_id,
-                                                        Participant.person_id == substitution.substitute.person_id))
+        if round_.decision_rule == "organisation" and substitute.person_id in by_person:
+            continue
+        if _invitation_key(substitution, round_.id) not in invited:
+            _invite_to(session, substitution, round_)
+            continue
+        mine = session.scalar(select(Participant).where(Participant.round_id == round_.id,
+                                                        Participant.person_id == substitute.person_id))
         if mine is None or mine.removed_at is not None:
-            mine = rounds.add_participant(session, round_, substitution.substitute, actor=None)
-            if mine is None:  # the round closed meanwhile
-                continue
-        queue_email(session, "substitute_invitation", substitution.substitute.person, key=keys[round_id],
-                    network_id=substitution.network_id, round_id=round_id, participant_id=mine.id,
-                    substitution_id=substitution.id)
-        audit.record(session, substitution.network_id, "substitute_invited", actor_id=None,
-                     document_id=round_.document_id, round_id=round_id, substitution_id=substitution.id,
-                     person_id=substitution.substitute.person_id)
-        invited += 1
-    return invited
+            continue  # taken out of the round since they were invited: no link of theirs works here
+        recipients.append(Recipient(substitute.person, f"substitute_reminder:{round_.id}:{slot}:{substitution.id}", {
+            "participant_id": mine.id, "slot": slot, "substitution_id": substitution.id,
+            "absent_participant_id": by_person[substitution.absent.person_id].id}))
+    queue_emails(session, "substitute_reminder", recipients, network_id=round_.document.network_id,
+                 round_id=round_.id)
+    return len(recipients)
 
 
 def invite_due(session: Session, *, now: dt.datetime | None = None) -> int:
@@ -197,6 +242,7 @@ class ActingFor:
 
     substitution_id: int
     absent_name: str
+    starts_at: dt.datetime
     ends_at: dt.datetime
     verdict_value: str | None
     verdict_by: str | None
@@ -241,8 +287,8 @@ def page_state(session: Session, person_id: int, round_id: int, *, now: dt.datet
     network_id = select(Document.network_id).join(Round, Round.document_id == Document.id) \
         .where(Round.id == round_id).scalar_subquery()
     acting = session.execute(
-        select(Substitution.id, _Absent.name, Substitution.ends_at, Verdict.value, Verdict.person_name,
-               Verdict.created_at)
+        select(Substitution.id, _Absent.name, Substitution.starts_at, Substitution.ends_at, Verdict.value,
+               Verdict.person_name, Verdict.created_at)
         .join(_Substitute, Substitution.substitute_membership_id == _Substitute.id)
         .join(_Absent, Substitution.absent_membership_id == _Absent.id)
         .join(Participant, and_(Participant.round_id == round_id, Participant.person_id == _Absent.person_id))

@@ -44,7 +44,7 @@ from workflows.outbound.mail import Attachment, Mail
 
 TEMPLATES = ROOT / "templates"
 # The mails that carry a personal link into a round, minted for each attempt to deliver them.
-LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invitation")
+LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invitation", "substitute_reminder")
 
 
 class NothingToSend(Exception):
@@ -107,7 +107,7 @@ class Batch:
         # The identity map holds its objects weakly: the batch keeps what it loaded, or it is gone before use.
         self._loaded: list = list(messages)
         person_ids = {m.person_id for m in messages}
-        participants = self._keep(_load(session, Participant, ids("participant_id"),
+        participants = self._keep(_load(session, Participant, ids("participant_id") | ids("absent_participant_id"),
                                         selectinload(Participant.membership).selectinload(Membership.organisation)))
         verdicts = self._keep(_load(session, Verdict, ids("verdict_id")))
         round_ids = {m.round_id for m in messages if m.round_id} | {p.round_id for p in participants} \
@@ -172,9 +172,12 @@ class Batch:
                 raise NothingToSend("participant left the network")
             if message.email == "reminder" and participant.current_verdict_id is not None:
                 raise NothingToSend("the participant has given a verdict since")
-            if message.email == "substitute_invitation" and not substitutes.is_active(
+            if message.email in ("substitute_invitation", "substitute_reminder") and not substitutes.is_active(
                     self.session.get(Substitution, message.params["substitution_id"])):
                 raise NothingToSend("the substitution has ended")
+            if message.email == "substitute_reminder" and self.session.get(
+                    Participant, message.params["absent_participant_id"]).current_verdict_id is not None:
+                raise NothingToSend("a verdict was given for the absent person since")
         if message.email == "final_document":
             finalisation = self.finalisations.get(message.params["document_id"])
             if finalisation is None or finalisation.docx_sha256 is None:
@@ -366,6 +369,10 @@ def substitute_invitation_variables(batch: Batch, params: dict, token: str | Non
     return _round_mail(batch, params, token) | _substitution(batch, params), []
 
 
+def substitute_reminder_variables(batch: Batch, params: dict, token: str | None):
+    return _round_mail(batch, params, token) | _substitution(batch, params), []
+
+
 def substitute_verdict_variables(batch: Batch, params: dict, token: str | None):
     variables = _substitution(batch, params)
     verdict = batch.session.get(Verdict, params["verdict_id"])
@@ -388,6 +395,7 @@ VARIABLES = {
     "substitute_named": substitute_named_variables,
     "substitute_invitation": substitute_invitation_variables,
     "substitute_verdict": substitute_verdict_variables,
+    "substitute_reminder": substitute_reminder_variables,
     "substitution_ended": substitution_ended_variables,
     "organisation_left": organisation_left_variables,
 }
