@@ -21,9 +21,10 @@ from service.web.rendering import (
     rendered_blocks,
     rendered_comments,
 )
+from service.web.sessions import LINKS
 from storage.blocks import block_text
 from storage.database.models import Verdict
-from workflows.domain import address_requests, comments, decisions, dossier, rounds, substitutes
+from workflows.domain import address_requests, comments, decisions, dossier, rounds, substitutes, successors
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
 
@@ -88,6 +89,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
     standing_in = substitutes.page_state(session, state.person_id, state.round_id) if state.substitutions \
         else substitutes.NOTHING
     privacy = state.privacy_statement or ""  # the network's, shown folded
+    holds_newer = _holds_link(state.newest_participant_id)
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)
@@ -95,7 +97,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
         _count, comments_html = rendered_comments(session, round_.id, link_passages=True, newest=NEWEST_COMMENTS,
                                                   stats=stats, viewer=viewer, reply_links=round_.is_open)
         anchors = rendered_anchors(session, round_.id, stats=stats, viewer=viewer)
-        body = rendered_blocks(version, mode="review")
+        body = rendered_blocks(version, mode="review" if round_.is_open else "read")  # no comment links when over
         earlier = comments.earlier_count(session, participant.person_id, version)
         page = render_template(
             "member/review.html", participant=participant, round=round_, version=version, document=round_.document,
@@ -108,7 +110,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
             standing_in=standing_in, on_behalf_forms={
                 a.substitution_id: on_behalf_verdict_form(a.substitution_id, formdata=None, value=a.verdict_value)
                 for a in standing_in.acting_for},
-            privacy=privacy,
+            privacy=privacy, onward=_onward(participant), holds_newer_link=holds_newer,
         )
         return page, (body, anchors, comments_html)  # in the order they appear on the page
 
@@ -123,7 +125,8 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
            stats, str(get_locale()), cookie["csrf_token"], request.full_path, state.document_status,
            state.organisation_verdict_id, state.organisation_comment_id,  # per organisation: its colleagues' acts
            standing_in,
-           privacy)
+           privacy,
+           state.newest_round_id, state.newest_round_status, state.newest_participant_id, holds_newer)  # what followed
     return cached_page(key, render)
 
 
@@ -133,8 +136,10 @@ def all_comments(participant_id: int):
     viewer = rounds.comment_viewer(participant)
     comment_count, comments_html = rendered_comments(db.session(), round_.id, link_passages=False, viewer=viewer,
                                                      reply_links=round_.is_open)
+    onward = _onward(participant)
     page = render_template("member/comments.html", participant=participant, round=round_, document=round_.document,
-                           version=version, comment_count=comment_count, comments_html=comments_html)
+                           version=version, comment_count=comment_count, comments_html=comments_html,
+                           onward=onward, holds_newer_link=_holds_link(onward and onward.newer_participant_id))
     return page_response(page, comments_html)
 
 
@@ -171,6 +176,9 @@ def _selection(block: dict | None, form: CommentForm) -> tuple[int, int] | None:
 def comment_form(participant_id: int, form: CommentForm | None = None, status: int = 200):
     """The form for a comment: general, on a passage, on a selected span of it, or a reply in a thread."""
     participant, link, round_, version = _context(participant_id)
+    if not round_.is_open:  # a stale tab or bookmark: the page of the round says what followed it
+        flash(_("This round is closed: you can no longer comment or give a verdict."))
+        return redirect(url_for("member.review", participant_id=participant_id), 303)
     form = form or CommentForm(formdata=None, block_id=request.args.get("block", ""),
                                start=request.args.get("start", ""), end=request.args.get("end", ""),
                                selected=request.args.get("text", "")[:10000],
@@ -253,6 +261,18 @@ def give_verdict(participant_id: int):
     else:
         flash(_("Your verdict was saved. You will receive a confirmation by email."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="verdict"), 303)
+
+
+def _onward(participant) -> successors.Onward | None:
+    """What followed the participant's round, when it is over (None while it is open)."""
+    if participant.round.is_open:
+        return None
+    return successors.onward(db.session(), participant.round, participant.person_id)
+
+
+def _holds_link(participant_id: int | None) -> bool:
+    """Whether this browser holds a personal link for that participant (so a link to their page opens it)."""
+    return participant_id is not None and str(participant_id) in cookie.get(LINKS, {})
 
 
 def _dossier_open(document) -> bool:

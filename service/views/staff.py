@@ -19,6 +19,7 @@ from service.web import auth, db, routing
 from service.web.final_files import dossier_file, final_file
 from service.web.forms import (
     ConfirmForm,
+    ConfirmStepForm,
     CsvForm,
     DocumentForm,
     DocumentRuleForm,
@@ -53,6 +54,7 @@ from storage.database.models import (
 from workflows.domain import commentaartabel as commentaartabel_export
 from workflows.domain import (
     comments,
+    consequences,
     decisions,
     documents,
     exports,
@@ -193,8 +195,12 @@ def remove_member(network_id: int, membership_id: int):
     network = _get(Network, network_id)
     person, _own = auth.require_role(network.id, *COORDINATOR)
     member = _get(Membership, membership_id)
-    if member.network_id != network.id or not ConfirmForm().validate_on_submit():
+    form = ConfirmStepForm()
+    if member.network_id != network.id or not form.validate_on_submit():
         abort(400)
+    if not form.is_confirmed:
+        return render_template("staff/confirm_remove_member.html", form=form, network=network,
+                               what=consequences.removing_member(db.session(), member))
     membership.remove_member(db.session(), member, actor=person)
     flash(_("%(name)s has left the network.", name=member.name))
     return redirect(url_for("staff.network", network_id=network.id), 303)
@@ -253,6 +259,7 @@ def _document_page(document: Document, status: int = 200, **forms):
         open_round=open_round, latest=latest, standings=standing,
         unanimous=bool(standing) and all(s.approves for s in standing),
         version_form=VersionForm(), round_form=RoundForm(version_id=latest.id if latest else ""),
+        superseding=consequences.superseding_round(session, document),
         finalise_form=FinaliseForm(version_id=latest.id if latest else ""), missing=None,
     )
     context.update(forms)
@@ -293,11 +300,22 @@ def upload_version(document_id: int):
         except InvalidInput as wrong:
             form.addresses.errors = [error_message(wrong.code, wrong.params)]
             return _document_page(document, 400, version_form=form)
+    # The upload closes the open round: only when the uploader ticked that it may, on a form that showed this round.
+    superseding = consequences.superseding_round(session, document)
+    if superseding is not None and not (form.close_open_round.data
+                                        and form.supersedes.data == str(superseding.round.id)):
+        form.close_open_round.errors = [_("Round %(number)s is open. Tick that it may close, or upload later.",
+                                          number=superseding.round.number)]
+        return _document_page(document, 400, version_form=form)
     upload = form.file.data
     version = documents.upload_version(session, document, filename=upload.filename or "upload",
                                        data=upload.read(), change_note=form.change_note.data or "", actor=person,
-                                       addresses=addresses)
+                                       addresses=addresses,
+                                       confirmed=superseding.round.id if superseding is not None else None)
     flash(_("Version %(number)s is saved.", number=version.number))
+    if superseding is not None:
+        flash(_("Round %(number)s is closed; the %(count)s people in it are told by email.",
+                number=superseding.round.number, count=superseding.participants))
     if addresses:
         flash(_("It addresses %(count)s comments of round %(round)s.", count=len(addresses), round=last_round.number))
     if version.findings:
@@ -409,13 +427,15 @@ PROCESSING_PAGE = 50
 
 
 @bp.get("/r/<int:round_id>/processing")
-def processing(round_id: int):
-    """Every comment of the round with its processing; unprocessed ones first, 50 to a page."""
+def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, status: int = 200):
+    """Every comment of the round in order, 50 to a page: a processed one stays in its place, folded, and can be
+    changed until the next version is uploaded. `failed`: a comment's form that was refused, shown with its errors
+    and what was typed."""
     round_ = _get(Round, round_id)
     document = round_.document
     person, own = auth.require_role(document.network_id, *STAFF)
     session = db.session()
-    show_all = request.args.get("show") == "all"
+    todo_only = request.args.get("show") == "todo"
     page = routing.page_arg()
     # Each author by the name this network knows them by (a comment's: the membership they took part with).
     query = (
@@ -425,7 +445,7 @@ def processing(round_id: int):
         .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
         .where(Comment.round_id == round_.id, Comment.parent_id.is_(None))
     )
-    if not show_all:
+    if todo_only:
         query = query.where(Comment.processed_at.is_(None))
     rows = session.execute(query.order_by(Comment.id).limit(PROCESSING_PAGE + 1)
                            .offset((page - 1) * PROCESSING_PAGE)).all()[:PROCESSING_PAGE + 1]
@@ -438,9 +458,10 @@ def processing(round_id: int):
         threads.setdefault(reply.parent_id, []).append((reply, name))
     return render_template("staff/processing.html", round=round_, document=document, network=document.network,
                            own=own, rows=shown, more=len(rows) > PROCESSING_PAGE, page=page, threads=threads,
-                           show_all=show_all, progress=comments.progress(session, round_.id), form=ProcessForm(),
-                           reply_form=ReplyForm(),
-                           addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown]))
+                           todo_only=todo_only, progress=comments.progress(session, round_.id),
+                           form=ProcessForm(formdata=None), failed=failed, reply_form=ReplyForm(),
+                           settled_by=comments.newer_version(session, round_),
+                           addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown])), status
 
 
 @bp.get("/r/<int:round_id>/commentaartabel")
@@ -466,10 +487,12 @@ def process_comment(comment_id: int):
     person, _own = auth.require_role(round_.document.network_id, *STAFF)
     form = ProcessForm()
     if not form.validate_on_submit():
-        abort(400)
+        return processing(round_.id, failed=(comment.id, form), status=400)  # the page it came from, at the field
     comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
                              actor=person)
-    return redirect(auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id)), 303)
+    flash(_("The processing of the comment was saved."))
+    back = auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id))
+    return redirect(f"{back.split('#')[0]}#comment-{comment.id}", 303)
 
 
 @bp.post("/comments/<int:comment_id>/reply")
@@ -504,8 +527,12 @@ def extend_deadline(round_id: int):
 def remind_now(round_id: int):
     round_ = _get(Round, round_id)
     person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmStepForm()
+    if not form.validate_on_submit():
         abort(400)
+    if not form.is_confirmed:
+        return render_template("staff/confirm_remind.html", form=form, round=round_, document=round_.document,
+                               network=round_.document.network, what=consequences.reminding_now(db.session(), round_))
     count = reminders.send_now(db.session(), round_, actor=person)
     flash(_("A reminder goes to %(count)s people without a verdict.", count=count))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
@@ -531,8 +558,12 @@ def reminder_schedule(round_id: int):
 def close_round(round_id: int):
     round_ = _get(Round, round_id)
     person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmStepForm()
+    if not form.validate_on_submit():
         abort(400)
+    if not form.is_confirmed:
+        return render_template("staff/confirm_close_round.html", form=form, round=round_, document=round_.document,
+                               network=round_.document.network, what=consequences.closing_round(db.session(), round_))
     rounds.close_round(db.session(), round_, actor=person)
     flash(_("The round is closed."))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
@@ -559,6 +590,10 @@ def finalise(document_id: int):
         abort(400)
     version = _get(Version, int(form.version_id.data))
     try:
+        if not form.is_confirmed:
+            return render_template("staff/confirm_finalise.html", form=form, document=document,
+                                   network=document.network, version=version,
+                                   what=consequences.finalising_version(db.session(), document, version))
         finalising.finalise_document(db.session(), document, version, actor=person)
     except DomainError as error:
         db.session().rollback()

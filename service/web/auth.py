@@ -24,7 +24,7 @@ from storage.database.models import (
     Round,
     utcnow,
 )
-from workflows.domain import decisions, substitutes, web_sessions
+from workflows.domain import decisions, substitutes, successors, web_sessions
 from workflows.domain.comments import own_threads
 from workflows.domain.membership import active_membership
 from workflows.domain.rounds import check_link, check_link_dates, threads_limited_to
@@ -125,6 +125,10 @@ _LINK_STATE = (
            # The network's privacy statement, shown on the page; under the per-organisation rule, the newest
            # verdict and comment of the participant's organisation (its internal view).
            Network.privacy_statement,
+           # What followed the round (a member's page of a round that is over points there).
+           *(column.label(name) for column, name in zip(
+               successors.onward_columns(Round.document_id, Participant.person_id),
+               ("newest_round_id", "newest_round_status", "newest_participant_id"), strict=True)),
            *(column.label(name) for column, name in zip(
                decisions.internal_view_columns(Round.id, Membership.organisation_id, Round.decision_rule),
                ("organisation_verdict_id", "organisation_comment_id"), strict=True)))

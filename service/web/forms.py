@@ -24,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from service.web.i18n import ERRORS
 from service.web.routing import parse_id
 from workflows.domain import inputs
+from workflows.domain.comments import ANSWER_REQUIRED
 
 
 class SingleLine:
@@ -79,6 +80,17 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token."""
 
 
+class ConfirmStepForm(FlaskForm):
+    """An action that cannot be undone: posted without `confirmed`, it shows what it will do (and changes nothing);
+    only the post from that page, with `confirmed`, acts."""
+
+    confirmed = HiddenField()
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed.data == "yes"
+
+
 class SignInForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
 
@@ -123,6 +135,9 @@ class VersionForm(FlaskForm):
     # The comments of the document's last round this version addresses: numbers from its commentaartabel.
     addresses = StringField(_l("Comments this version addresses"), validators=[Optional(), Length(max=2000)])
     taken_over = BooleanField(_l("Every comment the project group took over (wholly or partly)"))
+    # An open round closes when a version is uploaded: the round the form showed, and that the uploader agreed.
+    supersedes = HiddenField(validators=[Optional(), IdNumber()])
+    close_open_round = BooleanField(_l("Yes, close the open round"))
 
 
 class RoundForm(FlaskForm):
@@ -190,8 +205,20 @@ DISPOSITION_CHOICES = [
 
 
 class ProcessForm(FlaskForm):
-    disposition = SelectField(_l("Processing"), choices=DISPOSITION_CHOICES)
+    # No disposition is preselected: an unprocessed comment must not look processed, nor be saved as one unseen.
+    disposition = SelectField(_l("Processing"), choices=[SelectChoice("", _l("Choose a processing")),
+                                                         *DISPOSITION_CHOICES],
+                              validators=[DataRequired(_l("Choose how this comment was processed."))])
     answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000), StorableText()])
+
+    def validate(self, extra_validators=None) -> bool:
+        """Also the rule of workflows.domain.comments.process_comment, so its message shows at the field (an empty
+        answer stops the field's own validators at Optional)."""
+        valid = super().validate(extra_validators)
+        if self.disposition.data in ANSWER_REQUIRED and not (self.answer.data or "").strip():
+            self.answer.errors = [*self.answer.errors, str(ERRORS["answer_required"])]
+            return False
+        return valid
 
 
 class ExtendForm(FlaskForm):
@@ -203,7 +230,7 @@ class ScheduleForm(FlaskForm):
                        validators=[DataRequired(), Length(max=40)])
 
 
-class FinaliseForm(FlaskForm):
+class FinaliseForm(ConfirmStepForm):
     version_id = HiddenField(validators=[DataRequired(), IdNumber()])
 
 

@@ -43,6 +43,8 @@ ERRORS = {
     "deadline_in_past": _l("The deadline must be in the future."),
     "round_already_open": _l("A round is already open for this document. Close it first."),
     "round_closed": _l("This round is closed: verdicts and comments can no longer be given."),
+    "supersede_unconfirmed": _l("A comment round of this document opened or closed while you were uploading. Nothing "
+                                "was saved: look at the document page again and upload once more."),
     "stale_version": _l("There is a newer version of this document. Reload the page and try again."),
     "already_final": _l("This document is already final; it cannot be changed."),
     "not_unanimous": _l("Not everyone has said akkoord to this version yet."),
@@ -109,6 +111,8 @@ ERRORS = {
     "bad_schedule": _l("Give at most %(limit)s whole numbers of days before the deadline, such as 7, 2, 0."),
     "deadline_not_later": _l("The new deadline must be later than the current one."),
     "answer_required": _l("Give the member an answer when a comment is not, or only partly, taken over."),
+    "processing_settled": _l("A newer version was uploaded after this comment was processed; its processing can "
+                             "no longer be changed."),
     "link_unknown": _l("This link is not valid. Ask the coordinator to send you a new one."),
     "link_revoked": _l("This link has been replaced or withdrawn. Use the most recent email, or ask the coordinator for a new link."),
     "link_expired": _l("This link has expired. Ask the coordinator for a new one."),

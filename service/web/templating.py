@@ -108,6 +108,7 @@ MAIL_KINDS = {
     "substitute_invitation": _l("invitation as substitute"), "substitute_verdict": _l("verdict by a substitute"),
     "substitution_ended": _l("substitution ended"), "substitute_reminder": _l("reminder to a substitute"),
     "organisation_left": _l("organisation left the network"),
+    "round_superseded": _l("round closed for a new version"),
 }
 
 

@@ -146,7 +146,7 @@ def test_three_organisations_decide_through_their_representatives(app, db, mail_
     # A reminder goes to the representatives of B and C and to the coordinator (a party of one): not to A, nor to
     # the colleagues.
     mail_store.clear()
-    assert post(staff, round_path, f"{round_path}/remind", {}).status_code == 303
+    assert post(staff, round_path, f"{round_path}/remind", {"confirmed": "yes"}).status_code == 303
     run_worker()
     fresh(db)
     reminders = db.scalars(select(MailMessage).where(MailMessage.round_id == round_.id,
@@ -181,7 +181,7 @@ def test_three_organisations_decide_through_their_representatives(app, db, mail_
     assert f"Praktijk A {tag}" in page and "Rep1 A" in page and "Rep2 B" in page
 
     mail_store.clear()
-    response = post(staff, document_path, f"{document_path}/finalise", {"version_id": version_id})
+    response = post(staff, document_path, f"{document_path}/finalise", {"version_id": version_id, "confirmed": "yes"})
     assert response.status_code == 303
     fresh(db)
     assert db.get(Document, document.id).status == "final"
@@ -304,7 +304,8 @@ def test_a_substitute_decides_an_organisation_that_leaves_unblocks_and_one_that_
                 {"representative": "1"}).status_code == 303
     browser, path = review_client(app, next(link for link in invitation.links() if "/l/" in link))
     assert post(browser, path, path + "verdict", {"value": "akkoord", "reason": ""}).status_code == 303
-    assert post(staff, document_path, f"{document_path}/finalise", {"version_id": version_id}).status_code == 303
+    assert post(staff, document_path, f"{document_path}/finalise",
+                {"version_id": version_id, "confirmed": "yes"}).status_code == 303
 
     # The dossier says who gave A's verdict, on whose behalf, and that C left and stopped counting.
     run_worker()

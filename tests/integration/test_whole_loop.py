@@ -113,7 +113,8 @@ def test_the_whole_loop(app, client, db, mail_store, run_worker):
 
     # A new version supersedes round 1; round 2: everyone akkoord.
     response = post(client, document_path, f"{document_path}/versions",
-                    {"file": (io.BytesIO(make_docx(V2)), "concept-v2.docx"), "change_note": "Looptijd drie jaar"},
+                    {"file": (io.BytesIO(make_docx(V2)), "concept-v2.docx"), "change_note": "Looptijd drie jaar",
+                     "close_open_round": "y", "supersedes": round1_path.rsplit("/", 1)[1]},
                     content_type="multipart/form-data")
     assert response.status_code == 303
     redline = client.get(f"{document_path}/compare").get_data(as_text=True)
@@ -134,7 +135,7 @@ def test_the_whole_loop(app, client, db, mail_store, run_worker):
     # Finalise; everyone receives the final .docx.
     mail_store.clear()
     response = post(client, document_path, f"{document_path}/finalise",
-                    {"version_id": csrf_version_id(client.get(document_path).get_data(as_text=True))})
+                    {"version_id": csrf_version_id(client.get(document_path).get_data(as_text=True)), "confirmed": "yes"})
     assert response.status_code == 303
     page = client.get(document_path).get_data(as_text=True)
     assert "definitief" in page.lower()

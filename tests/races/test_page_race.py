@@ -49,7 +49,8 @@ def test_the_verdict_form_racing_the_upload_form(app, db, race_server, team, dea
         verdict = member.prepare("POST", f"/review/{case.member.id}/verdict", label="verdict form",
                                  form={"csrf_token": csrf_token(review.text), "value": "akkoord", "reason": ""})
         upload = editor.prepare("POST", f"/d/{case.document.id}/versions", label="upload form",
-                                form={"csrf_token": csrf_token(document_page.text), "change_note": "tweede concept"},
+                                form={"csrf_token": csrf_token(document_page.text), "change_note": "tweede concept",
+                                      "close_open_round": "y", "supersedes": str(case.round.id)},
                                 files={"file": ("concept2.md", new_text(), "text/markdown")})
         a, b = race(race_server.port, verdict, upload, delays=sweep.delays(head_start))
         print(f"  head start {head_start * 1000:+5.1f} ms: verdict {a.status}, upload {b.status}")

@@ -137,7 +137,11 @@ def test_the_coordinators_flash_after_removing_the_person_uses_the_networks_name
     side = sides[1]
     client = signed_in(app, db, side.coordinator)
     page = f"/n/{side.network.id}"
-    removed = submit(client, page, f"/n/{side.network.id}/members/{side.shared.id}/remove", {}, follow_redirects=True)
+    action = f"/n/{side.network.id}/members/{side.shared.id}/remove"
+    step = submit(client, page, action, {})
+    assert step.status_code == 200
+    side.shows_only_its_own(step.get_data(as_text=True), "the confirmation step")
+    removed = submit(client, page, action, {"confirmed": "yes"}, follow_redirects=True)
     side.shows_only_its_own(removed.get_data(as_text=True), "after removal")
 
 

@@ -27,15 +27,17 @@ def test_an_editor_processes_comments_and_the_member_sees_the_answer(app, db):
 
     editor = signed_in(app, db, people[0].person)  # people[0] is the editor
     page = editor.get(f"/r/{round_.id}/processing").get_data(as_text=True)
-    assert "0 van 3 verwerkt" in page and page.count('/process">') == page.count('/reply">') == 3
+    assert "0 van 3 verwerkt" in page and page.count('/process"') == page.count('/reply">') == 3
     first = db.scalars(select(Comment).where(Comment.round_id == round_.id).order_by(Comment.id)).first()
     response = editor.post(f"/comments/{first.id}/process", data={
         "csrf_token": csrf_token(page), "disposition": "niet_overgenomen", "answer": "Dit hoort in het werkplan.",
         "next": f"/r/{round_.id}/processing"})
-    assert response.status_code == 303
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"#comment-{first.id}")
     page = editor.get(f"/r/{round_.id}/processing").get_data(as_text=True)
-    assert "1 van 3 verwerkt" in page and page.count('/process">') == 2  # processed ones drop off
-    assert "Dit hoort in het werkplan." in editor.get(f"/r/{round_.id}/processing?show=all").get_data(as_text=True)
+    assert "1 van 3 verwerkt" in page and page.count('name="disposition"') == 3  # a processed one stays
+    assert "Dit hoort in het werkplan." in page
+    still_to_do = editor.get(f"/r/{round_.id}/processing?show=todo").get_data(as_text=True)
+    assert still_to_do.count('name="disposition"') == 2
 
     seen = reader.get(review).get_data(as_text=True)  # the cached page follows the processing
     assert "niet overgenomen" in seen and "Dit hoort in het werkplan." in seen
@@ -140,3 +142,99 @@ def test_the_next_invitation_says_how_comments_were_processed_and_links_to_the_c
     assert landing.status_code == 303 and landing.headers["Location"].endswith("/changes")
     page = client.get(landing.headers["Location"]).get_data(as_text=True)
     assert "Wijzigingen van versie 1 naar versie 2" in page and "<ins" in page
+
+
+def _message(app, msgid: str) -> str:
+    """A message as the Dutch pages show it (the English text until its translation is in the catalogue)."""
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    with app.test_request_context(), force_locale("nl"):
+        return str(escape(gettext(msgid)))
+
+
+def _processing_world(db):
+    network, coordinator, people = make_network(db, members=1)
+    document, _ = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    made = [rounds.add_comment(db, member, body=f"Opmerking {i}", block_id=None) for i in range(2)]
+    db.commit()
+    return coordinator, document, round_, made
+
+
+def test_nothing_is_chosen_for_an_unprocessed_comment_and_saving_nothing_is_refused_at_the_field(app, db):
+    coordinator, _document, round_, made = _processing_world(db)
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    form = page[page.index(f'id="disposition-{made[0].id}"'):]
+    form = form[:form.index("</select>")]
+    assert '<option value="" selected>' in form and form.count("selected") == 1  # the empty choice, and only it
+    assert _message(app, "Choose a processing") in form
+
+    refused = client.post(f"/comments/{made[0].id}/process?page=1", data={
+        "csrf_token": csrf_token(page), "disposition": "", "answer": "Wordt besproken in de kerngroep.",
+        "next": f"/r/{round_.id}/processing"})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    error = _message(app, "Choose how this comment was processed.")
+    assert f'<p class="field-error" id="disposition-{made[0].id}-error">{error}</p>' in html  # at the field
+    assert f'aria-describedby="disposition-{made[0].id}-error"' in html and 'aria-invalid="true"' in html
+    assert f'<a href="#disposition-{made[0].id}">{error}</a>' in html  # and in the summary above, linked to it
+    assert "Wordt besproken in de kerngroep.</textarea>" in html  # what was typed is kept
+    assert html.count('name="disposition"') == 2  # the rest of the page is still there
+    assert f'name="next" value="/r/{round_.id}/processing"' in html  # and sends the next save back to it
+    fresh(db)
+    assert db.get(Comment, made[0].id).processed_at is None
+
+
+def test_a_missing_answer_is_refused_at_the_field_keeping_the_choice(app, db):
+    coordinator, _document, round_, made = _processing_world(db)
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    refused = client.post(f"/comments/{made[1].id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "niet_overgenomen", "answer": "  "})
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert f'id="answer-{made[1].id}-error"' in html
+    assert f'aria-describedby="answer-{made[1].id}-hint answer-{made[1].id}-error"' in html
+    assert '<option value="niet_overgenomen" selected>' in html
+    fresh(db)
+    assert db.get(Comment, made[1].id).processed_at is None
+
+
+def test_a_processed_comment_stays_folded_and_can_be_changed_until_the_next_version(app, db):
+    from workflows.domain import documents
+
+    coordinator, document, round_, made = _processing_world(db)
+    client = signed_in(app, db, coordinator)
+    page = client.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    saved = client.post(f"/comments/{made[0].id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "overgenomen", "answer": "Staat nu in artikel 2."})
+    assert saved.status_code == 303
+    page = client.get(saved.headers["Location"]).get_data(as_text=True)
+    block = page[page.index(f'id="comment-{made[0].id}"'):page.index(f'id="comment-{made[1].id}"')]
+    assert 'class="comment processed"' in page and "<details>" in block  # folded...
+    assert block.index("Staat nu in artikel 2.") < block.index("<details>")  # ...its answer in view
+    assert block.index(">overgenomen</span>") < block.index("<details>")  # the badge
+    assert '<option value="overgenomen" selected>' in block and _message(app, "Save the change") in block
+
+    changed = client.post(f"/comments/{made[0].id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "deels_overgenomen", "answer": "Deels, in artikel 2."})
+    assert changed.status_code == 303
+    fresh(db)
+    assert db.get(Comment, made[0].id).disposition == "deels_overgenomen"
+
+    documents.upload_version(db, db.get(type(document), document.id), filename="v2.md", change_note="",
+                             data=b"# Overeenkomst\n\nNieuwe tekst.\n", actor=coordinator)
+    db.commit()
+    page = client.get(f"/r/{round_.id}/processing").get_data(as_text=True)
+    assert page.count('name="disposition"') == 1  # only the unprocessed comment still has a form
+    assert "Deels, in artikel 2." in page
+    late = client.post(f"/comments/{made[0].id}/process", data={
+        "csrf_token": csrf_token(page), "disposition": "overgenomen", "answer": ""})
+    assert late.status_code == 409
+    fresh(db)
+    assert db.get(Comment, made[0].id).disposition == "deels_overgenomen"
+    assert client.post(f"/comments/{made[1].id}/process", data={  # an unprocessed one is still accounted for
+        "csrf_token": csrf_token(page), "disposition": "voor_kennisgeving", "answer": ""}).status_code == 303

@@ -223,7 +223,7 @@ def test_the_coordinator_reminds_and_extends_from_the_round_page(app, db, setup)
     client = signed_in(app, db, coordinator)
     page = client.get(f"/r/{round_.id}").get_data(as_text=True)
     assert "Nu een herinnering sturen" in page and "0 van hoogstens 3 verstuurd" in page
-    assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/remind", {}).status_code == 303
+    assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/remind", {"confirmed": "yes"}).status_code == 303
     assert submit(client, f"/r/{round_.id}", f"/r/{round_.id}/schedule", {"days": "5, 1"}).status_code == 303
     response = submit(client, f"/r/{round_.id}", f"/r/{round_.id}/schedule", {"days": "9, 5, 3, 1"})
     assert response.status_code == 400 and "hoogstens 3" in response.get_data(as_text=True)

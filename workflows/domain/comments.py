@@ -21,10 +21,12 @@ from storage.database.models import (
 from workflows import audit
 from workflows.domain import inputs
 from workflows.domain.people import name_in_network
-from workflows.errors import AlreadyFinal, InvalidInput
+from workflows.errors import AlreadyFinal, Conflict, InvalidInput
 from workflows.text.anchoring import Placement, anchor_of, reanchor
 
 MAX_ANSWER_LENGTH = 10_000
+# The member is owed the reason their comment was not (wholly) taken over.
+ANSWER_REQUIRED = ("deels_overgenomen", "niet_overgenomen")
 
 
 @dataclass
@@ -49,7 +51,8 @@ def own_threads(person_id) -> ColumnElement[bool]:
 
 def process_comment(session: Session, comment: Comment, *, disposition: str, answer: str, actor: Person) -> Comment:
     """Give a comment its disposition (overgenomen / deels / niet overgenomen / voor kennisgeving) and an answer;
-    it may be changed later, each change leaves an audit event. A final document's comments are settled."""
+    it may be changed until the next version is uploaded, each change leaves an audit event. A final document's
+    comments are settled."""
     round_ = session.get(Round, comment.round_id)
     document = session.get(Document, round_.document_id)
     if document.status == "final":
@@ -61,14 +64,24 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
     answer = inputs.text(answer, "answer")
     if len(answer) > MAX_ANSWER_LENGTH:
         raise InvalidInput("too_long", limit=MAX_ANSWER_LENGTH)
-    if disposition in ("deels_overgenomen", "niet_overgenomen") and not answer:
-        raise InvalidInput("answer_required")  # the member is owed the reason their comment was not taken over
+    if disposition in ANSWER_REQUIRED and not answer:
+        raise InvalidInput("answer_required")
+    if comment.processed_at is not None and newer_version(session, round_) is not None:
+        raise Conflict("processing_settled")  # the next version was made from it: what it says stays as it was
     comment.disposition, comment.answer = disposition, answer
     comment.processed_by_id, comment.processed_at = actor.id, utcnow()
     session.flush()
     audit.record(session, document.network_id, "comment_processed", actor_id=actor.id, document_id=document.id,
                  round_id=round_.id, comment_id=comment.id, disposition=disposition)
     return comment
+
+
+def newer_version(session: Session, round_: Round) -> int | None:
+    """The number of the newest version of the round's document after the round's own, if one was uploaded."""
+    return session.scalar(
+        select(func.max(Version.number)).where(
+            Version.document_id == round_.document_id,
+            Version.number > select(Version.number).where(Version.id == round_.version_id).scalar_subquery()))
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import EllipsisType
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,9 +42,10 @@ def create_document(session: Session, network: Network, *, kind: str, title: str
 
 
 def upload_version(session: Session, document: Document, *, filename: str, data: bytes, change_note: str,
-                   actor: Person, addresses: list[int] = ()) -> Version:
+                   actor: Person, addresses: list[int] = (), confirmed: int | None | EllipsisType = ...) -> Version:
     """Import the file as the next version; an open round on an older version is superseded (invariant 3).
-    `addresses`: the ids of earlier comments this version says it addresses."""
+    `addresses`: the ids of earlier comments this version says it addresses; `confirmed`: the open round the
+    uploader agreed to close (`rounds.supersede_open_round`)."""
     change_note = inputs.text(change_note, "change_note")
     try:
         imported = import_upload_isolated(filename, data)
@@ -69,7 +72,7 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
                  version_id=version.id, number=number, content_hash=version.content_hash, filename=filename,
                  addresses=addressed)
 
-    rounds.supersede_open_round(session, document, by=version, actor=actor)
+    rounds.supersede_open_round(session, document, by=version, actor=actor, confirmed=confirmed)
     return version
 
 

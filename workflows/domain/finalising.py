@@ -77,9 +77,9 @@ def parties(session: Session, document: Document, version: Version) -> list[deci
     return [decisions.person_party(s.membership, s.state, s.verdict) for s in standings(session, document, version)]
 
 
-def finalise_document(session: Session, document: Document, version: Version, *, actor: Person) -> Finalisation:
-    """Make the document final on `version`; checked under a lock inside this transaction (invariant 2)."""
-    document = lock(session, Document, document.id)
+def check_finalisable(session: Session, document: Document, version: Version) -> list[decisions.Party]:
+    """Raise what refuses making `version` final now, else return the parties who all approve: under
+    `finalise_document`'s locks, and unlocked for its confirmation step (which may only say it would be refused)."""
     if document.status == "final":
         raise AlreadyFinal()
     if version.document_id != document.id:
@@ -89,15 +89,22 @@ def finalise_document(session: Session, document: Document, version: Version, *,
     )
     if version.id != newest:
         raise StaleVersion()
+    current = parties(session, document, version)
+    missing = [p for p in current if not p.approves]
+    if missing or not current:
+        raise NotUnanimous(missing=[(p.name, p.organisation_name, p.state) for p in missing])
+    return current
+
+
+def finalise_document(session: Session, document: Document, version: Version, *, actor: Person) -> Finalisation:
+    """Make the document final on `version`; checked under a lock inside this transaction (invariant 2)."""
+    document = lock(session, Document, document.id)
     # The open round's lock before the standings are read: a verdict being given now has either committed (and is
     # read below) or waits for this transaction and then finds its round closed. Members joining or leaving take
     # the same lock.
     open_round_id = session.scalar(select(Round.id).where(Round.document_id == document.id, Round.status == "open"))
     open_round = lock(session, Round, open_round_id) if open_round_id is not None else None
-    current = parties(session, document, version)
-    missing = [p for p in current if not p.approves]
-    if missing or not current:
-        raise NotUnanimous(missing=[(p.name, p.organisation_name, p.state) for p in missing])
+    current = check_finalisable(session, document, version)
     if open_round is not None:
         close_round(session, open_round, actor=actor, reason="finalised")
     finalisation = Finalisation(document_id=document.id, version_id=version.id, content_hash=version.content_hash,

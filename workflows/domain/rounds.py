@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import EllipsisType
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -543,12 +544,33 @@ def summary(session: Session, round_: Round) -> Summary:
                    silent=sorted(name for name, value in rows if value is None))
 
 
-def supersede_open_round(session: Session, document: Document, *, by: Version, actor: Person) -> None:
-    """A new version closes an open round on an older one; verdicts never carry over (invariant 3)."""
+def supersede_open_round(session: Session, document: Document, *, by: Version, actor: Person,
+                         confirmed: int | None | EllipsisType = ...) -> None:
+    """A new version closes an open round on an older one; verdicts never carry over (invariant 3). Its members are
+    told. `confirmed`: the id of the round the uploader agreed to close (None: they saw none open), checked under the
+    document's lock so that a round opened meanwhile is not closed unseen; left out, whatever is open closes."""
     open_ = session.scalar(select(Round).where(Round.document_id == document.id, Round.status == "open"))
+    if confirmed is not ... and (open_.id if open_ is not None else None) != confirmed:
+        raise Conflict("supersede_unconfirmed")
     if open_ is not None and open_.version_id != by.id:
         close_round(session, open_, actor=actor, reason="superseded", status="superseded")
         document.status = "draft"
+        _queue_superseded_mails(session, open_, by)
+
+
+def _queue_superseded_mails(session: Session, round_: Round, by: Version) -> None:
+    """Everyone still in the round hears that it closed for a newer version, that their comments stay, and that a new
+    round brings a new link (the next invitation is that link)."""
+    written = dict(session.execute(
+        select(Comment.participant_id, func.count(Comment.id))
+        .where(Comment.round_id == round_.id, Comment.parent_id.is_(None), Comment.participant_id.is_not(None))
+        .group_by(Comment.participant_id)).all())
+    queue_emails(session, "round_superseded", [
+        Recipient(p.person, f"round_superseded:{round_.id}:{p.id}",
+                  {"participant_id": p.id, "new_version_id": by.id, "comments": written.get(p.id, 0)})
+        for p in session.scalars(select(Participant).where(Participant.round_id == round_.id,
+                                                           Participant.removed_at.is_(None)).order_by(Participant.id))],
+        network_id=round_.document.network_id, round_id=round_.id)
 
 
 def close_round_if_due(session: Session, round_id: int, *, now: dt.datetime | None = None) -> bool:

@@ -115,7 +115,7 @@ class Batch:
         round_list = self._keep(_load(session, Round, round_ids))
         documents = self._keep(_load(session, Document, ids("document_id") | {r.document_id for r in round_list}))
         self._keep(_load(session, Version, {r.version_id for r in round_list} | {v.version_id for v in verdicts}
-                         | {d.final_version_id for d in documents if d.final_version_id}))
+                         | {d.final_version_id for d in documents if d.final_version_id} | ids("new_version_id")))
         opener_ids = {r.opened_by_id for r in round_list}
         self._keep(_load(session, Person, person_ids | opener_ids))
         # The names each mail's network knows its people by (a mail about no network, the sign-in mail, uses the
@@ -333,6 +333,16 @@ def round_outcome_variables(batch: Batch, params: dict, token: str | None):
             "summary": batch.summary(round_), "can_vote": participant.can_vote}, []
 
 
+def round_superseded_variables(batch: Batch, params: dict, token: str | None):
+    """The round closed because a newer version came: what became of the member's verdict and comments."""
+    participant = batch.session.get(Participant, params["participant_id"])
+    round_ = participant.round
+    return {"round": round_, "document": round_.document, "version": round_.version,
+            "new_version": batch.session.get(Version, params["new_version_id"]), "comments": params["comments"],
+            "gave_verdict": participant.current_verdict_id is not None, "can_vote": participant.can_vote,
+            "opener": batch.known(params["network_id"], round_.opened_by_id)}, []
+
+
 def organisation_left_variables(batch: Batch, params: dict, token: str | None):
     """An organisation left the network (toe- en uittreding): its people, whose membership ended with it."""
     organisation = batch.session.get(Organisation, params["organisation_id"])
@@ -398,4 +408,5 @@ VARIABLES = {
     "substitute_reminder": substitute_reminder_variables,
     "substitution_ended": substitution_ended_variables,
     "organisation_left": organisation_left_variables,
+    "round_superseded": round_superseded_variables,
 }
