@@ -12,6 +12,7 @@ import pstats
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +23,18 @@ GEN_AGREEMENT = Path(__file__).resolve().parents[1].parent / "shared/tools/gen_a
 VENV_BIN = Path(sys.executable).parent
 SECRET_KEY = "bench-secret-key-not-for-production"
 HOST = "127.0.0.1"
+
+
+def timed(factory, function, repeat: int) -> tuple[float, float, object]:
+    """Median and maximum seconds of `function(session)` over `repeat` runs, each in a fresh session of
+    `factory`, and the last run's result."""
+    times, result = [], None
+    for _ in range(repeat):
+        with factory() as session:
+            started = time.perf_counter()
+            result = function(session)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times), max(times), result
 
 
 def machine() -> str:

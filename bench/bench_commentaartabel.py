@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import GEN_AGREEMENT, fresh_database, load_average, machine, print_table, verdict
+from _common import GEN_AGREEMENT, fresh_database, load_average, machine, print_table, timed, verdict
 
 TARGET_SECONDS = 1.0
 PHRASES = [
@@ -92,16 +91,6 @@ def build(factory, docx: bytes, comments: int, members: int = 60, rule: str = "p
                     comment.processed_at = now
         session.commit()
         return round_.id
-
-
-def timed(factory, function, repeat: int) -> tuple[float, float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        with factory() as session:
-            started = time.perf_counter()
-            result = function(session)
-            times.append(time.perf_counter() - started)
-    return statistics.median(times), max(times), result
 
 
 def main() -> None:

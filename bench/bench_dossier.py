@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import fresh_database, load_average, machine, print_table, verdict
+from _common import fresh_database, load_average, machine, print_table, timed, verdict
 
 TARGET_JSON_SECONDS = 2.0
 TARGET_PDF_SECONDS = 30.0
@@ -125,16 +125,6 @@ def build(factory, organisations: int, people: int, comments: int) -> int:
         finalising.finalise_document(session, document, version, actor=coordinator)
         session.commit()
         return document.id
-
-
-def timed(factory, function, repeat: int) -> tuple[float, float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        with factory() as session:
-            started = time.perf_counter()
-            result = function(session)
-            times.append(time.perf_counter() - started)
-    return statistics.median(times), max(times), result
 
 
 # The yardstick ------------------------------------------------------------------------------------------------

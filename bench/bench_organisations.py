@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import fresh_database, load_average, machine, print_table, verdict
+from _common import fresh_database, load_average, machine, print_table, timed, verdict
 
 OPEN_TARGET = 5.0
 READ_TARGET = 0.5
@@ -155,16 +154,6 @@ def person_standings(session, document_id: int, version_id: int):
     from workflows.domain import finalising
 
     return finalising.standings(session, session.get(Document, document_id), session.get(Version, version_id))
-
-
-def timed(factory, function, repeat: int) -> tuple[float, float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        with factory() as session:
-            started = time.perf_counter()
-            result = function(session)
-            times.append(time.perf_counter() - started)
-    return statistics.median(times), max(times), result
 
 
 def counted(engine, factory, function) -> int:
