@@ -65,10 +65,6 @@ def _network_ids(session: Session, person_id: int) -> list[int]:
                                 .distinct().order_by(Membership.network_id)))
 
 
-def _in_scope(column, network_id: int | None):
-    return column == network_id if network_id is not None else column.is_not(None)
-
-
 # --- art. 15: the export ---------------------------------------------------------------------------------------
 
 def export(session: Session, person: Person, *, network_id: int | None = None, actor: Person | None = None
