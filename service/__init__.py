@@ -23,7 +23,7 @@ from service.views import (
     substitutes,
     webhooks,
 )
-from service.web import db, headers, i18n, limits, routing, sessions, templating
+from service.web import db, field_errors, headers, i18n, limits, routing, sessions, templating
 from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
 from workflows.outbound import jobs, outbox
@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     i18n.init_app(app)
     csrf.init_app(app)
     templating.init_app(app)
+    field_errors.init_app(app)
     headers.init_app(app)
     routing.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])

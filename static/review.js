@@ -102,7 +102,9 @@
       var rest = document.createRange();
       rest.setStartAfter(startBlock);
       rest.setEnd(range.endContainer, range.endOffset);
-      if (rest.toString().trim()) return null;
+      var after = rest.cloneContents();  // a heading's comment link follows it: no text of the next passage
+      Array.prototype.forEach.call(after.querySelectorAll(".comment-link"), function (a) { a.remove(); });
+      if (after.textContent.trim()) return null;
       end = passage.length;
     }
     // The passage's own words, as the server reads them: not the comment link or list label a browser's
@@ -124,10 +126,14 @@
       bar.hidden = true;
       return;
     }
-    link.href = "comment?" + new URLSearchParams({
+    link.href = selectionHref(chosen);
+    bar.hidden = false;
+  }
+
+  function selectionHref(chosen) {
+    return "comment?" + new URLSearchParams({
       block: chosen.block, start: String(chosen.start), end: String(chosen.end), text: chosen.text,
     }).toString();
-    bar.hidden = false;
   }
 
   if (bar) {
@@ -137,6 +143,110 @@
       pending = setTimeout(showBar, 150);
     });
   }
+
+  // --- The comment form in place -------------------------------------------------------------
+  // A passage's "Comment" link (or the selection bar) opens the comment page's form right below the passage, and
+  // focus moves into it; saving returns to the passage. Without this script the link opens the comment page.
+  var panel = null;
+
+  function closePanel(returnFocus) {
+    if (!panel) return;
+    var opener = panel.opener;
+    panel.remove();
+    panel = null;
+    if (returnFocus && opener && document.contains(opener)) opener.focus();
+  }
+
+  function passageEnd(block) {
+    return block.closest(".heading-line") || block;  // a heading's link line belongs to it
+  }
+
+  function openPanel(opener, href) {
+    var blockId = new URLSearchParams(href.split("?")[1] || "").get("block");
+    var block = blockId && document.getElementById(blockId);
+    if (!block || !doc.contains(block)) return false;
+    fetch(href, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error("no form");
+      return response.text();
+    }).then(function (html) {
+      var fetched = new DOMParser().parseFromString(html, "text/html");
+      var content = fetched.querySelector("[data-comment-panel]");
+      var form = content && content.querySelector("form");
+      if (!form) throw new Error("no form");
+      closePanel(false);
+      panel = document.createElement("div");
+      panel.className = "comment-panel";
+      panel.setAttribute("role", "group");
+      var title = fetched.querySelector("main h1");
+      if (title) panel.setAttribute("aria-label", title.textContent.trim());
+      panel.opener = opener;
+      // The passage stands right above: its copy is left out, a selection's marked copy is kept.
+      var quote = content.querySelector("[data-passage]");
+      if (quote) quote.remove();
+      Array.prototype.forEach.call(fetched.querySelectorAll("main .flash"), function (note) {
+        panel.appendChild(document.importNode(note, true));
+      });
+      while (content.firstChild) panel.appendChild(document.adoptNode(content.firstChild));
+      // Its fields' ids would repeat those of the general comment form on this page: give them their own.
+      Array.prototype.forEach.call(panel.querySelectorAll("[id]"), function (el) { el.id = "inline-" + el.id; });
+      Array.prototype.forEach.call(panel.querySelectorAll("label[for]"), function (el) {
+        el.htmlFor = "inline-" + el.htmlFor;
+      });
+      Array.prototype.forEach.call(panel.querySelectorAll("[aria-describedby]"), function (el) {
+        el.setAttribute("aria-describedby", el.getAttribute("aria-describedby").split(/\s+/).map(function (id) {
+          return "inline-" + id;
+        }).join(" "));
+      });
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "secondary";
+      cancel.textContent = doc.getAttribute("data-cancel-label") || "Cancel";
+      cancel.addEventListener("click", function () { closePanel(true); });
+      var submit = panel.querySelector("form button[type=submit]");
+      if (submit) submit.insertAdjacentElement("afterend", cancel);
+      var end = passageEnd(block);
+      end.parentNode.insertBefore(panel, end.nextSibling);
+      var first = panel.querySelector("input:not([type=hidden]), textarea");
+      if (first) first.focus();
+    }).catch(function () {
+      window.location.href = href;  // the comment page, as without this script
+    });
+    return true;
+  }
+
+  doc.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("a.comment-link");
+    if (!opener || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    // Words selected in this passage (with the keyboard too: caret browsing, then Tab to the passage's link) are
+    // what the comment is on.
+    var href = opener.getAttribute("href");
+    var chosen = bar && currentSelection();
+    if (chosen && href === "comment?block=" + chosen.block) href = selectionHref(chosen);
+    if (openPanel(opener, href)) event.preventDefault();
+  });
+  if (link) {
+    link.addEventListener("click", function (event) {
+      if (event.ctrlKey || event.metaKey || event.shiftKey) return;
+      var chosen = currentSelection();
+      if (openPanel(link, chosen ? selectionHref(chosen) : link.getAttribute("href"))) {
+        event.preventDefault();
+        bar.hidden = true;
+      }
+    });
+    // Words selected from the caret (caret browsing, Shift+arrows): Tab goes on to the bar's link, so the keyboard
+    // reaches it as readily as a finger does.
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Tab" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (document.activeElement && document.activeElement !== document.body) return;
+      if (!currentSelection()) return;
+      event.preventDefault();
+      showBar();
+      link.focus();
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && panel && panel.contains(document.activeElement)) closePanel(true);
+  });
 
   // --- Highlighting the comments in the text --------------------------------------------------
   var data = document.getElementById("comment-anchors");
@@ -152,6 +262,19 @@
   function targetOf(commentId) {
     return document.getElementById("comment-" + commentId) ? "#comment-" + commentId
       : commentsUrl + "#comment-" + commentId;
+  }
+
+  // A highlight opens its comment in place: in the passage's list of comments, right below it.
+  function showComment(commentId) {
+    var inPlace = document.getElementById("in-comment-" + commentId);
+    if (!inPlace) {
+      window.location.href = targetOf(commentId);
+      return;
+    }
+    var details = inPlace.closest("details");
+    if (details) details.open = true;
+    inPlace.tabIndex = -1;
+    inPlace.focus();
   }
 
   // The first piece of each comment's mark is reachable with the keyboard, as a link to the comment.
@@ -194,13 +317,13 @@
   doc.addEventListener("click", function (event) {
     var highlight = event.target.closest && event.target.closest("mark.comment-mark");
     if (!highlight || window.getSelection().toString()) return;
-    window.location.href = targetOf(highlight.getAttribute("data-comment"));
+    showComment(highlight.getAttribute("data-comment"));
   });
 
   doc.addEventListener("keydown", function (event) {
     var highlight = event.target.closest && event.target.closest("mark.comment-mark[tabindex]");
     if (!highlight || (event.key !== "Enter" && event.key !== " ")) return;
     event.preventDefault();
-    window.location.href = targetOf(highlight.getAttribute("data-comment"));
+    showComment(highlight.getAttribute("data-comment"));
   });
 })();

@@ -60,9 +60,11 @@ def create(network_id: int):
     try:
         _token, raw = api_tokens.create_token(db.session(), network, person, role=form.role.data,
                                               name=form.name.data)
-    except DomainError as error:
-        form.role.errors = [i18n.error_message(error.code, error.params)]
-        return _page(network, form, status=error.status)
+    except DomainError as error:  # at the field it is about
+        db.session().rollback()
+        field = form.role if error.code == "unknown_token_role" else form.name
+        field.errors = [*field.errors, i18n.error_message(error.code, error.params)]
+        return _page(network, form, status=400 if error.status == 400 else error.status)
     # Shown once, on this answer only (never stored, never in a redirect or a flash cookie).
     response = make_response(_page(network, ApiTokenForm(formdata=None), new_token=raw, status=201))
     response.headers["Cache-Control"] = "no-store"

@@ -6,11 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from service.web import auth, db, routing
+from service.web.field_errors import refuse
 from service.web.forms import AddressForm, ConfirmForm
 from service.web.i18n import error_message
 from storage.database.models import MailMessage, Membership, Network
 from workflows.domain import membership, people, undelivered
-from workflows.errors import DomainError
+from workflows.errors import Conflict, DomainError, InvalidInput
 
 bp = Blueprint("mail", __name__)
 
@@ -26,7 +27,9 @@ def _network(network_id: int) -> Network:
     return network
 
 
-def _page(network: Network, status: int = 200, *, error: str | None = None):
+def _page(network: Network, status: int = 200, *, error: str | None = None,
+          failed_address: tuple[int, AddressForm] | None = None):
+    """`failed_address`: a member's refused address (membership id, form), shown again at that member's field."""
     _person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
     kind = request.args.get("status") if request.args.get("status") in undelivered.KINDS else None
@@ -38,7 +41,8 @@ def _page(network: Network, status: int = 200, *, error: str | None = None):
     names = people.names_in_network(session, network.id, {person.id for _item, person, _member, _title in rows})
     return render_template("staff/mail.html", network=network, own=own, rows=rows, names=names, more=more, page=page,
                            kind=kind, person_id=person_id, confirm=ConfirmForm(),
-                           address_form=AddressForm(formdata=None), error=error), status
+                           address_form=AddressForm(formdata=None), error=error,
+                           failed_address=failed_address), status
 
 
 def _back(network: Network) -> str:
@@ -76,13 +80,19 @@ def correct_email(network_id: int, membership_id: int):
     if member is None or member.network_id != network.id:
         abort(404)
     form = AddressForm()
+    form.email.id = f"address-{member.id}"  # the page has a form per member: this one's field
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
-        return _page(network, 400, error=error_message("bad_email", {}))
+        form.email.errors = [error_message("bad_email", {})]
+        return _page(network, 400, failed_address=(member.id, form))
     name = member.name
     try:
         resent = membership.correct_email(db.session(), member, form.email.data, actor=person)
+    except (InvalidInput, Conflict) as refused:  # a wrong address, or one another member has: at the field
+        db.session().rollback()
+        refuse(form.email, refused)
+        return _page(network, refused.status, failed_address=(member.id, form))
     except DomainError as refused:
         db.session().rollback()
         return _page(network, refused.status, error=error_message(refused.code, refused.params))

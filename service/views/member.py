@@ -12,8 +12,10 @@ from flask_wtf.csrf import generate_csrf
 
 from service.web import auth, db, limits, routing
 from service.web.extensions import limiter
+from service.web.field_errors import refuse
 from service.web.final_files import dossier_file
 from service.web.forms import CommentForm, LinkRequestForm, VerdictForm, on_behalf_verdict_form
+from service.web.passage_comments import annotated, by_passage
 from service.web.rendering import (
     cached_page,
     page_response,
@@ -27,6 +29,7 @@ from storage.database.models import Verdict
 from workflows.domain import address_requests, comments, decisions, dossier, rounds, substitutes, successors
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
+from workflows.text.labels import find_words
 
 bp = Blueprint("member", __name__)
 
@@ -34,6 +37,8 @@ bp = Blueprint("member", __name__)
 _NUMBER = re.compile(r"[0-9]{1,9}")
 # The review page shows the newest comments under the text; all of them are one link away.
 NEWEST_COMMENTS = 20
+# The passage a member just commented on: the next review page says so there (where the member lands), once.
+SAVED_AT = "comment_saved_at"
 
 
 @bp.route("/link", methods=["GET", "POST"])
@@ -61,6 +66,9 @@ def open_link(token: str):
     generate_csrf()  # set in the same cookie, so the review page renders (and caches) the same from its first view
     if request.args.get("to") == "changes":
         return redirect(url_for("member.changes", participant_id=link.participant_id), 303)
+    if request.args.get("to") == "commentaartabel" and _NUMBER.fullmatch(request.args.get("round", "")):
+        return redirect(url_for("member.commentaartabel", participant_id=link.participant_id,
+                                round_id=int(request.args["round"])), 303)
     return redirect(url_for("member.review", participant_id=link.participant_id), 303)
 
 
@@ -80,7 +88,8 @@ def _context(participant_id: int):
 
 @bp.get("/review/<int:participant_id>/")
 def review(participant_id: int, verdict_form: VerdictForm | None = None, comment_form: CommentForm | None = None,
-           status: int = 200):
+           status: int = 200, on_behalf: tuple[int, VerdictForm] | None = None):
+    """`on_behalf`: a substitute's refused verdict for an absent colleague (substitution id, form), shown again."""
     state = auth.participant_state(participant_id)
     session = db.session()
     stats = (state.comment_count, state.newest_comment_id, state.last_processed)
@@ -90,6 +99,7 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
         else substitutes.NOTHING
     privacy = state.privacy_statement or ""  # the network's, shown folded
     holds_newer = _holds_link(state.newest_participant_id)
+    saved_at = cookie.pop(SAVED_AT, None)
 
     def render() -> tuple[str, tuple]:
         participant, _link, round_, version = _context(participant_id)
@@ -97,7 +107,10 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
         _count, comments_html = rendered_comments(session, round_.id, link_passages=True, newest=NEWEST_COMMENTS,
                                                   stats=stats, viewer=viewer, reply_links=round_.is_open)
         anchors = rendered_anchors(session, round_.id, stats=stats, viewer=viewer)
-        body = rendered_blocks(version, mode="review" if round_.is_open else "read")  # no comment links when over
+        text = rendered_blocks(version, mode="review" if round_.is_open else "closed")  # no comment links when over
+        # Each passage's comments after it, as this reader may see them.
+        body = annotated(text, by_passage(session, round_.id, stats=stats, viewer=viewer, reply_links=round_.is_open),
+                         saved=saved_at, saved_message=_("Your comment was saved."))
         earlier = comments.earlier_count(session, participant.person_id, version)
         page = render_template(
             "member/review.html", participant=participant, round=round_, version=version, document=round_.document,
@@ -108,13 +121,14 @@ def review(participant_id: int, verdict_form: VerdictForm | None = None, comment
             group_only=viewer is not None, capacity=decisions.capacity(round_, participant),
             internal=decisions.internal_view(session, participant), dossier=_dossier_open(round_.document),
             standing_in=standing_in, on_behalf_forms={
-                a.substitution_id: on_behalf_verdict_form(a.substitution_id, formdata=None, value=a.verdict_value)
+                a.substitution_id: on_behalf[1] if on_behalf and on_behalf[0] == a.substitution_id else
+                on_behalf_verdict_form(a.substitution_id, formdata=None, value=a.verdict_value)
                 for a in standing_in.acting_for},
             privacy=privacy, onward=_onward(participant), holds_newer_link=holds_newer,
         )
         return page, (body, anchors, comments_html)  # in the order they appear on the page
 
-    if verdict_form or comment_form or status != 200 or cookie.get("_flashes"):
+    if verdict_form or comment_form or status != 200 or cookie.get("_flashes") or saved_at:
         page, fragments = render()
         return page_response(page, *fragments, status=status)
     # A member rereads this page often and a 200-page text makes it large: the page is cached under
@@ -230,6 +244,8 @@ def add_comment(participant_id: int):
         if form.parent_id.data or form.block_id.data or form.start.data or form.selected.data:
             return comment_form(participant_id, form=form, status=400)  # back to the form it came from
         return review(participant_id, comment_form=form, status=400)
+    if form.words.data and not form.parent_id.data and not _named_words(version, form):
+        return comment_form(participant_id, form=form, status=400)
     session = db.session()
     rounds.note_link_used(session, link)
     if form.parent_id.data:
@@ -239,10 +255,38 @@ def add_comment(participant_id: int):
                         303)
     start = int(form.start.data) if form.start.data else None
     end = int(form.end.data) if form.end.data else None
-    rounds.add_comment(session, participant, body=form.body.data, block_id=form.block_id.data or None,
-                       start=start, end=end, selected=form.selected.data or "")
+    try:
+        rounds.add_comment(session, participant, body=form.body.data, block_id=form.block_id.data or None,
+                           start=start, end=end, selected=form.selected.data or "")
+    except InvalidInput as refused:  # shown at the comment's field, on the form it came from
+        session.rollback()
+        refuse(form.body, refused)
+        if form.block_id.data or form.start.data or form.selected.data:
+            return comment_form(participant_id, form=form, status=400)
+        return review(participant_id, comment_form=form, status=400)
+    if form.block_id.data:  # back at the passage, where the page says the comment was saved
+        cookie[SAVED_AT] = form.block_id.data
+        return redirect(url_for("member.review", participant_id=participant_id, _anchor=form.block_id.data), 303)
     flash(_("Your comment was saved."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="comments"), 303)
+
+
+def _named_words(version, form: CommentForm) -> bool:
+    """The words a member typed or pasted to say what in the passage the comment is on (a selection without a mouse):
+    found, they become the selection; not found, the field says so and nothing is saved."""
+    block = next((b for b in version.blocks if b["id"] == form.block_id.data), None)
+    if block is None:
+        return True  # no passage, no words to find (an unknown passage is refused when the comment is added)
+    text = block_text(block)
+    span = find_words(text, form.words.data)
+    if span is None:
+        form.words.errors = [*form.words.errors, _("These words are not in the passage. Copy them from the passage "
+                                                   "as they stand there, or leave this field empty to comment on "
+                                                   "the whole passage.")]
+        return False
+    form.start.data, form.end.data = str(span[0]), str(span[1])
+    form.selected.data = text[span[0]:span[1]]
+    return True
 
 
 @bp.post("/review/<int:participant_id>/verdict")
@@ -253,8 +297,13 @@ def give_verdict(participant_id: int):
         return review(participant_id, verdict_form=form, status=400)
     evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,
                                link_id=link.id)
-    verdict = rounds.record_verdict(db.session(), participant, value=form.value.data, reason=form.reason.data or "",
-                                    evidence=evidence)
+    try:
+        verdict = rounds.record_verdict(db.session(), participant, value=form.value.data,
+                                        reason=form.reason.data or "", evidence=evidence)
+    except InvalidInput as refused:  # niet akkoord without a reason: at the reason, the choice kept
+        db.session().rollback()
+        refuse(form.value if refused.code == "unknown_verdict" else form.reason, refused)
+        return review(participant_id, verdict_form=form, status=400)
     rounds.note_link_used(db.session(), link)
     if verdict.suggestion:
         flash(_("Your suggestion was saved; your organisation's representatives see it."))
@@ -296,3 +345,8 @@ def dossier_pdf(participant_id: int):
 @bp.get("/review/<int:participant_id>/dossier.json")
 def dossier_json(participant_id: int):
     return _dossier(participant_id, "json")
+
+
+# Routes on this blueprint kept in modules of their own: the text's table of contents, search, downloads and print
+# views (member_document), and the commentaartabel of processed rounds, for members (member_tables).
+from service.views import member_document, member_tables  # noqa: E402,F401

@@ -8,8 +8,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from service.web import auth, db
+from service.web.field_errors import refuse
 from service.web.forms import ConfirmForm
-from service.web.i18n import CSV_PROBLEMS, ORGANISATION_CSV_PROBLEMS, record_warning
+from service.web.i18n import CSV_PROBLEMS, ERRORS, ORGANISATION_CSV_PROBLEMS, record_warning
 from service.web.register_forms import (
     KIND_LABELS,
     BoardForm,
@@ -22,7 +23,7 @@ from service.web.register_forms import (
 from service.web.rendering import download
 from storage.database.models import Membership, Network
 from workflows.domain import network_record, organisations, people
-from workflows.errors import CsvRejected
+from workflows.errors import CsvRejected, InvalidInput
 
 bp = Blueprint("organisations", __name__)
 
@@ -67,9 +68,15 @@ def add_organisation(network_id: int):
     form = OrganisationForm()
     if not form.validate_on_submit():
         return _register_page(network, 400, add_form=form)
-    organisations.add_organisation(db.session(), network, name=form.name.data, kind=form.kind.data,
-                                   has_vote=form.has_vote.data, joined_on=form.joined_on.data,
-                                   joined_reference=form.joined_reference.data or "", actor=person)
+    try:
+        organisations.add_organisation(db.session(), network, name=form.name.data, kind=form.kind.data,
+                                       has_vote=form.has_vote.data, joined_on=form.joined_on.data,
+                                       joined_reference=form.joined_reference.data or "", actor=person)
+    except InvalidInput as refused:  # at the field it is about
+        db.session().rollback()
+        refuse(form.joined_on if refused.code.startswith("register_date") else
+               form.kind if refused.code == "unknown_organisation_kind" else form.name, refused)
+        return _register_page(network, 400, add_form=form)
     flash(_("%(name)s was added to the register.", name=form.name.data.strip()))
     return redirect(url_for("organisations.register", network_id=network.id), 303)
 
@@ -94,6 +101,7 @@ def record_joining(network_id: int, organisation_id: int):
     person, _own = auth.require_role(network.id, *COORDINATOR)
     organisation = organisations.organisation_in(db.session(), network.id, organisation_id)
     form = RegisterEntryForm()
+    form.on.id, form.reference.id = f"join-on-{organisation_id}", f"join-ref-{organisation_id}"  # the row's fields
     if not form.validate_on_submit():
         return _register_page(network, 400, entry_form=form)
     added = organisations.record_joining(db.session(), organisation, on=form.on.data,
@@ -109,6 +117,7 @@ def record_leaving(network_id: int, organisation_id: int):
     person, _own = auth.require_role(network.id, *COORDINATOR)
     organisation = organisations.organisation_in(db.session(), network.id, organisation_id)
     form = RegisterEntryForm()
+    form.on.id, form.reference.id = f"leave-on-{organisation_id}", f"leave-ref-{organisation_id}"  # the row's fields
     if not form.validate_on_submit():
         return _register_page(network, 400, entry_form=form)
     left = organisations.record_leaving(db.session(), organisation, on=form.on.data,
@@ -130,7 +139,8 @@ def import_organisations(network_id: int):
     except CsvRejected as rejected:
         words = CSV_PROBLEMS | ORGANISATION_CSV_PROBLEMS
         problems = [(line, str(words.get(code, code)), value) for line, code, value in rejected.params["problems"]]
-        return _register_page(network, 400, csv_problems=problems)
+        refuse(form.file, str(ERRORS["csv_rejected"]))  # at the file input, which names the list of lines
+        return _register_page(network, 400, csv_problems=problems, csv_form=form)
     flash(_("%(organisations)s organisations and %(people)s people were imported.", organisations=len(made),
             people=len(added)))
     return redirect(url_for("organisations.register", network_id=network.id), 303)

@@ -46,7 +46,9 @@ def index(network_id: int):
 def _member_page(network: Network, member: Membership, *, status: int = 200, unconfirmed: bool = False):
     _person, own = auth.require_role(network.id, *COORDINATOR)
     return render_template("staff/privacy_member.html", network=network, own=own, member=member,
-                           confirm=ConfirmForm(), unconfirmed=unconfirmed), status
+                           confirm=ConfirmForm(), unconfirmed=unconfirmed,
+                           field_problems=[("#confirm-erase", _("Tick the box to confirm."))] if unconfirmed else []
+                           ), status
 
 
 @bp.get("/n/<int:network_id>/members/<int:membership_id>/privacy")

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from service.web import auth, db, routing
+from service.web.field_errors import refuse
 from service.web.final_files import dossier_file, final_file
 from service.web.forms import (
     ConfirmForm,
@@ -35,7 +36,7 @@ from service.web.forms import (
     ScheduleForm,
     VersionForm,
 )
-from service.web.i18n import CSV_PROBLEMS, error_message
+from service.web.i18n import CSV_PROBLEMS, ERRORS, error_message
 from service.web.rendering import download, page_response, rendered_blocks, rendered_comments
 from service.web.templating import findings_text
 from storage.database.models import (
@@ -51,8 +52,8 @@ from storage.database.models import (
     Verdict,
     Version,
 )
-from workflows.domain import commentaartabel as commentaartabel_export
 from workflows.domain import (
+    attention,
     comments,
     consequences,
     decisions,
@@ -66,11 +67,12 @@ from workflows.domain import (
     timeline,
     undelivered,
 )
+from workflows.domain import commentaartabel as commentaartabel_export
 from workflows.domain import (
     versions as version_list,
 )
 from workflows.domain.wording import TIMEZONE
-from workflows.errors import CsvRejected, DomainError, InvalidInput
+from workflows.errors import Conflict, CsvRejected, DomainError, InvalidInput
 from workflows.text import redlines
 
 bp = Blueprint("staff", __name__)
@@ -99,6 +101,7 @@ def dashboard():
     # No network is involved here: the person sees their own name (shown to them alone).
     own_name = people.own_name(db.session(), person.id)
     return render_template("staff/dashboard.html", person=person, own_name=own_name, rows=rows,
+                           attention=attention.dashboard(db.session(), person.id),
                            form=NetworkForm(your_name=own_name))
 
 
@@ -140,8 +143,13 @@ def add_member(network_id: int):
     form = MemberForm()
     if not form.validate_on_submit():
         return _network_page(network, 400, member_form=form)
-    membership.add_member(db.session(), network, name=form.name.data, email=form.email.data,
-                          organisation_name=form.organisation.data or "", role=form.role.data, actor=person)
+    try:
+        membership.add_member(db.session(), network, name=form.name.data, email=form.email.data,
+                              organisation_name=form.organisation.data or "", role=form.role.data, actor=person)
+    except (InvalidInput, Conflict) as refused:  # at the field it is about (an address already in the network too)
+        db.session().rollback()
+        refuse({"name_required": form.name, "unknown_role": form.role}.get(refused.code, form.email), refused)
+        return _network_page(network, refused.status, member_form=form)
     flash(_("%(name)s was added.", name=form.name.data))
     return redirect(url_for("staff.network", network_id=network.id), 303)
 
@@ -157,7 +165,8 @@ def import_members(network_id: int):
         added = membership.import_members_csv(db.session(), network, form.file.data.read(), actor=person)
     except CsvRejected as rejected:
         problems = [(line, str(CSV_PROBLEMS.get(code, code)), value) for line, code, value in rejected.params["problems"]]
-        return _network_page(network, 400, csv_problems=problems)
+        refuse(form.file, str(ERRORS["csv_rejected"]))  # at the file input, which names the list of lines
+        return _network_page(network, 400, csv_problems=problems, csv_form=form)
     flash(_("%(count)s people were imported.", count=len(added)))
     return redirect(url_for("staff.network", network_id=network.id), 303)
 
@@ -261,6 +270,7 @@ def _document_page(document: Document, status: int = 200, **forms):
         version_form=VersionForm(), round_form=RoundForm(version_id=latest.id if latest else ""),
         superseding=consequences.superseding_round(session, document),
         finalise_form=FinaliseForm(version_id=latest.id if latest else ""), missing=None,
+        next_step=attention.next_step(session, document),
     )
     context.update(forms)
     return render_template("staff/document.html", **context), status
@@ -308,10 +318,15 @@ def upload_version(document_id: int):
                                           number=superseding.round.number)]
         return _document_page(document, 400, version_form=form)
     upload = form.file.data
-    version = documents.upload_version(session, document, filename=upload.filename or "upload",
-                                       data=upload.read(), change_note=form.change_note.data or "", actor=person,
-                                       addresses=addresses,
-                                       confirmed=superseding.round.id if superseding is not None else None)
+    try:
+        version = documents.upload_version(session, document, filename=upload.filename or "upload",
+                                           data=upload.read(), change_note=form.change_note.data or "",
+                                           actor=person, addresses=addresses,
+                                           confirmed=superseding.round.id if superseding is not None else None)
+    except InvalidInput as refused:  # not a readable Word, Markdown or text file: nothing is kept
+        session.rollback()
+        refuse(form.file, refused)
+        return _document_page(_get(Document, document_id), 400, version_form=form)
     flash(_("Version %(number)s is saved.", number=version.number))
     if superseding is not None:
         flash(_("Round %(number)s is closed; the %(count)s people in it are told by email.",
@@ -333,7 +348,10 @@ def version(version_id: int):
     author = people.names_in_network(db.session(), document.network_id, [version.author_id]).get(version.author_id, "")
     page = render_template("staff/version.html", version=version, document=document, network=document.network,
                            own=own, others=others, body=body, author=author,
-                           addressed=comments.addressed_by(db.session(), version.id))
+                           addressed=comments.addressed_by(db.session(), version.id),
+                           # After an upload: what comes next (only about the newest version).
+                           next_step=attention.next_step(db.session(), document)
+                           if others and others[0].id == version.id else None)
     return page_response(page, body)
 
 
@@ -385,52 +403,54 @@ def open_round(document_id: int):
     if not form.validate_on_submit():
         return _document_page(document, 400, round_form=form)
     deadline = form.deadline.data.replace(tzinfo=TIMEZONE)
-    round_ = rounds.open_round(db.session(), document, deadline=deadline, message=form.message.data or "",
-                               actor=person, version_id=int(form.version_id.data) if form.version_id.data else None,
-                               bring_in_word_comments=bool(form.word_comments.data),
-                               comment_visibility=form.comment_visibility.data or "all")
+    try:
+        round_ = rounds.open_round(db.session(), document, deadline=deadline, message=form.message.data or "",
+                                   actor=person,
+                                   version_id=int(form.version_id.data) if form.version_id.data else None,
+                                   bring_in_word_comments=bool(form.word_comments.data),
+                                   comment_visibility=form.comment_visibility.data or "all")
+    except InvalidInput as refused:
+        db.session().rollback()
+        refuse(form.comment_visibility if refused.code == "unknown_visibility" else form.deadline, refused)
+        return _document_page(_get(Document, document_id), 400, round_form=form)
     flash(_("Round %(number)s is open; the invitations are being sent.", number=round_.number))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
 
 @bp.get("/r/<int:round_id>")
-def round_page(round_id: int):
+def round_page(round_id: int, extend_form: ExtendForm | None = None, schedule_form: ScheduleForm | None = None,
+               status: int = 200):
+    """`extend_form`, `schedule_form`: a refused form, shown again with its errors and what was typed."""
     round_ = _get(Round, round_id)
     document = round_.document
     person, own = auth.require_role(document.network_id, *STAFF)
     session = db.session()
-    rows = session.execute(
-        select(Participant, Membership, Verdict)
-        .join(Membership, Participant.membership_id == Membership.id)
-        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
-        .where(Participant.round_id == round_.id)
-        .order_by(Participant.id)
-    ).all()
-    mail = undelivered.latest_invitations(session, round_.id)
+    # What needs attention first: the figures, who still has to respond, who said niet akkoord; then everyone.
+    overview = attention.round_overview(session, round_)
+    shown = attention.chosen_filter(request.args.get("toon"))
+    last = comments.last_round(session, document.id)
     comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
-    voters = [r for r in rows if r.Participant.can_vote and r.Participant.removed_at is None]
-    counts = {"invited": len(voters), "decided": sum(1 for r in voters if r.Verdict is not None)}
-    if round_.decision_rule == "organisation":  # the organisations (and those without one) are who decide
-        figures = rounds.summary(session, round_)
-        counts = {"invited": figures.voters, "decided": figures.decided}
     page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
-                           rows=rows, mail=mail, comment_count=comment_count, comments_html=comments_html,
-                           counts=counts, confirm=ConfirmForm(), progress=comments.progress(session, round_.id),
-                           extend_form=ExtendForm(), schedule_form=ScheduleForm(
+                           overview=overview, shown=shown, entries=overview.shown(shown),
+                           next_step=attention.next_step(session, document) if last.id == round_.id else None,
+                           comment_count=comment_count, comments_html=comments_html,
+                           confirm=ConfirmForm(), progress=comments.progress(session, round_.id),
+                           extend_form=extend_form or ExtendForm(), schedule_form=schedule_form or ScheduleForm(
                                days=", ".join(str(d) for d in round_.reminder_days)),
                            reminders_sent=reminders.reminders_sent(session, round_.id),
                            max_reminders=reminders.MAX_REMINDERS)
-    return page_response(page, comments_html)
+    return page_response(page, comments_html, status=status)
 
 
 PROCESSING_PAGE = 50
 
 
 @bp.get("/r/<int:round_id>/processing")
-def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, status: int = 200):
+def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, status: int = 200,
+               failed_reply: tuple[int, ReplyForm] | None = None):
     """Every comment of the round in order, 50 to a page: a processed one stays in its place, folded, and can be
-    changed until the next version is uploaded. `failed`: a comment's form that was refused, shown with its errors
-    and what was typed."""
+    changed until the next version is uploaded. `failed`, `failed_reply`: a comment's form that was refused, shown
+    with its errors and what was typed."""
     round_ = _get(Round, round_id)
     document = round_.document
     person, own = auth.require_role(document.network_id, *STAFF)
@@ -460,7 +480,9 @@ def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, sta
                            own=own, rows=shown, more=len(rows) > PROCESSING_PAGE, page=page, threads=threads,
                            todo_only=todo_only, progress=comments.progress(session, round_.id),
                            form=ProcessForm(formdata=None), failed=failed, reply_form=ReplyForm(),
+                           failed_reply=failed_reply,
                            settled_by=comments.newer_version(session, round_),
+                           next_step=attention.next_step(session, document),
                            addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown])), status
 
 
@@ -486,6 +508,8 @@ def process_comment(comment_id: int):
     round_ = _get(Round, comment.round_id)
     person, _own = auth.require_role(round_.document.network_id, *STAFF)
     form = ProcessForm()
+    # The page shows a form per comment: the ids of this one's fields, for the error summary's links.
+    form.disposition.id, form.answer.id = f"disposition-{comment.id}", f"answer-{comment.id}"
     if not form.validate_on_submit():
         return processing(round_.id, failed=(comment.id, form), status=400)  # the page it came from, at the field
     comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
@@ -502,10 +526,10 @@ def reply_to_comment(comment_id: int):
     round_ = _get(Round, comment.round_id)
     person, _own = auth.require_role(round_.document.network_id, *STAFF)
     form = ReplyForm()
+    form.body.id = f"reply-{comment.id}"
     back = auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id))
-    if not form.validate_on_submit():
-        flash(_("The reply is empty."), "error")
-        return redirect(back, 303)
+    if not form.validate_on_submit():  # the processing page again, the error at the reply's field
+        return processing(round_.id, failed_reply=(comment.id, form), status=400)
     reply = rounds.add_reply(db.session(), comment.id, body=form.body.data, staff=person)
     flash(_("Your reply was saved."))
     return redirect(f"{back.split('#')[0]}#comment-{reply.parent_id}", 303)
@@ -517,8 +541,13 @@ def extend_deadline(round_id: int):
     person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
     form = ExtendForm()
     if not form.validate_on_submit():
-        abort(400)
-    reminders.extend_deadline(db.session(), round_, form.deadline.data.replace(tzinfo=TIMEZONE), actor=person)
+        return round_page(round_.id, extend_form=form, status=400)
+    try:
+        reminders.extend_deadline(db.session(), round_, form.deadline.data.replace(tzinfo=TIMEZONE), actor=person)
+    except InvalidInput as refused:  # not later than the deadline it has
+        db.session().rollback()
+        refuse(form.deadline, refused)
+        return round_page(round_id, extend_form=form, status=400)
     flash(_("The deadline is moved; everyone in the round is told."))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
@@ -544,12 +573,17 @@ def reminder_schedule(round_id: int):
     person, _own = auth.require_role(round_.document.network_id, *COORDINATOR)
     form = ScheduleForm()
     if not form.validate_on_submit():
-        abort(400)
+        return round_page(round_.id, schedule_form=form, status=400)
     try:
         days = [int(part) for part in form.days.data.replace(";", ",").split(",") if part.strip()]
     except ValueError:
         days = [-1]  # refused below with the same message as any other bad schedule
-    reminders.set_schedule(db.session(), round_, days, actor=person)
+    try:
+        reminders.set_schedule(db.session(), round_, days, actor=person)
+    except InvalidInput as refused:
+        db.session().rollback()
+        refuse(form.days, refused)
+        return round_page(round_id, schedule_form=form, status=400)
     flash(_("The reminder schedule is saved."))
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 

@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 
 from service.views import member
 from service.web import auth, db
+from service.web.field_errors import refuse
 from service.web.forms import ConfirmForm, SubstituteForm, on_behalf_verdict_form
 from service.web.i18n import error_message
 from service.web.templating import when
 from storage.database.models import Membership, Network, Person, Substitution, utcnow
 from workflows.domain import people, rounds, substitutes
 from workflows.domain.wording import TIMEZONE
-from workflows.errors import DomainError
+from workflows.errors import DomainError, InvalidInput
 
 bp = Blueprint("substitutes", __name__)
 
@@ -27,6 +28,18 @@ def _form(candidates: list[Membership], absentees: list[Membership] | None = Non
         now = utcnow().astimezone(TIMEZONE).replace(second=0, microsecond=0, tzinfo=None)
         form.starts_at.data = now
     return form
+
+
+# The field each refusal of the rule (workflows.domain.substitutes) is about; any other: the substitute.
+_FIELD_OF = {"substitute_absent_no_vote": "absent", "substitution_ends_before_start": "ends_at",
+             "substitution_in_past": "ends_at"}
+
+
+def _refuse(form: SubstituteForm, error: DomainError) -> None:
+    field = _FIELD_OF.get(error.code, "substitute")
+    if field == "absent" and not form.absent.choices:  # the member's own page: they are the one away
+        field = "substitute"
+    refuse(form[field], error)
 
 
 def _choice_label(m: Membership) -> str:
@@ -67,7 +80,11 @@ def member_name(participant_id: int):
         return _member_page(participant, form, 400)
     try:
         substitution = _name(form, own, participant.person)
-    except DomainError as error:  # shown with the form, the transaction rolled back (a 4xx answer)
+    except InvalidInput as error:  # shown at its field, the transaction rolled back (a 4xx answer)
+        db.session().rollback()
+        _refuse(form, error)
+        return _member_page(participant, form, 400)
+    except DomainError as error:
         return _member_page(participant, form, error.status, error_message(error.code, error.params))
     rounds.note_link_used(db.session(), link)
     flash(_("%(name)s is your substitute from %(start)s until %(end)s. You both receive an email.",
@@ -97,14 +114,16 @@ def give_verdict_for(participant_id: int, substitution_id: int):
     participant, link = auth.require_participant(participant_id)
     form = on_behalf_verdict_form(substitution_id)
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(errors[0] if isinstance(errors, list) else str(errors), "error")
-            break
-        return member.review(participant_id, status=400)
+        return member.review(participant_id, status=400, on_behalf=(substitution_id, form))
     evidence = rounds.Evidence(ip_address=request.remote_addr or "", user_agent=request.user_agent.string,
                                link_id=link.id)
-    verdict = substitutes.record_verdict_for(db.session(), participant, substitution_id, value=form.value.data,
-                                             reason=form.reason.data or "", evidence=evidence)
+    try:
+        verdict = substitutes.record_verdict_for(db.session(), participant, substitution_id, value=form.value.data,
+                                                 reason=form.reason.data or "", evidence=evidence)
+    except InvalidInput as refused:  # niet akkoord without a reason: at the reason, the choice kept
+        db.session().rollback()
+        refuse(form.value if refused.code == "unknown_verdict" else form.reason, refused)
+        return member.review(participant_id, status=400, on_behalf=(substitution_id, form))
     rounds.note_link_used(db.session(), link)
     flash(_("Your verdict on behalf of %(name)s was saved. You and %(name)s receive an email.",
             name=verdict.on_behalf_of_name))
@@ -146,9 +165,14 @@ def network_name(network_id: int):
         return _network_page(network, form, 400)
     absent = db.session().get(Membership, int(form.absent.data))
     if absent is None or absent.network_id != network.id:
-        return _network_page(network, form, 400, error_message("substitute_not_member", {}))
+        refuse(form.absent, error_message("substitute_not_member", {}))
+        return _network_page(network, form, 400)
     try:
         substitution = _name(form, absent, person)
+    except InvalidInput as error:
+        db.session().rollback()
+        _refuse(form, error)
+        return _network_page(network, form, 400)
     except DomainError as error:
         return _network_page(network, form, error.status, error_message(error.code, error.params))
     flash(_("%(substitute)s stands in for %(absent)s from %(start)s until %(end)s; both receive an email.",

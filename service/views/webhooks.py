@@ -6,11 +6,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from service.web import auth, db, routing
+from service.web.field_errors import refuse
 from service.web.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
 from service.web.i18n import error_message
 from storage.database.models import Network, Webhook, WebhookDelivery
 from workflows.domain import webhooks
-from workflows.errors import DomainError
+from workflows.errors import DomainError, InvalidInput
 
 bp = Blueprint("webhooks", __name__)
 
@@ -67,6 +68,10 @@ def add(network_id: int):
         webhook, secret = webhooks.register(
             db.session(), network.id, url=form.url.data, events=form.events.data, actor=person,
             allow_private=current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
+    except InvalidInput as refused:  # at the field it is about
+        db.session().rollback()
+        refuse(form.events if refused.code == "webhook_events" else form.url, refused)
+        return _page(network, 400, form=form)
     except DomainError as refused:
         return _page(network, refused.status, form=form, error=_message(refused))
     # The secret is on this answer only (never in a redirect or the session cookie); it is not shown again.

@@ -182,6 +182,8 @@ class VerdictForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
+    # Words of the passage a member names by typing or pasting them: the keyboard's way to comment on a selection.
+    words = StringField(_l("Which words? (optional)"), validators=[Optional(), Length(max=2000), StorableText()])
     body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000), StorableText()])
     block_id = HiddenField()
     # A span selected in the passage: offsets into its text and the text the reader saw selected.

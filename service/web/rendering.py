@@ -26,9 +26,19 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service import config
-from storage.database.models import STAFF_ROLES, Comment, Document, Membership, Participant, Round, Version
+from storage.database.models import (
+    STAFF_ROLES,
+    Comment,
+    Document,
+    Membership,
+    Organisation,
+    Participant,
+    Round,
+    Version,
+)
 from workflows.domain.comments import own_threads
 from workflows.domain.people import name_in_network
+from workflows.text.labels import passage_names
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _LOCK = Lock()
@@ -58,6 +68,10 @@ class Fragment:
     def __html__(self) -> str:
         return self.marker
 
+    def parts(self) -> tuple[bytes, ...]:
+        """The bytes to send, in order (a composed fragment sends a shared fragment's bytes around its own)."""
+        return (self.data,)
+
 
 def page_response(page: str, *fragments: Fragment, status: int = 200) -> Response:
     chunks: list[bytes] = []
@@ -65,7 +79,7 @@ def page_response(page: str, *fragments: Fragment, status: int = 200) -> Respons
     for fragment in sorted(fragments, key=lambda f: page.find(f.marker)):  # in the order the page places them
         before, found, after = rest.partition(fragment.marker)
         if found:
-            chunks += [before.encode("utf-8"), fragment.data]
+            chunks += [before.encode("utf-8"), *fragment.parts()]
             rest = after
     chunks.append(rest.encode("utf-8"))
     response = Response(chunks, status=status, mimetype="text/html")
@@ -118,9 +132,12 @@ def _ascii(text: str) -> str:
 
 
 def rendered_blocks(version: Version, *, mode: str) -> Fragment:
-    """mode "read" for staff pages, "review" adds a comment link to every passage (relative, so shared by all)."""
+    """mode "read" for staff pages, "review" adds a comment link to every passage (relative, so shared by all, and
+    named after its passage), "closed" (a member's page of a round that is over) none; both of the member's modes
+    mark where each passage ends, for the comments shown beside it (service/web/passage_comments.py)."""
     key = ("blocks", version.id, version.content_hash, str(get_locale()), mode)
-    return _cached(key, lambda: Fragment(render_template("partials/blocks.html", blocks=version.blocks, mode=mode)))
+    return _cached(key, lambda: Fragment(render_template("partials/blocks.html", blocks=version.blocks, mode=mode,
+                                                         names=passage_names(version.blocks) if mode == "review" else {})))
 
 
 def _round_comments(round_id: int, viewer: int | None) -> list:
@@ -183,6 +200,42 @@ def cached_page(key: tuple, make: Callable[[], tuple[str, tuple[Fragment, ...]]]
     return response
 
 
+def comment_rows(session: Session, round_id: int, conditions: list, *, newest: int | None = None) -> tuple[list, dict]:
+    """A round's comments under `conditions` (in order, or the `newest` few newest first) with their replies by
+    comment id: the rows partials/comments.html shows (also beside each passage, service/web/passage_comments.py)."""
+    # Who wrote each comment and reply, by the name the round's network knows them by.
+    network_id = session.scalar(select(Document.network_id).join(Round, Round.document_id == Document.id)
+                                .where(Round.id == round_id))
+    name = func.coalesce(name_in_network(network_id, Comment.person_id), "").label("name")
+    # ...and the organisation they spoke for in the round (their membership's), so a reader knows who says it.
+    organisation = Organisation.name.label("organisation")
+    comments = session.execute(
+        select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, name,
+               Comment.disposition, Comment.answer, Comment.start_offset, organisation)
+        .outerjoin(Participant, Comment.participant_id == Participant.id)
+        .outerjoin(Membership, Participant.membership_id == Membership.id)
+        .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
+        .where(*conditions, Comment.parent_id.is_(None))
+        .order_by(Comment.id.desc() if newest else Comment.id)
+        .limit(newest)
+    ).all()
+    replies: dict[int, list] = {}
+    ids = [c.id for c in comments]
+    for start in range(0, len(ids), 500):  # IN lists of bounded length
+        for reply in session.execute(
+            select(Comment.parent_id, Comment.id, Comment.body, Comment.created_at, name,
+                   or_(Comment.participant_id.is_(None), Membership.role.in_(STAFF_ROLES)).label("from_group"),
+                   organisation)
+            .outerjoin(Participant, Comment.participant_id == Participant.id)
+            .outerjoin(Membership, Participant.membership_id == Membership.id)
+            .outerjoin(Organisation, Membership.organisation_id == Organisation.id)
+            .where(Comment.parent_id.in_(ids[start:start + 500]))
+            .order_by(Comment.id)
+        ):
+            replies.setdefault(reply.parent_id, []).append(reply)
+    return comments, replies
+
+
 def rendered_comments(session: Session, round_id: int, *, link_passages: bool, newest: int | None = None,
                       stats: tuple | None = None, viewer: int | None = None, reply_links: bool = False,
                       thread: int | None = None) -> tuple[int, Fragment]:
@@ -197,29 +250,7 @@ def rendered_comments(session: Session, round_id: int, *, link_passages: bool, n
         conditions = _round_comments(round_id, viewer)
         if thread is not None:
             conditions.append(Comment.id == thread)
-        # Who wrote each comment and reply, by the name the round's network knows them by.
-        network_id = session.scalar(select(Document.network_id).join(Round, Round.document_id == Document.id)
-                                    .where(Round.id == round_id))
-        name = func.coalesce(name_in_network(network_id, Comment.person_id), "").label("name")
-        comments = session.execute(
-            select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, name,
-                   Comment.disposition, Comment.answer, Comment.start_offset)
-            .where(*conditions, Comment.parent_id.is_(None))
-            .order_by(Comment.id.desc() if newest else Comment.id)
-            .limit(newest)
-        ).all()
-        replies: dict[int, list] = {}
-        ids = [c.id for c in comments]
-        for start in range(0, len(ids), 500):  # IN lists of bounded length
-            for reply in session.execute(
-                select(Comment.parent_id, Comment.id, Comment.body, Comment.created_at, name,
-                       or_(Comment.participant_id.is_(None), Membership.role.in_(STAFF_ROLES)).label("from_group"))
-                .outerjoin(Participant, Comment.participant_id == Participant.id)
-                .outerjoin(Membership, Participant.membership_id == Membership.id)
-                .where(Comment.parent_id.in_(ids[start:start + 500]))
-                .order_by(Comment.id)
-            ):
-                replies.setdefault(reply.parent_id, []).append(reply)
+        comments, replies = comment_rows(session, round_id, conditions, newest=newest)
         return Fragment(render_template("partials/comments.html", comments=comments, replies=replies,
                                         link_passages=link_passages, reply_links=reply_links))
 

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from service.web.forms import KIND_CHOICES
 from service.web.i18n import failure_text
 from storage.blocks import block_text
+from workflows.domain.wording import kenmerk
 
 ROLES = {"coordinator": _l("coordinator"), "editor": _l("editor"), "member": _l("member"), "observer": _l("observer")}
 STATES = {
@@ -21,7 +22,7 @@ STATES = {
     "akkoord_met_opmerkingen": (_l("akkoord met opmerkingen"), "ok"),
     "niet_akkoord": (_l("niet akkoord"), "bad"),
     "no_verdict": (_l("no verdict yet"), "warn"),
-    "not_invited": (_l("not in a round on this version"), "warn"),
+    "not_invited": (_l("not asked about this version"), "warn"),
     # Per organisation (workflows.domain.decisions): an organisation nobody may answer for, a colleague's suggestion.
     "no_representative": (_l("no representative"), "bad"),
     "suggestion:akkoord": (_l("suggests akkoord"), "muted"),
@@ -31,7 +32,7 @@ STATES = {
 DOCUMENT_STATUSES = {"draft": (_l("draft"), "warn"), "in_review": (_l("in review"), "warn"),
                      "final": (_l("definitief"), "final"), "withdrawn": (_l("withdrawn"), "bad")}
 CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("closed at the deadline"),
-                 "superseded": _l("superseded by a newer version"), "finalised": _l("closed: document made final")}
+                 "superseded": _l("closed: a newer version came"), "finalised": _l("closed: document made final")}
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
             "images": _l("images"), "footnotes": _l("footnotes or endnotes"),
             "hidden_text": _l("passages of hidden text (imported)")}
@@ -94,11 +95,12 @@ def safe_href(url: str | None) -> str:
     return "#"
 
 
-# The state of something that leaves Akkoord (a mail, a webhook post), as a coordinator reads it.
+# The state of something that leaves Akkoord (a mail, a webhook post), as a coordinator reads it: in plain words,
+# not the mail system's ("sent", not "delivered to mail server"); the reason and the technical text come beside it.
 OUTBOX_STATES = {
-    "pending": (_l("queued"), "warn"), "retrying": (_l("failed, will retry"), "warn"),
-    "sending": (_l("sending"), "warn"), "sent": (_l("delivered"), "ok"), "failed": (_l("failed"), "bad"),
-    "cancelled": (_l("not sent"), "warn"),
+    "pending": (_l("waiting to be sent"), "warn"), "retrying": (_l("not sent yet, will try again"), "warn"),
+    "sending": (_l("being sent"), "warn"), "sent": (_l("delivered"), "ok"),
+    "failed": (_l("could not be delivered"), "bad"), "cancelled": (_l("not sent"), "warn"),
 }
 MAIL_KINDS = {
     "sign_in": _l("sign-in link"), "invitation": _l("invitation"), "verdict_confirmation": _l("confirmation of a verdict"),
@@ -123,7 +125,7 @@ def _state_badge(state: str, channel: str, locale: str) -> Markup:
     """The badge of a state in a language, made once: a round page shows a thousand of them."""
     label, kind = OUTBOX_STATES.get(state, (state, "warn"))
     if state == "sent" and channel == "mail":
-        label = _l("delivered to mail server")
+        label = _l("sent")  # to the receiving mail server: whether it reached the inbox, no one can tell
     return badge(str(label), kind)
 
 
@@ -146,7 +148,7 @@ def outbox_state(item) -> Markup:
 
 def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
-    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href)
+    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href, kenmerk=kenmerk)
     app.jinja_env.globals.update(
         get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, placement_badge=placement_badge,
         block_text=block_text, state_badge=state_badge, status_badge=status_badge, round_status=round_status,

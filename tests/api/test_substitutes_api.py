@@ -14,6 +14,7 @@ from storage.database.models import AuditEvent, MailMessage, Substitution, Verdi
 from tests.api.conftest import auth
 from tests.factories import fresh, make_document, make_network, open_round, participant
 from workflows.domain import rounds
+from workflows.domain.wording import kenmerk
 
 API = "/api/v1"
 
@@ -93,7 +94,7 @@ def test_a_substitute_acts_through_the_api(app, client, db, run_worker, mail_sto
     assert (acting["verdict_value"], acting["verdict_by"]) == ("niet_akkoord", sem.name)
     run_worker()
     mail_store.wait_for(lambda ms: any(m.to == [ans.person.email] and sem.name in m.subject
-                                       and verdict["content_hash"] in (m.text_body() or "") for m in ms))
+                                       and kenmerk(verdict["content_hash"]) in (m.text_body() or "") for m in ms))
 
     # Ans takes over again; then Sem can no longer act for her (Dutch by default), and ending twice is refused.
     ended = client.post(f"{API}/participation/substitutes/{substitution['id']}/end", headers=tokens["ans"])

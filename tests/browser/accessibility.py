@@ -1,6 +1,7 @@
 """An accessibility audit of a page in Chromium: axe-core (WCAG 2.1 A and AA) and sideways scrolling, at each width.
 
-`Audit.visit(page, name)` audits the page that is open at 1280 and at 390 px: it takes a full-page screenshot of
+`Audit.visit(page, name)` audits the page that is open at 1280 and at 390 px (and measures sideways scrolling at
+360 px and at 200% zoom): it takes a full-page screenshot of
 the page as served (tests/browser/screenshots/a11y-<name>-<width>.png, git-ignored artefacts), then opens every
 <details> (the forms behind disclosure triangles are part of the page too) and runs axe-core on the whole
 document and measures whether the document scrolls sideways. `Audit.check(known)` is a ratchet: it fails on any
@@ -19,6 +20,9 @@ from tests.browser.conftest import SCREENSHOTS
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {1280: {"width": 1280, "height": 900}, 390: {"width": 390, "height": 844}}
+# Sideways scrolling only, no axe run: the narrowest phone in use, and a 1280 px screen zoomed to 200% (which lays
+# the page out in 640 CSS px, as Chromium's zoom does), both with every <details> open.
+NARROW = {"360": {"width": 360, "height": 740}, "1280@200%": {"width": 640, "height": 450}}
 SIDEWAYS = "sideways-scroll"  # the pseudo rule id of a document wider than the viewport
 # label-content-name-mismatch (WCAG 2.5.3) is still "experimental" in axe, so off unless named; issue 12 names it.
 OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"],
@@ -43,21 +47,21 @@ MEASURE = """() => {
 @dataclass(frozen=True)
 class Finding:
     page: str
-    width: int
+    width: int | str  # px, or a NARROW label
     rule: str  # an axe rule id, or SIDEWAYS
     count: int  # the elements affected (for SIDEWAYS: the document's width in px)
     impact: str
     detail: str  # the first targets, or the elements that stick out
 
     @property
-    def key(self) -> tuple[str, int, str]:
+    def key(self) -> tuple[str, int | str, str]:
         return (self.page, self.width, self.rule)
 
 
 @dataclass
 class Audit:
     findings: list[Finding] = field(default_factory=list)
-    pages: list[tuple[str, int]] = field(default_factory=list)
+    pages: list[tuple[str, int | str]] = field(default_factory=list)
 
     def visit(self, page, name: str, *, reload: bool = True) -> list[Finding]:
         """Audit the page now open at both widths; leaves the viewport at 1280 px. Between the widths the page is
@@ -80,28 +84,42 @@ class Audit:
                 found.append(Finding(name, width, SIDEWAYS, measured["scroll"], "serious",
                                      ", ".join(measured["wide"])))
             self.pages.append((name, width))
+            if width == min(WIDTHS):  # the details are still open: the narrower layouts, measured only
+                found.extend(self._narrow(page, name))
             if reload:
                 page.goto(url)  # the details closed again, as served
         page.set_viewport_size(WIDTHS[1280])
         self.findings.extend(found)
         return found
 
+    def _narrow(self, page, name: str) -> list[Finding]:
+        found = []
+        for label, viewport in NARROW.items():
+            page.set_viewport_size(viewport)
+            page.wait_for_timeout(50)
+            measured = page.evaluate(MEASURE)
+            if measured["scroll"] > measured["viewport"]:
+                found.append(Finding(name, label, SIDEWAYS, measured["scroll"], "serious",
+                                     ", ".join(measured["wide"])))
+            self.pages.append((name, label))
+        return found
+
     def summary(self) -> str:
         """A table of the findings per page and width: the count of distinct rules, and which."""
-        by_page: dict[tuple[str, int], list[Finding]] = {}
+        by_page: dict[tuple[str, int | str], list[Finding]] = {}
         for finding in self.findings:
             by_page.setdefault((finding.page, finding.width), []).append(finding)
-        rows = [f"{'page':<34} {'width':>5}  {'n':>2}  rules (elements)"]
+        rows = [f"{'page':<34} {'width':>9}  {'n':>2}  rules (elements)"]
         for name, width in self.pages:
             here = by_page.get((name, width), [])
             rules = ", ".join(f"{f.rule}" + (f"({f.count})" if f.rule != SIDEWAYS else f"({f.count}px)")
                               for f in here)
-            rows.append(f"{name:<34} {width:>5}  {len(here):>2}  {rules or '-'}")
+            rows.append(f"{name:<34} {width!s:>9}  {len(here):>2}  {rules or '-'}")
         totals = Counter(f.rule for f in self.findings)
         rows.append("total per rule: " + (", ".join(f"{rule} {n}" for rule, n in totals.most_common()) or "none"))
         return "\n".join(rows)
 
-    def check(self, known: set[tuple[str, int, str]]) -> None:
+    def check(self, known: set[tuple[str, int | str, str]]) -> None:
         """Fail on a finding not in `known`, and on an entry of `known` (for a page audited here) that is gone."""
         print("\n" + self.summary())
         found = {f.key: f for f in self.findings}

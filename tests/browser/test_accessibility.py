@@ -7,14 +7,17 @@ too, so the list only shrinks. Run with -s to see the table of findings per page
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from storage.database.models import Comment, utcnow
-from tests.browser.accessibility import SIDEWAYS, Audit, Finding
+from tests.browser.accessibility import OPEN_DETAILS, SIDEWAYS, Audit, Finding
 from tests.factories import fresh, make_document, make_network, open_round, participant, unique
 from tests.service.test_failed_mail import refusing_smtp  # noqa: F401 (a fixture: a mail server that refuses some)
+from tests.variant_app import app_with
 from workflows.domain import (
     api_tokens,
     comments,
@@ -26,6 +29,7 @@ from workflows.domain import (
     substitutes,
     webhooks,
 )
+from workflows.domain import people as people_module
 
 pytestmark = pytest.mark.browser
 
@@ -212,8 +216,8 @@ def test_the_members_pages(db, live_server, browser_page):
 
     open_personal_link(page, live_server, db, reader_id)
     audit.visit(page, "member/review (person rule)")
-    for name, path in [("comment form", f"comment?block={block_id}"),
-                       ("comments", "comments"), ("substitutes", "substitutes")]:
+    for name, path in [("comment form", f"comment?block={block_id}"), ("comments", "comments"),
+                       ("changes since version 1", "changes"), ("substitutes", "substitutes")]:
         response = page.goto(f"{live_server.url}/review/{reader_id}/{path}")
         assert response is not None and response.ok, f"{name}: {response and response.status}"
         audit.visit(page, f"member/{name}")
@@ -225,6 +229,67 @@ def test_the_members_pages(db, live_server, browser_page):
     open_personal_link(page, live_server, db, colleague_id)
     audit.visit(page, "member/review (organisation rule, colleague)")
     audit.check({k for k in KNOWN if k[0].startswith("member/")})
+
+
+def test_the_confirmation_steps(db, live_server, browser_page):
+    """Each irreversible action asks first: a page a POST answers, audited like every other (issue 12, item 5)."""
+    page = browser_page
+    network, coordinator, people = make_network(db, members=2, editors=0)
+    own = people_module.active_membership(db, network.id, coordinator.id)
+    waiting, _version = make_document(db, network, coordinator)
+    waiting_round = open_round(db, waiting, coordinator)  # one member still has to respond: a reminder to send
+    say(db, waiting_round, people[0], "akkoord")
+    agreed, _version = make_document(db, network, coordinator)
+    agreed_round = open_round(db, agreed, coordinator)  # everyone agrees: ready to be made final
+    for member, value in ((people[0], "akkoord"), (people[1], "akkoord_met_opmerkingen"), (own, "akkoord")):
+        say(db, agreed_round, member, value, "Eén kleine opmerking." if value != "akkoord" else "")
+    db.commit()
+    ids = {"n": network.id, "d": agreed.id, "r": waiting_round.id, "m": people[1].id}
+    sign_in(page, live_server, db, coordinator)
+    db.rollback()
+
+    audit = Audit()
+    for name, path, action in [
+        ("confirm sending a reminder", "/r/{r}", "/r/{r}/remind"),
+        ("confirm removing a member", "/n/{n}", "/members/{m}/remove"),
+        ("confirm making final", "/d/{d}", "/d/{d}/finalise"),
+    ]:
+        page.goto(live_server.url + path.format(**ids))
+        page.evaluate(OPEN_DETAILS)
+        page.locator(f'main form[action$="{action.format(**ids)}"] button[type="submit"]').click()
+        page.wait_for_load_state("load")
+        assert page.locator('main form input[name="confirmed"]').count() == 1, f"{name}: no confirmation step"
+        audit.visit(page, f"coordinator/{name}", reload=False)
+    audit.check({k for k in KNOWN if k[0].startswith("coordinator/confirm")})
+
+
+def test_the_embedded_mailbox(app, db, mail_store, browser_page, run_worker):
+    """The mailbox of the embedded stack is the first page a newcomer opens (README): a real invitation in it."""
+    page = browser_page
+    network, coordinator, _people = make_network(db, members=1, editors=0)
+    document, _version = make_document(db, network, coordinator)
+    open_round(db, document, coordinator)
+    db.commit()
+    run_worker()
+    with app_with(app, MAILBOX_DIR=str(mail_store.directory)) as mailbox_app:
+        server = make_server("127.0.0.1", 0, mailbox_app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}/mailbox/"
+            page.goto(url)
+            audit = Audit()
+            audit.visit(page, "mailbox/list")
+            link = page.locator(f'main a:has-text("{document.title}")').first
+            link.click()
+            page.wait_for_load_state("load")
+            assert page.url != url
+            audit.visit(page, "mailbox/an invitation")
+            audit.check({k for k in KNOWN if k[0].startswith("mailbox/")})
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(10)
 
 
 def test_the_ratchet_fails_on_a_new_finding_and_on_a_fixed_one():

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from storage.database.models import Comment, Participant, Verdict
 from tests.browser.conftest import DESKTOP, PHONE, SMALL_PHONE, screenshot
 from tests.factories import make_document, make_network, open_round
+from workflows.domain.wording import kenmerk
 
 pytestmark = pytest.mark.browser
 
@@ -76,18 +77,21 @@ def test_member_comments_and_says_akkoord_in_a_browser(db, live_server, browser_
     link = block.locator(f'a.comment-link[href="comment?block={block_id}"]')
     passage = block.inner_text().strip().removesuffix(link.inner_text()).strip()
     assert passage
-    link.click()
-    page.wait_for_url(re.compile(rf"/review/{participant_id}/comment\?block={block_id}$"))
+    link.click()  # the comment form opens below the passage (without JavaScript: the comment page)
+    panel = page.locator(".doc .comment-panel")
+    panel.wait_for()
     check_accessibility(page)
-    assert passage[:40] in page.locator("main blockquote").inner_text()
-    form = page.locator('form[action$="/comments"]')
+    assert page.evaluate("(id) => document.getElementById(id).nextElementSibling.matches('.comment-panel')",
+                         block_id)
+    form = panel.locator('form[action$="/comments"]')
     comment_text = "Graag ook de huisartsenpost noemen in dit artikel."
     form.locator('textarea[name="body"]').fill(comment_text)
     page.set_viewport_size(PHONE)
     screenshot(page, "comment-phone")
     page.set_viewport_size(DESKTOP)
     form.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(rf"/review/{participant_id}/#comments$"))
+    page.wait_for_url(re.compile(rf"/review/{participant_id}/#{block_id}$"))  # back at the passage
+    assert page.locator(f"#comments-{block_id} .comment", has_text=comment_text).count() == 1
     comments = page.locator("#comments .comment")
     assert comments.count() == 1
     assert comment_text in comments.first.inner_text()
@@ -122,12 +126,15 @@ def test_member_comments_and_says_akkoord_in_a_browser(db, live_server, browser_
     assert comment.body == comment_text and comment.block_id == block_id
     db.rollback()
 
-    # The confirmation mail goes out (invariant 8): it names the content hash of the version.
+    # The confirmation mail goes out (invariant 8): it names the version by its reference (kenmerk), not the full
+    # hash, and repeats the personal link (its own, minted for this mail) while the round is open.
     run_worker()
+    reference = kenmerk(version.content_hash)
     confirmations = mail_store.wait_for(
-        lambda ms: [m for m in ms if m.to == [email] and version.content_hash in (m.text_body() or "")])
-    confirmation = next(m for m in confirmations if m.to == [email] and version.content_hash in (m.text_body() or ""))
-    assert not any("/l/" in url for url in confirmation.links())  # no personal link in a confirmation
+        lambda ms: [m for m in ms if m.to == [email] and reference in (m.text_body() or "")])
+    confirmation = next(m for m in confirmations if m.to == [email] and reference in (m.text_body() or ""))
+    assert version.content_hash not in (confirmation.text_body() or "")
+    assert any("/l/" in url for url in confirmation.links())
 
 
 def check_accessibility(page) -> None:

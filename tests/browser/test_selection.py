@@ -150,22 +150,30 @@ def select_words(page, block_id: str, words: str) -> None:
     assert href.startswith("comment?") and f"block={block_id}&" in href
 
 
+def comment_panel(page):
+    """The comment form the script opened below a passage (the comment page's, in place)."""
+    panel = page.locator(".doc .comment-panel")
+    panel.wait_for()
+    return panel
+
+
 def comment_on_selection(page, review_url: str, block: dict, words: str, body: str) -> int:
-    """Select `words` in `block`, follow the bar, check the comment page and save; returns the comment's id."""
+    """Select `words` in `block`, follow the bar, check the form that opens below the passage and save; returns the
+    comment's id (the member is back at the passage, its comments listed below it)."""
     page.goto(review_url)
     select_words(page, block["id"], words)
     page.locator("#selection-bar a").click()
-    page.wait_for_url(re.compile(r"/comment\?block="))
-    assert page.locator("h1").inner_text() == "Commentaar op de geselecteerde tekst"
-    assert page.locator("blockquote.passage mark").inner_text() == words
-    assert page.locator(".flash").count() == 0  # no "not found" note: the offsets held
-    form = page.locator('form[action$="/comments"]')
+    panel = comment_panel(page)
+    assert panel.get_attribute("aria-label") == "Commentaar op de geselecteerde tekst"
+    assert panel.locator("blockquote.passage mark").inner_text() == words
+    assert panel.locator(".flash").count() == 0  # no "not found" note: the offsets held
+    form = panel.locator('form[action$="/comments"]')
     form.locator('textarea[name="body"]').fill(body)
     form.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(r"/review/\d+/#comments$"))
-    comment = page.locator("#comments .comment", has_text=body)
+    page.wait_for_url(re.compile(rf"/review/\d+/#{block['id']}$"))
+    comment = page.locator(f"#comments-{block['id']}[open] .comment", has_text=body)
     assert comment.count() == 1
-    return int(comment.get_attribute("id").removeprefix("comment-"))
+    return int(comment.get_attribute("id").removeprefix("in-comment-"))
 
 
 def assert_stored(db, comment_id: int, block: dict, words: str, body: str) -> None:
@@ -193,16 +201,20 @@ def test_a_member_comments_on_words_selected_in_a_paragraph(db, reading):
     select_words(page, block["id"], words)
     assert page.locator("#selection-bar a").inner_text() == "Commentaar op de geselecteerde tekst"
     shot(page, "review-selection-bar", full_page=False)
+    assert re.fullmatch(rf"comment\?block={block['id']}&start=\d+&end=\d+&text=.+",
+                        page.locator("#selection-bar a").get_attribute("href"))
     page.locator("#selection-bar a").click()
-    page.wait_for_url(re.compile(rf"/review/{participant_id}/comment\?block={block['id']}&start=\d+&end=\d+&text="))
-    assert page.locator("blockquote.passage mark").inner_text() == words
+    panel = comment_panel(page)  # the form opens below the passage, the page stays
+    assert page.url == review_url
+    assert panel.locator("blockquote.passage mark").inner_text() == words
     # The rest of the passage stands around the mark, unmarked.
-    assert page.locator("blockquote.passage").inner_text() == block_text(block)
-    form = page.locator('form[action$="/comments"]')
+    assert panel.locator("blockquote.passage").inner_text() == block_text(block)
+    form = panel.locator('form[action$="/comments"]')
+    assert page.evaluate("() => document.activeElement.name") == "body"
     form.locator('textarea[name="body"]').fill(body)
-    shot(page, "comment-page")
+    shot(page, "comment-in-place")
     form.locator('button[type="submit"]').click()
-    page.wait_for_url(re.compile(rf"/review/{participant_id}/#comments$"))
+    page.wait_for_url(re.compile(rf"/review/{participant_id}/#{block['id']}$"))
     comment = page.locator("#comments .comment", has_text=body)
     comment_id = int(comment.get_attribute("id").removeprefix("comment-"))
     assert comment.locator("blockquote").inner_text() == f"“{words}”"
@@ -215,8 +227,11 @@ def test_a_member_comments_on_words_selected_in_a_paragraph(db, reading):
     assert page.locator(".doc mark.comment-mark").count() == 1
     assert page.locator(f"#{block['id']}").inner_text().startswith(block_text(block))  # the text is unchanged
     shot(page, "review-highlight")
+    # A tap on it opens the comment in place: below the passage, not at the end of the page.
     page.locator(f'mark.comment-mark[data-comment="{comment_id}"]').click()
-    page.wait_for_url(re.compile(rf"#comment-{comment_id}$"))
+    page.wait_for_function("(id) => document.activeElement.id === 'in-comment-' + id", arg=comment_id)
+    assert page.locator(f"#comments-{block['id']}").evaluate("(d) => d.open")
+    assert page.url == review_url
 
     # The highlight is a link for the keyboard too: focus it and press Enter.
     page.goto(review_url)
@@ -225,7 +240,7 @@ def test_a_member_comments_on_words_selected_in_a_paragraph(db, reading):
     assert highlight.get_attribute("aria-label") == f"Commentaar op deze tekst: {words}"
     highlight.focus()
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(rf"#comment-{comment_id}$"))
+    page.wait_for_function("(id) => document.activeElement.id === 'in-comment-' + id", arg=comment_id)
 
 
 def test_selections_in_a_list_item_and_over_bold_and_italic_runs(db, reading):
@@ -254,10 +269,10 @@ def test_selections_in_a_list_item_and_over_bold_and_italic_runs(db, reading):
     first_item = block_of(blocks, "list_item", "patiëntenvereniging")
     page.goto(review_url)
     page.locator(f'#{first_item["id"]} a.comment-link').click()
-    page.wait_for_url(re.compile(rf"/comment\?block={first_item['id']}$"))
-    page.locator('textarea[name="body"]').fill("Welke leden precies?")
-    page.locator('form[action$="/comments"] button[type="submit"]').click()
-    page.wait_for_url(re.compile(r"#comments$"))
+    panel = comment_panel(page)
+    panel.locator('textarea[name="body"]').fill("Welke leden precies?")
+    panel.locator('form[action$="/comments"] button[type="submit"]').click()
+    page.wait_for_url(re.compile(rf"#{first_item['id']}$"))
 
     page.goto(review_url)
     for comment_id, words in made:
@@ -307,9 +322,9 @@ def test_a_double_or_triple_click_offers_a_comment_on_the_word_or_the_passage(re
     passage.click(click_count=3, position={"x": 5, "y": box["height"] / 2})
     page.wait_for_function("() => /end=(\\d+)/.exec(document.querySelector('#selection-bar a').href)[1] !== '3'")
     bar.locator("a").click()
-    page.wait_for_url(re.compile(r"/comment\?block="))
-    assert page.locator("blockquote.passage mark").inner_text() == block_text(block)
-    assert page.locator(".flash").count() == 0
+    panel = comment_panel(page)
+    assert panel.locator("blockquote.passage mark").inner_text() == block_text(block)
+    assert panel.locator(".flash").count() == 0
 
 
 def test_a_selection_across_two_passages_offers_no_comment(reading):
@@ -398,3 +413,23 @@ def test_on_a_phone_the_bar_is_visible_and_easy_to_tap(reading):
     assert footer["y"] + footer["height"] <= bar.bounding_box()["y"] + 0.5
     shot(page, "phone-selection-bar-end-of-page", full_page=False)
     page.set_viewport_size(DESKTOP)
+
+
+def test_words_selected_then_the_passages_link_by_keyboard_comment_on_those_words(db, reading):
+    """A keyboard user selects with caret browsing and tabs on to the passage's own link: that link then offers the
+    selection, not the whole passage (here the selection is made by script, the rest by keyboard)."""
+    page, review_url, _round_id, _participant_id, blocks = reading
+    block = block_of(blocks, "paragraph", "zeldzame aandoening")
+    select_words(page, block["id"], "zeldzame aandoening")
+    page.locator(f'#{block["id"]} a.comment-link').focus()
+    page.keyboard.press("Enter")
+    panel = comment_panel(page)
+    assert panel.locator("blockquote.passage mark").inner_text() == "zeldzame aandoening"
+    assert page.evaluate("() => document.activeElement.name") == "body"
+    page.keyboard.type("Welke aandoeningen?")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"#{block['id']}$"))
+    comment = page.locator(f"#comments-{block['id']} .comment", has_text="Welke aandoeningen?")
+    comment_id = int(comment.get_attribute("id").removeprefix("in-comment-"))
+    assert_stored(db, comment_id, block, "zeldzame aandoening", "Welke aandoeningen?")

@@ -22,7 +22,7 @@ from tests.api.conftest import SECOND_TEXT
 from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
-from workflows.domain import api_tokens, documents, finalising, membership, rounds, substitutes, webhooks
+from workflows.domain import api_tokens, comments, documents, finalising, membership, rounds, substitutes, webhooks
 
 ACTORS = ("anonymous", "other_coordinator", "member", "observer", "editor", "coordinator", "removed_coordinator",
           "removed_member")
@@ -45,6 +45,10 @@ RULES = {
     "substitutes.network_page": "staff", "substitutes.network_name": "coordinator",
     "substitutes.network_end": "coordinator",
     "member.dossier_pdf": "participant", "member.dossier_json": "participant",
+    "member.search": "participant", "member.draft_docx": "participant", "member.draft_pdf": "participant",
+    "member.print_version": "participant", "member.final_docx": "participant", "member.final_pdf": "participant",
+    "member.print_final": "participant",
+    "member.commentaartabellen": "participant", "member.commentaartabel": "participant",
     "staff.dossier_pdf": "staff", "staff.dossier_json": "staff",
     "staff.network": "staff", "staff.document": "staff", "staff.version": "staff", "staff.version_docx": "staff",
     "staff.version_original": "staff", "staff.compare": "staff", "staff.compare_docx": "staff",
@@ -111,6 +115,8 @@ def build(db):
     token_row, _ = api_tokens.create_token(db, network, coordinator, role="coordinator", name="sweep")
     links = {name: rounds.mint_link(db, participant(db, round_, who).id)
              for name, who in (("member", member), ("observer", observer), ("removed_member", leaving))}
+    # Processed, so that the member may read the round's commentaartabel once it is over.
+    comments.process_comment(db, comment, disposition="overgenomen", answer="", actor=coordinator)
     # Made final, so that its final files are there to download (the links stay readable after the round).
     for voter in db.scalars(select(Participant).where(Participant.round_id == round_.id, Participant.can_vote)):
         rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())

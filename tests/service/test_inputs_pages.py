@@ -28,10 +28,10 @@ def in_dutch(app, message) -> str:
 
 
 def error_at(page: str, field_id: str) -> list[str]:
-    """The field errors shown right after the field's input (before the next label)."""
-    start = page.index(f'id="{field_id}"')
-    end = page.find("<label", start)
-    return re.findall(r'<p class="field-error" role="alert">([^<]*)</p>', page[start:end if end > 0 else None])
+    """The field errors shown at the field: the element its input names in aria-describedby."""
+    assert f'id="{field_id}"' in page
+    return re.findall(rf'<p class="field-error" id="{re.escape(field_id)}-error"><span class="visually-hidden">'
+                      r'[^<]*</span>([^<]*)</p>', page)
 
 
 def tally(db, network_id: int) -> tuple:

@@ -178,9 +178,10 @@ def test_nothing_is_chosen_for_an_unprocessed_comment_and_saving_nothing_is_refu
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
     error = _message(app, "Choose how this comment was processed.")
-    assert f'<p class="field-error" id="disposition-{made[0].id}-error">{error}</p>' in html  # at the field
+    assert f'<p class="field-error" id="disposition-{made[0].id}-error">' in html and f"</span>{error}</p>" in html
     assert f'aria-describedby="disposition-{made[0].id}-error"' in html and 'aria-invalid="true"' in html
-    assert f'<a href="#disposition-{made[0].id}">{error}</a>' in html  # and in the summary above, linked to it
+    label = _message(app, "Processing")
+    assert f'<a href="#disposition-{made[0].id}">{label}: {error}</a>' in html  # and in the summary above, linked
     assert "Wordt besproken in de kerngroep.</textarea>" in html  # what was typed is kept
     assert html.count('name="disposition"') == 2  # the rest of the page is still there
     assert f'name="next" value="/r/{round_.id}/processing"' in html  # and sends the next save back to it

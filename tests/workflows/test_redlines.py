@@ -434,6 +434,53 @@ def test_every_word_the_partial_shows_of_its_own_is_translatable():
     visible = re.sub(r"⟦[^⟧]*⟧", " ", visible)
     document_texts = {text for row in result.rows for _, text in row.segments}
     document_texts |= {row.label for row in result.rows if row.label}
+    # The list of changes quotes the document: the heading each change falls under, the passage's first words.
+    document_texts |= {text for change in result.changes() for text in (change.section, change.excerpt) if text}
     for text in sorted(document_texts, key=len, reverse=True):  # longest first: "Alinea 1." before "1"
         visible = visible.replace(text.replace("<", "&lt;").replace(">", "&gt;"), " ")
-    assert re.fullmatch(r"[\s,.;:\[\]]*", visible), visible
+    assert re.fullmatch(r"[\s,.;:\[\]()“”]*", visible), visible
+
+
+def test_changes_are_listed_under_their_heading_and_each_links_to_its_passage():
+    old = blocks("Artikel 1 Doel", "Eerste alinea.", "Artikel 2 Taken", "De partij levert tijdig.", "Vervalt.")
+    new = blocks("Artikel 1 Doel", "Eerste alinea.", "Artikel 2 Taken en plichten", "De partij levert direct.",
+                 "Een nieuwe alinea over kosten.")
+    old[0]["type"] = old[2]["type"] = new[0]["type"] = new[2]["type"] = "heading"
+    result = redline(old, new)
+    changes = result.changes()
+    assert [(c.number, c.status, c.section) for c in changes] == [
+        (1, "changed", "Artikel 2 Taken en plichten"), (2, "changed", "Artikel 2 Taken en plichten"),
+        (3, "deleted", "Artikel 2 Taken en plichten"), (4, "inserted", "Artikel 2 Taken en plichten")]
+    assert changes[0].excerpt == "" and changes[1].excerpt == "De partij levert direct."
+    assert (changes[1].added, changes[1].removed) == (1, 1) and changes[2].excerpt == "Vervalt."
+
+    html = environment().get_template("partials/redline.html").render(redline=result)
+    listed = html.split("</details>", 1)[0]
+    assert "List of changes (4)" in listed
+    for change in changes:
+        assert f'<a href="#redline-change-{change.number}">' in listed
+    # Each anchor is the row the list names, in the same order.
+    rows = re.findall(r'class="redline-row redline-(\w+)[^"]*" id="redline-change-(\d+)"', html)
+    assert rows == [(c.status, str(c.number)) for c in changes]
+    assert "redline-change-5" not in html  # unchanged passages get no anchor
+
+
+def test_a_long_passage_is_shortened_in_the_list_between_words():
+    old = blocks("Kort.")
+    new = blocks("Kort.", " ".join(["woord"] * 40))
+    change = redline(old, new).changes()[0]
+    assert change.excerpt.endswith("…") and len(change.excerpt) <= 61 and "  " not in change.excerpt
+    assert change.excerpt[:-1].split(" ")[-1] == "woord"
+
+
+def test_insertions_and_deletions_are_marked_without_colour_in_screen_and_print():
+    css = (Path(__file__).resolve().parents[2] / "static" / "redline.css").read_text()
+    # Visible signs that print: brackets with a plus or minus before and after changed words, and the
+    # underline / strike-through; their alternative text is empty, as the hidden words already say it.
+    assert re.search(r'\.redline ins::before \{ content: "\[\+"; content: "\[\+" / ""; \}', css)
+    assert re.search(r'\.redline del::before \{ content: "\[\\2212"; content: "\[\\2212" / ""; \}', css)
+    assert "text-decoration: underline" in css and "text-decoration: line-through" in css
+    assert "@media print" in css and "background: none" in css.split("@media print", 1)[1]
+    html = environment().get_template("partials/redline.html").render(redline=sample_redline())
+    assert '<span class="visually-hidden">inserted: </span>' in html
+    assert '<span class="visually-hidden">deleted: </span>' in html

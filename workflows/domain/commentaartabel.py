@@ -143,10 +143,13 @@ def _capacity(_, rule: str, can_vote: bool, organisation: str | None, counts: bo
     return _("colleague at %(organisation)s", organisation=organisation)
 
 
-def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[CommentRow]:
+def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
+                   only_person: int | None = None) -> list[CommentRow]:
     """Every comment of the round in the order given, numbered from 1: name, organisation, passage (the section's
     heading and the quoted text, or "Algemeen"), comment, disposition in words, answer; under the per-organisation
-    rule with the author's capacity. One statement, and one per version the comments' passages are in."""
+    rule with the author's capacity. One statement, and one per version the comments' passages are in.
+    `only_person`: only that person's rows, keeping their numbers in the whole table (what a member sees of a round
+    whose comments only the project group sees)."""
     words = _words(locale)
     _ = translator(locale)
     query = (
@@ -154,7 +157,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
         select(Comment.block_id, Comment.quote, Comment.body, Comment.disposition, Comment.answer,
                Comment.version_id, Membership.name, Organisation.name,
                Round.decision_rule, Participant.can_vote, Membership.representative, Organisation.has_vote,
-               Organisation.left_at, _stood_in_for())
+               Organisation.left_at, _stood_in_for(), Comment.person_id)
         .select_from(Comment)
         .join(Round, Round.id == Comment.round_id)
         .join(Participant, Participant.id == Comment.participant_id)
@@ -170,7 +173,9 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl") -> list[
         sections[version_id] = _sections(blocks or [])
     rows = []
     for number, (block_id, quote, body, disposition, answer, version_id, person, organisation, rule, can_vote,
-                 representative, has_vote, left_at, stood_in_for) in enumerate(found, 1):
+                 representative, has_vote, left_at, stood_in_for, person_id) in enumerate(found, 1):
+        if only_person is not None and person_id != only_person:
+            continue
         rows.append(CommentRow(
             number=number,
             person=person,

@@ -17,7 +17,7 @@ from storage.database.models import AuditEvent, Blob, Document, Finalisation, Ro
 from storage.formats.docx_redline import RedlineBlock, write_redline_docx
 from storage.formats.docx_writer import write_docx
 from storage.formats.pdf_writer import write_pdf
-from workflows.domain.wording import VERDICT_WORDS, format_when, translator
+from workflows.domain.wording import VERDICT_WORDS, format_when, kenmerk, translator
 from workflows.errors import InvalidInput
 from workflows.text.redlines import Redline, redline
 
@@ -43,9 +43,11 @@ def version_text(version: Version) -> str:
 
 
 def version_pdf(session: Session, version: Version, locale: str = "nl") -> tuple[str, bytes]:
-    """Any version as a PDF (a draft too), with its content hash on every page."""
+    """Any version as a PDF (a draft too), with its number and reference (kenmerk) on every page: not evidence, so
+    not the full hash, which the final version's annex and the dossier carry."""
     document = session.get(Document, version.document_id)
-    footer = translator(locale)("Content hash (SHA-256): %(hash)s", hash=version.content_hash)
+    _ = translator(locale)
+    footer = _("Version %(number)s, reference %(kenmerk)s", number=version.number, kenmerk=kenmerk(version.content_hash))
     data = write_pdf(version.blocks, title=document.title, footer=footer)
     return safe_filename(f"{document.title} v{version.number}", ".pdf"), data
 

@@ -367,8 +367,10 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
                  organisation_id=organisation_id, suggestion=suggestion,
                  **({"substitution_id": on_behalf.substitution_id, "on_behalf_of_person_id": participant.person_id}
                     if on_behalf else {}))
+    # The confirmation repeats the personal link (of whoever pressed the button), so the verdict can be changed.
     queue_email(session, "verdict_confirmation", person, key=f"verdict_confirmation:{verdict.id}",
-                network_id=round_.document.network_id, round_id=round_.id, verdict_id=verdict.id)
+                network_id=round_.document.network_id, round_id=round_.id, verdict_id=verdict.id,
+                participant_id=acting.id)
     return verdict
 
 

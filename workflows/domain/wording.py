@@ -40,3 +40,13 @@ def translator(locale: str) -> Callable[..., str]:
         return messages.gettext(message) % params if params else messages.gettext(message)
 
     return _
+
+
+def kenmerk(digest: str | None) -> str:
+    """A content hash as people read it outside the evidence: its first 8 characters, upper-case, in two groups of
+    four ("3FA2 9C01"). Enough to tell versions apart at a glance; the full SHA-256 stays where someone checks
+    evidence (the approval annex, the evidence dossier, the audit trail)."""
+    if not digest:
+        return ""
+    head = digest[:8].upper()
+    return f"{head[:4]} {head[4:]}"

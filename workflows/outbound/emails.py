@@ -39,12 +39,17 @@ from workflows.domain.wording import (
     VERDICT_WORDS,
     catalogue,
     format_when,
+    kenmerk,
 )
 from workflows.outbound.mail import Attachment, Mail
 
 TEMPLATES = ROOT / "templates"
 # The mails that carry a personal link into a round, minted for each attempt to deliver them.
 LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invitation", "substitute_reminder")
+# Mails that repeat the personal link while the round is open, minted the same way, and go out without it once it
+# has closed (a confirmation still confirms). Only a token's hash is stored, so an earlier mail's link cannot be
+# repeated: each mail carries its own, and a second attempt at the same mail revokes the first attempt's.
+LINK_WHILE_OPEN_EMAILS = ("verdict_confirmation",)
 
 
 class NothingToSend(Exception):
@@ -68,6 +73,7 @@ def environment(locale: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(catalogue(locale), newstyle=True)
     env.filters["datetime"] = lambda value: format_when(value, locale)
+    env.filters["kenmerk"] = kenmerk
     env.globals.update(verdict_words=VERDICT_WORDS, disposition_words=DISPOSITION_WORDS)
     return env
 
@@ -78,6 +84,13 @@ def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str 
     if message.email in LINK_EMAILS:
         return rounds.mint_link(session, message.params["participant_id"], outbox_id=message.id,
                                 revoke_earlier=not first_attempt)
+    if message.email in LINK_WHILE_OPEN_EMAILS and message.params.get("participant_id") is not None:
+        participant = session.get(Participant, message.params["participant_id"])
+        if participant.round.is_open and participant.removed_at is None:
+            return rounds.mint_link(session, participant.id, outbox_id=message.id, revoke_earlier=not first_attempt)
+        if not first_attempt:
+            rounds.revoke_mail_links(session, message.id)  # this attempt goes without: no earlier attempt's link lives
+        return None
     if message.email == "sign_in":
         return signin.mint(session, message.params["sign_in_token_id"])
     return None
@@ -151,6 +164,8 @@ class Batch:
                 self.since[person_id, version_id] = since
             for person_id, processed in comments.processed_for_people(session, invitees, version).items():
                 self.processed[person_id, version_id] = processed
+        # The rounds of those comments: the invitation links to the newest one's commentaartabel.
+        self._keep(_load(session, Round, {c.round_id for found in self.processed.values() for c in found}))
 
     def _keep(self, rows: list) -> list:
         self._loaded.extend(rows)
@@ -291,8 +306,11 @@ def invitation_variables(batch: Batch, params: dict, token: str | None):
     variables = _round_mail(batch, params, token)
     key = (variables["participant"].person_id, variables["version"].id)
     since = batch.since.get(key)
+    processed = batch.processed.get(key, [])
+    table_round = batch.session.get(Round, processed[-1].round_id) if processed else None
     variables.update(since=since, changes_url=f"{variables['url']}?to=changes" if since else None,
-                     processed=batch.processed.get(key, []))
+                     processed=processed, table_round=table_round,
+                     table_url=f"{variables['url']}?to=commentaartabel&round={table_round.id}" if table_round else None)
     return variables, [deadline_ics(variables, batch.base_url)]
 
 
@@ -306,10 +324,14 @@ def deadline_extended_variables(batch: Batch, params: dict, token: str | None):
 
 
 def verdict_confirmation_variables(batch: Batch, params: dict, token: str | None):
+    """The verdict as given, the personal link again (while the round is open) and who to ask: the coordinator
+    who opened the round, by the network's name for them."""
     verdict = batch.session.get(Verdict, params["verdict_id"])
     round_ = batch.session.get(Round, verdict.round_id)
     return {"verdict": verdict, "round": round_, "document": round_.document,
-            "version": batch.session.get(Version, verdict.version_id)}, []
+            "version": batch.session.get(Version, verdict.version_id),
+            "url": f"{batch.base_url}/l/{token}" if token else None,
+            "opener": batch.known(params["network_id"], round_.opened_by_id)}, []
 
 
 def final_document_variables(batch: Batch, params: dict, token: str | None):

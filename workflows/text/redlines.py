@@ -86,6 +86,19 @@ class Stretch:
     rows: list[RedlineRow]
 
 
+@dataclass(frozen=True)
+class Change:
+    """One entry of the list of changes: which passage (numbered in reading order, as the rendered redline
+    anchors it), under which heading, and what happened to it."""
+
+    number: int
+    status: str  # "changed" | "inserted" | "deleted"
+    section: str  # the heading the passage falls under (or its own text, when it is a heading); "" before any
+    excerpt: str  # the passage's first words, as it reads now (as it read, when deleted)
+    added: int  # words
+    removed: int
+
+
 @dataclass
 class Redline:
     rows: list[RedlineRow]
@@ -98,6 +111,32 @@ class Redline:
     @property
     def has_changes(self) -> bool:
         return any(row.status != "equal" for row in self.rows)
+
+    def changes(self, excerpt_length: int = 60) -> list[Change]:
+        """Every inserted, deleted or changed passage in reading order, each under the nearest heading before it
+        in the newer version: what the list of changes above a redline shows."""
+        out: list[Change] = []
+        section = ""
+        for row in self.rows:
+            if row.status == "equal":
+                if row.type == "heading":
+                    section = _shortened(row.new_text, excerpt_length)
+                continue
+            text = row.old_text if row.status == "deleted" else row.new_text
+            # A list item's number says where it is ("3.2"); a bullet says nothing.
+            label = row.label if row.label and _WORD.search(row.label) else ""
+            excerpt = _shortened(f"{label} {text}" if label else text, excerpt_length)
+            if row.type == "heading":
+                if row.status != "deleted":
+                    section = excerpt
+                own = excerpt
+            else:
+                own = section
+            out.append(Change(number=len(out) + 1, status=row.status, section=own,
+                              excerpt="" if row.type == "heading" else excerpt,
+                              added=sum(len(_WORD.findall(t)) for op, t in row.segments if op == INSERT),
+                              removed=sum(len(_WORD.findall(t)) for op, t in row.segments if op == DELETE)))
+        return out
 
     def stretches(self, context: int = 1) -> list[Stretch]:
         """The rows cut into what to show and what to fold: unchanged rows more than `context`
@@ -498,6 +537,15 @@ def _row(status: str, old: dict | None, new: dict | None, granularity: str = "wo
         new_id=new.get("id") if new is not None else None,
         segments=segments,
     )
+
+
+def _shortened(text: str, length: int) -> str:
+    """The first words of a text, at most `length` characters, cut between words."""
+    text = " ".join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0] or text[:length]
+    return cut.rstrip(",;:") + "…"
 
 
 def _counted(rows: list[RedlineRow]) -> Redline:
