@@ -9,11 +9,12 @@ from redis import Redis
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import api, cli, config
+from service import api, cli, config, ops_cli
 from service.api.problems import problem
 from service.views import (
     api_tokens,
     auth,
+    health,
     mail,
     mailbox,
     member,
@@ -23,7 +24,7 @@ from service.views import (
     substitutes,
     webhooks,
 )
-from service.web import db, field_errors, headers, i18n, limits, routing, sessions, templating
+from service.web import db, field_errors, headers, i18n, limits, logs, metrics, routing, sessions, templating
 from service.web.extensions import csrf, limiter
 from workflows.errors import DomainError
 from workflows.outbound import jobs, outbox
@@ -45,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(overrides or {})
 
+    logs.init_app(app)  # first: the request id and the request's line cover every other hook
     db.init_app(app)
     # Sessions on the server, in the database (service/web/sessions.py says why there and not in Redis).
     app.session_interface = sessions.ServerSessionInterface(sessions.lifetimes_from(app.config))
@@ -66,11 +68,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp, privacy.bp, organisations.bp,
                       substitutes.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)  # /healthz, /readyz: public, no session, no rate limit
     api.init_app(app, csrf)
+    metrics.init_app(app)  # /metrics, and the request counters when METRICS_TOKEN is set
     if app.config.get("MAILBOX_DIR"):
         app.register_blueprint(mailbox.bp)
 
     cli.init_app(app)
+    ops_cli.init_app(app)  # backup, restore, prune; the retention settings for the workers' job
     _register_error_pages(app)
     app.add_url_rule("/hello", "hello", lambda: "hello")
     if app.config["TRUSTED_PROXIES"]:
@@ -98,6 +103,7 @@ def runtime(app: Flask) -> jobs.Runtime:
                                  sweep_grace=app.config["OUTBOX_SWEEP_GRACE"]),
         tick_seconds=app.config["TICK_SECONDS"],
         session_lifetimes=sessions.lifetimes_from(app.config),
+        queue_class=logs.TracedQueue,  # jobs carry the id of the request that enqueued them
     )
 
 

@@ -1,12 +1,13 @@
 """Operator commands: flask --app service db-upgrade | seed-demo | create-network | sign-in-link | worker |
-import-members | export-commentaartabel | resend-mail | failed-jobs | retry-failed-jobs | verify-audit |
-export-person | erase-person | verify-dossier."""
+import-members | export-commentaartabel | resend-mail | failed-work | failed-jobs | retry-failed-jobs |
+verify-audit | export-person | erase-person | verify-dossier."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import json
+import logging
 import re
 import signal
 import threading
@@ -23,7 +24,8 @@ from rq.exceptions import NoSuchJobError, StopRequested
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from service.web.i18n import CSV_PROBLEMS, error_message
+from service.web import logs
+from service.web.i18n import CSV_PROBLEMS, error_message, failure_text
 from storage.database.engine import upgrade
 from storage.database.models import AuditEvent, Document, MailMessage, Membership, Network, Person, Round, utcnow
 from workflows import audit
@@ -39,9 +41,10 @@ from workflows.domain import (
     people,
     personal_data,
     signin,
+    undelivered,
 )
 from workflows.errors import CsvRejected, DomainError
-from workflows.outbound import jobs
+from workflows.outbound import jobs, metrics
 from workflows.outbound.clock import Clock
 
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Timeout|Interrupt|Incomplete)\b")
@@ -104,6 +107,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(make_api_token)
     app.cli.add_command(verify_dossier)
+    app.cli.add_command(failed_work)
     for command in (export_person, erase_person):
         app.cli.add_command(command)
 
@@ -250,11 +254,19 @@ class _StopAware:
         super().request_stop(signum, frame)
 
 
-class InProcessWorker(_StopAware, SimpleWorker):
+class _Traced:
+    """Logs a job's lines, RQ's own too, under the id of the request that enqueued it (service/web/logs.py)."""
+
+    def execute_job(self, job, queue):
+        with logs.job_context(job):
+            return super().execute_job(job, queue)
+
+
+class InProcessWorker(_Traced, _StopAware, SimpleWorker):
     """Runs each job in the worker's own process."""
 
 
-class ForkingWorker(_StopAware, Worker):
+class ForkingWorker(_Traced, _StopAware, Worker):
     """Runs each job in a forked work horse (RQ's default)."""
 
 
@@ -267,6 +279,7 @@ def worker(burst: bool, fork: bool):
     """An RQ worker with the scheduler (jobs due later) and the clock (the periodic tick), on the Akkoord queue.
     It outlives Redis going away: RQ's work loop quits when Redis disappears in the middle of a job, so a new one
     starts, once Redis answers again, until the operator asks it to stop."""
+    logs.configure(current_app.config["LOG_FORMAT"], current_app.config["LOG_LEVEL"])
     url = current_app.config["REDIS_URL"]
     tick = jobs.current().tick_seconds
     clock = None if burst else Clock(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5), tick).start()
@@ -295,9 +308,10 @@ def _work(url: str, tick: int, *, burst: bool, fork: bool) -> bool:
         # and a worker starts it again only in its maintenance, by default every 10 minutes: every tick instead.
         # After an outage it tries Redis again at least once a tick (RQ's own backoff grows to 60 s).
         rq_worker = (ForkingWorker if fork else InProcessWorker)(
-            [jobs.QUEUE_NAME], connection=Redis.from_url(url), maintenance_interval=tick)
+            [jobs.QUEUE_NAME], connection=Redis.from_url(url), maintenance_interval=tick,
+            exception_handlers=[metrics.job_failed])  # counted for /metrics, then RQ's own handling
         rq_worker.max_connection_wait_time = max(1.0, float(tick))
-        rq_worker.work(burst=burst, with_scheduler=True)
+        rq_worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLogger().getEffectiveLevel())
     except RedisError as error:  # also from RQ's teardown after a stop, with Redis away
         if rq_worker is not None and rq_worker.stop_asked:
             return True
@@ -384,6 +398,33 @@ def resend_mail(network_id: int | None, failed: bool):
                                    "the workers' sweep sends them once it is back") from None
     click.echo(f"{len(messages)} messages handed to the workers ("
                + ", ".join(f"{count} {status}" for status, count in counts.items()) + ")")
+
+
+@click.command("failed-work")
+@with_appcontext
+@click.option("--network", "network_id", type=int, help="Only this network.")
+def failed_work(network_id: int | None):
+    """List what did not go out, across networks: mail and webhook deliveries that failed, or wait for their next
+    attempt after a failure, by network and reason. Mail goes again with resend-mail; a webhook delivery from the
+    network's webhooks page (?status=failed), once the receiving system works."""
+    with _session() as session:
+        if network_id is not None:
+            _network(session, network_id)
+        rows = undelivered.failed_work(session, network_id)
+        names = dict(session.execute(select(Network.id, Network.name)
+                                     .where(Network.id.in_({row.network_id for row in rows}))).all())
+        session.rollback()
+    totals = {"mail": 0, "webhook": 0}
+    with force_locale("en"):
+        for row in rows:
+            state = "failed" if row.status == "failed" else "retrying"
+            totals[row.channel] = totals.get(row.channel, 0) + row.count
+            # Mail of no network: sign-in links and answers to lost-link requests.
+            where = f"network {row.network_id} ({names[row.network_id]})" if row.network_id else "no network"
+            since = row.oldest.isoformat(timespec="seconds")
+            click.echo(f"{where}  {row.channel}  {state}  {row.count}  since {since}  "
+                       f"{row.failure}: {failure_text(row.failure)}")
+    click.echo(f"{totals['mail']} mails and {totals['webhook']} webhook deliveries not delivered")
 
 
 def _failed_registry():

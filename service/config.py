@@ -81,6 +81,29 @@ def from_environment(environ=None) -> dict:
         "LIMIT_MAILS_PER_ADDRESS": _limit(environ, "LIMIT_MAILS_PER_ADDRESS", "5/hour"),
         "LIMIT_TOKEN_LINKS": _limit(environ, "LIMIT_TOKEN_LINKS", "60/minute;600/hour"),
         "LIMIT_FAILED_SECRETS": _limit(environ, "LIMIT_FAILED_SECRETS", "10/minute;100/hour"),
+        # Health and logs (README, "Health and logs"). LOG_FORMAT: text (readable, the default) or json (one JSON
+        # object a line); LOG_LEVEL: DEBUG, INFO, WARNING, ERROR. /readyz warns (and still answers 200) when the
+        # periodic tick last finished more than READY_TICK_INTERVALS x TICK_SECONDS ago, or a due mail or webhook
+        # post has waited more than READY_OUTBOX_DUE_AGE for a worker.
+        "LOG_FORMAT": _choice(environ, "LOG_FORMAT", ("text", "json")),
+        "LOG_LEVEL": _choice(environ, "LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR")),
+        "READY_TICK_INTERVALS": float(environ.get("READY_TICK_INTERVALS", 3)),
+        "READY_OUTBOX_DUE_AGE": _duration(environ, "READY_OUTBOX_DUE_AGE", "5m").total_seconds(),
+        # Retention (README, "Retention"): one worker deletes what is no longer needed at most once per
+        # RETENTION_EVERY: personal links and sign-in tokens RETENTION_LINKS after they expired or were revoked, mail
+        # and webhook deliveries RETENTION_OUTBOX after they were delivered, RQ's failed jobs RETENTION_FAILED_JOBS
+        # after they failed; RETENTION_BATCH rows per transaction. Evidence of verdicts and final documents stays.
+        "RETENTION_EVERY": _duration(environ, "RETENTION_EVERY", "1d"),
+        "RETENTION_LINKS": _duration(environ, "RETENTION_LINKS", "30d"),
+        "RETENTION_OUTBOX": _duration(environ, "RETENTION_OUTBOX", "90d"),
+        "RETENTION_FAILED_JOBS": _duration(environ, "RETENTION_FAILED_JOBS", "30d"),
+        "RETENTION_BATCH": int(environ.get("RETENTION_BATCH", 500)),
+        # Metrics (README, "Metrics and failed work"): /metrics answers only a request with "Authorization: Bearer
+        # <METRICS_TOKEN>" (unset: the page does not exist). PROMETHEUS_MULTIPROC_DIR, set for every process before
+        # it starts (prometheus_client reads it at import), is where gunicorn's and the workers' processes keep
+        # their counters, so that one scrape sums them all; empty it before the processes start.
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN") or None,
+        "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
     }
 
 
@@ -97,6 +120,15 @@ def _duration(environ, name: str, default: str) -> dt.timedelta:
     if seconds <= 0:
         raise ValueError(f"{name}: must be more than zero: {value!r}")
     return dt.timedelta(seconds=seconds)
+
+
+def _choice(environ, name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default), in any case."""
+    value = (environ.get(name) or "").strip() or choices[0]
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ValueError(f"{name} is one of {', '.join(choices)}, not {value!r}")
 
 
 def _limit(environ, name: str, default: str) -> str:

@@ -134,6 +134,14 @@ class Stack:
             env["SECRET_KEY"] = self._persistent_secret_key()
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")  # a webhook receiver tried out on this machine is on 127.0.0.1
+        if env.get("METRICS_TOKEN"):
+            # The web processes and the worker count into one directory (README, "Metrics and failed work"), emptied
+            # for this run: a dead process's files would be summed into the new run's figures.
+            metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or self.instance / "metrics")
+            metrics_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for left in metrics_dir.glob("*.db"):
+                left.unlink()
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         return env
 
     def _persistent_secret_key(self) -> str:
@@ -285,7 +293,8 @@ def run(instance: Path = INSTANCE) -> int:
         stack.spawn("worker", [*flask, "worker"], env)
         stack.spawn(
             "web",
-            [venv_bin("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "service:create_app()"],
+            [venv_bin("gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"127.0.0.1:{port}",
+             "service:create_app()"],
             env,
         )
         stack.wait_until_listening(port)

@@ -14,6 +14,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from service.web import auth, db, routing
 from service.web.field_errors import refuse
@@ -49,7 +50,6 @@ from storage.database.models import (
     Organisation,
     Participant,
     Round,
-    Verdict,
     Version,
 )
 from workflows.domain import (
@@ -60,6 +60,7 @@ from workflows.domain import (
     documents,
     exports,
     finalising,
+    listing,
     membership,
     people,
     reminders,
@@ -120,12 +121,16 @@ def create_network():
 def _network_page(network: Network, status: int = 200, **forms):
     person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
-    members = people.active_members(session, network.id)
+    # The members a page at a time, searchable by name, organisation or address (a network may have thousands).
+    search = request.args.get("q", "").strip()[:200]
+    members, member_total = listing.members_page(session, network.id, search=search, page=routing.page_arg())
     docs = session.scalars(select(Document).where(Document.network_id == network.id).order_by(Document.id.desc())).all()
-    context = dict(network=network, person=person, own=own, members=members, documents=docs,
+    context = dict(network=network, person=person, own=own, members=members.items, member_pages=members,
+                   member_total=member_total, search=search, documents=docs,
                    member_form=MemberForm(), csv_form=CsvForm(), document_form=DocumentForm(),
                    confirm=ConfirmForm(), csv_problems=None,
                    undelivered=undelivered.count_undelivered(session, network.id),
+                   failed_webhooks=undelivered.failed_webhook_counts(session, [network.id]).get(network.id, 0),
                    rule_form=NetworkRuleForm(rule=network.decision_rule), representative_form=RepresentativeForm())
     context.update(forms)
     return render_template("staff/network.html", **context), status
@@ -235,22 +240,20 @@ def _document_page(document: Document, status: int = 200, **forms):
     open_round = next((r for r in round_list if r.is_open), None)
     latest = versions[0] if versions else None
     standing = finalising.parties(session, document, latest) if latest else []
-    # Who stands where: every current member × every round, from one query (a colleague's suggestion is marked).
-    cells = {(round_id, person_id): (f"suggestion:{value}" if suggestion else value)
-             for round_id, person_id, value, suggestion in session.execute(
-        select(Participant.round_id, Participant.person_id, Verdict.value, Verdict.suggestion)
-        .join(Round, Participant.round_id == Round.id)
-        .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
-        .where(Round.document_id == document.id, Participant.removed_at.is_(None))
-    )}
     chronological = list(reversed(round_list))
-    voters = [m for m in people.active_members(session, document.network_id) if m.can_vote]
-    round_progress = {r.id: (sum(1 for m in voters if cells.get((r.id, m.person_id))),
-                             sum(1 for m in voters if (r.id, m.person_id) in cells)) for r in chronological}
+    # Who stands where: a page of the current members with a vote × every round (a colleague's suggestion is
+    # marked), each round's figures counted in SQL; further pages behind the page links.
+    voter_pages = listing.voters_page(session, document.network_id, page=routing.page_arg())
+    voters = voter_pages.items
+    round_ids = [r.id for r in chronological]
+    round_progress = listing.round_progress(session, document.network_id, round_ids)
     # Per organisation: organisations × rounds (each expandable to its people), their verdict per round.
     by_organisation = any(r.decision_rule == "organisation" for r in round_list) or \
         decisions.rule_of(document) == "organisation"
     organisation_cells = decisions.organisation_cells(session, [r.id for r in round_list]) if by_organisation else {}
+    # Per organisation the rows are its standings (their people inside); per person a page of the voters.
+    cells = listing.matrix_cells(session, round_ids, [m.person_id for p in standing for m in p.members]
+                                 if by_organisation else [m.person_id for m in voters])
     # A final document shows the hashes of what everyone received, so a copy can be checked against them.
     finalisation = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id)) \
         if document.status == "final" else None
@@ -259,7 +262,9 @@ def _document_page(document: Document, status: int = 200, **forms):
     context = dict(
         finalisation=finalisation, final_sizes=final_sizes,
         authors=people.names_in_network(session, document.network_id, {v.author_id for v in versions}),
-        cells=cells, chronological=chronological, voters=voters, round_progress=round_progress,
+        cells=cells, chronological=chronological, voters=voters, voter_pages=voter_pages,
+        standings_limit=listing.PER_PAGE,
+        round_progress=round_progress,
         by_organisation=by_organisation, organisation_cells=organisation_cells,
         decision_rule=decisions.rule_for_version(session, document, latest) if latest else decisions.rule_of(document),
         rule_form=DocumentRuleForm(rule=document.decision_rule or ""), rule_locked=bool(round_list),
@@ -417,28 +422,43 @@ def open_round(document_id: int):
     return redirect(url_for("staff.round_page", round_id=round_.id), 303)
 
 
+def _round_with_document(round_id: int) -> Round:
+    """The round with its document and network, in one statement (a page's cost stays the same at any size)."""
+    round_ = db.session().scalar(select(Round).options(joinedload(Round.document).joinedload(Document.network))
+                                 .where(Round.id == round_id))
+    if round_ is None:
+        abort(404)
+    return round_
+
+
 @bp.get("/r/<int:round_id>")
 def round_page(round_id: int, extend_form: ExtendForm | None = None, schedule_form: ScheduleForm | None = None,
                status: int = 200):
     """`extend_form`, `schedule_form`: a refused form, shown again with its errors and what was typed."""
-    round_ = _get(Round, round_id)
+    session = db.session()
+    round_ = _round_with_document(round_id)
     document = round_.document
     person, own = auth.require_role(document.network_id, *STAFF)
-    session = db.session()
-    # What needs attention first: the figures, who still has to respond, who said niet akkoord; then everyone.
-    overview = attention.round_overview(session, round_)
+    # What needs attention first: the figures, who still has to respond, who said niet akkoord; then everyone, and
+    # the comments, a page at a time (the page costs the same for 10 people or 1,000).
     shown = attention.chosen_filter(request.args.get("toon"))
-    last = comments.last_round(session, document.id)
-    comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False)
+    overview = listing.round_people(session, round_, shown=shown, page=routing.page_arg())
+    step = attention.next_step(session, document)  # shown on the document's last round only
+    stats, progress, reminders_sent = listing.comment_figures(session, round_.id)
+    comment_pages = listing.Page([], min(routing.page_arg("comments_page"), listing.comment_page_count(stats[0])),
+                                 stats[0])
+    comment_count, comments_html = rendered_comments(session, round_.id, link_passages=False, stats=stats,
+                                                     page=(comment_pages.number, comment_pages.per_page))
     page = render_template("staff/round.html", round=round_, document=document, network=document.network, own=own,
-                           overview=overview, shown=shown, entries=overview.shown(shown),
-                           next_step=attention.next_step(session, document) if last.id == round_.id else None,
+                           overview=overview, shown=shown, entries=overview.everyone.items,
+                           everyone=overview.everyone, comment_pages=comment_pages,
+                           next_step=step if step is not None and step.round is not None
+                           and step.round.id == round_.id else None,
                            comment_count=comment_count, comments_html=comments_html,
-                           confirm=ConfirmForm(), progress=comments.progress(session, round_.id),
+                           confirm=ConfirmForm(), progress=progress,
                            extend_form=extend_form or ExtendForm(), schedule_form=schedule_form or ScheduleForm(
                                days=", ".join(str(d) for d in round_.reminder_days)),
-                           reminders_sent=reminders.reminders_sent(session, round_.id),
-                           max_reminders=reminders.MAX_REMINDERS)
+                           reminders_sent=reminders_sent, max_reminders=reminders.MAX_REMINDERS)
     return page_response(page, comments_html, status=status)
 
 
@@ -451,10 +471,10 @@ def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, sta
     """Every comment of the round in order, 50 to a page: a processed one stays in its place, folded, and can be
     changed until the next version is uploaded. `failed`, `failed_reply`: a comment's form that was refused, shown
     with its errors and what was typed."""
-    round_ = _get(Round, round_id)
+    session = db.session()
+    round_ = _round_with_document(round_id)
     document = round_.document
     person, own = auth.require_role(document.network_id, *STAFF)
-    session = db.session()
     todo_only = request.args.get("show") == "todo"
     page = routing.page_arg()
     # Each author by the name this network knows them by (a comment's: the membership they took part with).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from service.web import auth, db, routing
@@ -10,7 +10,7 @@ from service.web.field_errors import refuse
 from service.web.forms import WEBHOOK_EVENT_CHOICES, ConfirmForm, WebhookForm
 from service.web.i18n import error_message
 from storage.database.models import Network, Webhook, WebhookDelivery
-from workflows.domain import webhooks
+from workflows.domain import undelivered, webhooks
 from workflows.errors import DomainError, InvalidInput
 
 bp = Blueprint("webhooks", __name__)
@@ -43,10 +43,14 @@ def _page(network: Network, status: int = 200, *, form: WebhookForm | None = Non
     _person, own = auth.require_role(network.id, *STAFF)
     session = db.session()
     page = routing.page_arg()
-    deliveries, more = webhooks.deliveries_of(session, network.id, page=page, per_page=DELIVERIES_PAGE)
+    failed_only = request.args.get("status") == "failed"  # from the network page and the dashboard
+    deliveries, more = webhooks.deliveries_of(session, network.id, page=page, per_page=DELIVERIES_PAGE,
+                                              failed_only=failed_only)
+    failed = undelivered.failed_webhook_counts(session, [network.id]).get(network.id, 0)
     return render_template(
         "staff/webhooks.html", network=network, own=own, hooks=webhooks.webhooks_of(session, network.id),
-        deliveries=deliveries, more=more, page=page, form=form or WebhookForm(formdata=None), confirm=ConfirmForm(),
+        deliveries=deliveries, more=more, page=page, failed_only=failed_only, failed=failed,
+        form=form or WebhookForm(formdata=None), confirm=ConfirmForm(),
         error=error, secret=secret, secret_for=secret_for,
         event_labels={choice.value: choice.label for choice in WEBHOOK_EVENT_CHOICES},
     ), status
@@ -124,4 +128,7 @@ def redeliver(network_id: int, delivery_id: int):
     except DomainError as refused:
         return _page(network, refused.status, error=_message(refused))
     flash(_("The delivery is being sent again."))
-    return redirect(url_for("webhooks.index", network_id=network.id), 303)
+    # Back to the list it was sent again from (all deliveries, or only those that failed).
+    failed_only = request.args.get("status") == "failed"
+    return redirect(url_for("webhooks.index", network_id=network.id, status="failed" if failed_only else None,
+                            _anchor="deliveries"), 303)

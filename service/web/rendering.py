@@ -238,11 +238,11 @@ def comment_rows(session: Session, round_id: int, conditions: list, *, newest: i
 
 def rendered_comments(session: Session, round_id: int, *, link_passages: bool, newest: int | None = None,
                       stats: tuple | None = None, viewer: int | None = None, reply_links: bool = False,
-                      thread: int | None = None) -> tuple[int, Fragment]:
+                      thread: int | None = None, page: tuple[int, int] | None = None) -> tuple[int, Fragment]:
     """(number of comments, their HTML with their threads) for a round as `viewer` sees it (None: all of
     them), in order or only the `newest` few, newest first; one small query when nothing changed.
     `reply_links`: each thread gets a relative "Reply" link (the member's pages, while the round is open).
-    `thread`: only that comment's thread."""
+    `thread`: only that comment's thread. `page`: (page number, comments per page), those comments in order."""
     stats = stats or comment_stats(session, round_id, viewer)
     count = stats[0]
 
@@ -250,11 +250,16 @@ def rendered_comments(session: Session, round_id: int, *, link_passages: bool, n
         conditions = _round_comments(round_id, viewer)
         if thread is not None:
             conditions.append(Comment.id == thread)
+        if page is not None:
+            number, per_page = page
+            conditions.append(Comment.id.in_(
+                select(Comment.id).where(*_round_comments(round_id, viewer), Comment.parent_id.is_(None))
+                .order_by(Comment.id).limit(per_page).offset((number - 1) * per_page)))
         comments, replies = comment_rows(session, round_id, conditions, newest=newest)
         return Fragment(render_template("partials/comments.html", comments=comments, replies=replies,
                                         link_passages=link_passages, reply_links=reply_links))
 
-    key = ("comments", round_id, stats, str(get_locale()), link_passages, newest, viewer, reply_links, thread)
+    key = ("comments", round_id, stats, str(get_locale()), link_passages, newest, viewer, reply_links, thread, page)
     return count, _cached(key, make)
 
 

@@ -33,6 +33,8 @@ STAFF = {"editor", "coordinator"}
 # api: bearer tokens only (a browser's cookie is never a credential there); api_public: the API's description.
 RULES = {
     "hello": "public",
+    "health.healthz": "public", "health.readyz": "public",  # nothing personal: statuses, counts, ages (test_health)
+    "metrics": "public",  # 404 without METRICS_TOKEN (as here), else a bearer token of its own (test_metrics)
     "auth.sign_in": "public", "auth.confirm": "public", "auth.complete": "public", "auth.sign_out": "public",
     "auth.set_language": "public",
     "member.request_link": "public", "member.open_link": "public",

@@ -229,6 +229,14 @@ class FailedMail:
 
 
 @dataclass
+class FailedWebhooks:
+    """A network's webhook deliveries that failed for good: they wait for a coordinator to send them again."""
+
+    network: Network
+    count: int
+
+
+@dataclass
 class Attention:
     """What needs a staff member's attention across their networks, most pressing first within each kind."""
 
@@ -237,10 +245,11 @@ class Attention:
     ready: list[ReadyToFinalise]
     failed_mail: list[FailedMail]
     staff: bool = True  # whether the person is coordinator or editor anywhere (else there is nothing to show)
+    failed_webhooks: list[FailedWebhooks] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.closing or self.to_process or self.ready or self.failed_mail)
+        return not (self.closing or self.to_process or self.ready or self.failed_mail or self.failed_webhooks)
 
 
 def staff_networks(session: Session, person_id: int) -> dict[int, Membership]:
@@ -253,7 +262,7 @@ def staff_networks(session: Session, person_id: int) -> dict[int, Membership]:
 def dashboard(session: Session, person_id: int, *, now: dt.datetime | None = None,
               within: dt.timedelta = CLOSING_SOON) -> Attention:
     """Rounds closing within `within` (with how many verdicts are missing), closed rounds with comments still to
-    process, documents every party agrees on, and (for coordinators) mail that did not go out."""
+    process, documents every party agrees on, and (for coordinators) mail and webhook posts that did not go out."""
     now = now or utcnow()
     memberships = staff_networks(session, person_id)
     if not memberships:
@@ -297,7 +306,11 @@ def dashboard(session: Session, person_id: int, *, now: dt.datetime | None = Non
             if count:
                 failed_mail.append(FailedMail(networks[network_id], count))
     failed_mail.sort(key=lambda f: f.network.name.casefold())
-    return Attention(closing, to_process, ready, failed_mail)
+    coordinated = [network_id for network_id, own in memberships.items() if own.role == "coordinator"]
+    failed_webhooks = sorted((FailedWebhooks(networks[network_id], count) for network_id, count
+                              in undelivered.failed_webhook_counts(session, coordinated).items()),
+                             key=lambda f: f.network.name.casefold())
+    return Attention(closing, to_process, ready, failed_mail, failed_webhooks=failed_webhooks)
 
 
 def _figures(session: Session, round_: Round) -> tuple[int, int]:
@@ -360,11 +373,14 @@ def next_step(session: Session, document: Document) -> NextStep | None:
     """What comes next on the document, or None once it is final (or withdrawn)."""
     if document.status not in ("draft", "in_review"):
         return None
-    latest = session.scalar(select(Version).where(Version.document_id == document.id)
-                            .order_by(Version.number.desc()).limit(1))
-    if latest is None:
+    # The newest version with the last round beside it, in one statement (every staff page of a document asks).
+    last_id = (select(Round.id).where(Round.document_id == document.id).order_by(Round.number.desc()).limit(1)
+               .scalar_subquery())
+    found = session.execute(select(Version, Round).outerjoin(Round, Round.id == last_id)
+                            .where(Version.document_id == document.id).order_by(Version.number.desc()).limit(1)).first()
+    if found is None:
         return NextStep("upload_first")
-    last = session.scalar(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc()).limit(1))
+    latest, last = found
     if last is not None and last.is_open:
         if last.version_id == latest.id and _agreed(session, document, latest):
             return NextStep("finalise", version=latest, round=last)

@@ -32,10 +32,13 @@ def slot_time(deadline: dt.datetime, days_before: int) -> dt.datetime:
 
 def reminders_sent(session: Session, round_id: int) -> int:
     """How many reminders this round has had (a reminder is one slot, whatever the number of mails)."""
-    return session.scalar(
-        select(func.count(distinct(MailMessage.params["slot"].as_string())))
-        .where(MailMessage.round_id == round_id, MailMessage.email == "reminder")
-    ) or 0
+    return session.scalar(reminders_sent_query(round_id)) or 0
+
+
+def reminders_sent_query(round_id: int):
+    """`reminders_sent` as a query, for a page that reads it together with other figures."""
+    return (select(func.count(distinct(MailMessage.params["slot"].as_string())))
+            .where(MailMessage.round_id == round_id, MailMessage.email == "reminder"))
 
 
 def _slot_used(session: Session, round_id: int, slot: str) -> bool:

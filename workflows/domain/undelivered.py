@@ -1,4 +1,5 @@
-"""Mail that did not go out: the state of each invitation, the list a coordinator works through, sending again."""
+"""Mail that did not go out: the state of each invitation, the list a coordinator works through, sending again; and
+what failed of every channel (mail and webhook posts), per network and across networks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.database.engine import lock
-from storage.database.models import Document, MailMessage, Membership, OutboxItem, Person, Round
+from storage.database.models import Document, MailMessage, Membership, OutboxItem, Person, Round, WebhookDelivery
 from workflows import audit
 from workflows.domain.notifications import send_again
 from workflows.domain.people import active_membership
@@ -38,6 +39,34 @@ def latest_invitations(session: Session, round_id: int) -> dict[int, Row]:
 def count_undelivered(session: Session, network_id: int) -> int:
     return session.scalar(select(func.count(MailMessage.id)).where(MailMessage.network_id == network_id,
                                                                    or_(FAILED, WAITING)))
+
+
+def failed_webhook_counts(session: Session, network_ids) -> dict[int, int]:
+    """Per network, its webhook deliveries that failed for good (a coordinator sends them again on the webhooks
+    page); networks without any are left out. One statement."""
+    network_ids = list(network_ids)
+    if not network_ids:
+        return {}
+    return dict(session.execute(
+        select(WebhookDelivery.network_id, func.count(WebhookDelivery.id))
+        .where(WebhookDelivery.network_id.in_(network_ids), WebhookDelivery.status == "failed")
+        .group_by(WebhookDelivery.network_id)).all())
+
+
+def failed_work(session: Session, network_id: int | None = None) -> list[Row]:
+    """What did not go out, across networks (or in one): rows of (network id, channel, status, failure, count,
+    oldest created_at) for items that failed, or wait for their next attempt after a failure. One statement."""
+    statement = (
+        select(OutboxItem.network_id, OutboxItem.channel, OutboxItem.status, OutboxItem.failure,
+               func.count(OutboxItem.id).label("count"), func.min(OutboxItem.created_at).label("oldest"))
+        .where(or_(OutboxItem.status == "failed",
+                   and_(OutboxItem.status == "pending", OutboxItem.failure.is_not(None))))
+        .group_by(OutboxItem.network_id, OutboxItem.channel, OutboxItem.status, OutboxItem.failure)
+        .order_by(OutboxItem.network_id, OutboxItem.channel, OutboxItem.status, OutboxItem.failure)
+    )
+    if network_id is not None:
+        statement = statement.where(OutboxItem.network_id == network_id)
+    return list(session.execute(statement).all())
 
 
 def undelivered_mail(session: Session, network_id: int, *, kind: str | None = None, person_id: int | None = None,

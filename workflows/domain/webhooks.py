@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.database.models import WEBHOOK_EVENTS, Person, Webhook, WebhookDelivery, utcnow
+from storage.database.engine import lock
+from storage.database.models import WEBHOOK_EVENTS, OutboxItem, Person, Webhook, WebhookDelivery, utcnow
 from workflows import audit
 from workflows.domain import inputs
 from workflows.domain.notifications import send_again
@@ -148,11 +149,13 @@ def redeliver(session: Session, delivery: WebhookDelivery, *, actor: Person) -> 
     _require_coordinator(session, webhook.network_id, actor)
     if webhook.disabled_at is not None:
         raise Conflict("webhook_disabled")
+    delivery = lock(session, OutboxItem, delivery.id)  # two clicks at once: one sends it again, the other is told
     if delivery.status != "failed":
         raise Conflict("webhook_not_failed")
+    failure = delivery.failure
     send_again(session, delivery)
     audit.record(session, webhook.network_id, "webhook_redelivered", actor_id=actor.id, webhook_id=webhook.id,
-                 delivery_id=delivery.id, event_id=delivery.event_id)
+                 delivery_id=delivery.id, event_id=delivery.event_id, failure=failure)
     return delivery
 
 
@@ -161,13 +164,19 @@ def webhooks_of(session: Session, network_id: int) -> list[Webhook]:
                                 .order_by(Webhook.disabled_at.is_not(None), Webhook.id.desc())))
 
 
-def deliveries_of(session: Session, network_id: int, *, page: int = 1, per_page: int = 50
+def deliveries_of(session: Session, network_id: int, *, page: int = 1, per_page: int = 50, failed_only: bool = False
                   ) -> tuple[list[tuple[WebhookDelivery, str]], bool]:
-    """The network's deliveries, newest first, with their webhook's URL; and whether there is a next page."""
-    rows = session.execute(
+    """The network's deliveries (or only those that failed), newest first, with their webhook's URL; and whether
+    there is a next page."""
+    statement = (
         select(WebhookDelivery, Webhook.url)
         .join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
         .where(Webhook.network_id == network_id)
+    )
+    if failed_only:
+        statement = statement.where(WebhookDelivery.status == "failed")
+    rows = session.execute(
+        statement
         .order_by(WebhookDelivery.id.desc())
         .limit(per_page + 1).offset((max(page, 1) - 1) * per_page)
     ).all()

@@ -11,6 +11,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq.cron import CronScheduler
 
+from workflows.outbound.housekeeping import periodic_prune
 from workflows.outbound.jobs import QUEUE_NAME, periodic_tick
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ class Clock:
     def __init__(self, connection: Redis, tick_seconds: int):
         self.scheduler = CronScheduler(connection=connection, logging_level=logging.WARNING)
         self.scheduler.register(periodic_tick, QUEUE_NAME, interval=tick_seconds, job_timeout=max(60, tick_seconds * 4))
+        # Retention: offered every tick, run by one worker once per RETENTION_EVERY (its own lock); a first prune of
+        # a large backlog may take long, so not inside the tick.
+        self.scheduler.register(periodic_prune, QUEUE_NAME, interval=tick_seconds, job_timeout=3600)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="akkoord-clock", daemon=True)
 

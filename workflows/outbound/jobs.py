@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ MAIL_BATCH = 50  # one job per 50 mails: the batch's data is loaded in a few que
 BACKLOG = 20
 AFTER_COMMIT = "akkoord_after_commit"
 TICK_LOCK = "akkoord:tick-running"
+# When a tick last finished (seconds since the epoch): readiness says the schedule is alive while it is recent.
+TICK_DONE = "akkoord:tick-done"
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Runtime:
     schedule: outbox.Schedule = field(default_factory=outbox.Schedule)
     tick_seconds: int = 30
     session_lifetimes: web_sessions.Lifetimes = field(default_factory=web_sessions.Lifetimes)  # for forgetting them
+    # The web's queue adds the request id to each job it makes (service/web/logs.py), so a job logs under it too.
+    queue_class: type[Queue] = Queue
 
 
 _runtime: Runtime | None = None
@@ -77,7 +82,8 @@ def current() -> Runtime:
 
 
 def queue(connection: Redis | None = None) -> Queue:
-    return Queue(QUEUE_NAME, connection=connection or current().redis)
+    queue_class = _runtime.queue_class if _runtime is not None else Queue
+    return queue_class(QUEUE_NAME, connection=connection or current().redis)
 
 
 def mailer() -> mail.Mailer:
@@ -207,6 +213,7 @@ def deliver_mail(item_ids: list[int]) -> dict:
 
         done = outbox.deliver(runtime.session_factory, [i for i in item_ids if i in messages],
                               schedule=runtime.schedule, prepare=prepare, send=send)
+    _log_delivered("mail", done)
     _enqueue_retries(done, mail_channel=True)
     return {status: len(ids) for status, ids in done.items() if status != "retry"}
 
@@ -215,8 +222,15 @@ def deliver_webhooks(item_ids: list[int]) -> dict:
     runtime = current()
     done = outbox.deliver(runtime.session_factory, item_ids, schedule=runtime.schedule, prepare=webhooks.prepare,
                           send=webhooks.send(runtime.webhook_allow_private))
+    _log_delivered("webhook", done)
     _enqueue_retries(done, mail_channel=False)
     return {status: len(ids) for status, ids in done.items() if status != "retry"}
+
+
+def _log_delivered(channel: str, done: dict) -> None:
+    """One line per job: which outbox items came to what (ids only: the rows say to whom and why)."""
+    outcome = ", ".join(f"{status} {ids}" for status, ids in done.items() if ids and status != "retry")
+    log.info("%s delivery: %s", channel, outcome or "nothing to do")
 
 
 def _enqueue_retries(done: dict, *, mail_channel: bool) -> None:
@@ -306,4 +320,6 @@ def periodic_tick() -> dict:
     runtime = current()
     if not runtime.redis.set(TICK_LOCK, "1", nx=True, ex=max(1, runtime.tick_seconds - 1)):
         return {"skipped": "another worker's tick ran in this interval"}
-    return tick()
+    done = tick()
+    runtime.redis.set(TICK_DONE, repr(time.time()))
+    return done

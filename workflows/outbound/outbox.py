@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database.engine import run_transaction
 from storage.database.models import OutboxItem, utcnow
+from workflows.outbound import metrics
 
 # Why an item was not delivered; each has a sentence in service.web.i18n.
 FAILURES = (
@@ -101,6 +102,7 @@ class Claim:
     attempts: int
     claimed_at: dt.datetime
     to_address: str | None
+    created_at: dt.datetime | None = None  # for the delivery latency metric
 
 
 _OUTBOX = OutboxItem.__table__
@@ -111,7 +113,7 @@ _CLAIM = (
     .where(or_((_OUTBOX.c.status == "pending") & (_OUTBOX.c.next_attempt_at <= bindparam("due_by")),
                (_OUTBOX.c.status == "sending") & (_OUTBOX.c.claimed_at < bindparam("stale"))))
     .values(status="sending", claimed_at=bindparam("taken_at"), attempts=_OUTBOX.c.attempts + 1)
-    .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.attempts, _OUTBOX.c.to_address)
+    .returning(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.attempts, _OUTBOX.c.to_address, _OUTBOX.c.created_at)
 )
 _RECORD = (
     update(_OUTBOX)
@@ -128,7 +130,7 @@ def claim(session: Session, item_id: int, now: dt.datetime, schedule: Schedule) 
     counts as an attempt, so an item that kills its worker every time still ends. One statement."""
     row = session.execute(_CLAIM, {"item_id": item_id, "max_attempts": schedule.max_attempts, "due_by": now, "taken_at": now,
                                    "stale": now - dt.timedelta(seconds=schedule.claim_timeout)}).first()
-    return Claim(row.id, row.channel, row.attempts, now, row.to_address) if row is not None else None
+    return Claim(row.id, row.channel, row.attempts, now, row.to_address, row.created_at) if row is not None else None
 
 
 def record(session: Session, held: Claim, outcome: Outcome, now: dt.datetime, schedule: Schedule
@@ -180,6 +182,8 @@ def deliver(session_factory: sessionmaker, item_ids: Iterable[int], *, schedule:
             done[status].append(item_id)
             if status == "pending":
                 done["retry"].append((item_id, next_attempt_at))
+            # Counted once committed; `previous` is still the item just recorded.
+            metrics.attempt_recorded(previous[0], status, clock())
 
     with session_factory() as session:  # one session, one transaction after another
         for item_id in item_ids:
