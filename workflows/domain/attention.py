@@ -103,18 +103,11 @@ class Party:
     is_organisation: bool = False
 
 
-@dataclass
-class RoundOverview:
-    """A round at first sight: the figures, who still has to respond, who said niet akkoord, and everyone."""
+class Tally:
+    """The figures of a round's verdicts, from `counts` (per verdict value, over the parties) and `invited`."""
 
-    rule: str
-    parties: list[Party]
-    entries: list[Entry]
-    counts: dict[str, int] = field(default_factory=dict)  # per verdict value, over the parties
-
-    @property
-    def invited(self) -> int:
-        return len(self.parties)
+    counts: dict[str, int]
+    invited: int
 
     @property
     def decided(self) -> int:
@@ -127,6 +120,20 @@ class RoundOverview:
     @property
     def percent(self) -> int:
         return round(100 * self.decided / self.invited) if self.invited else 0
+
+
+@dataclass
+class RoundOverview(Tally):
+    """A round at first sight: the figures, who still has to respond, who said niet akkoord, and everyone."""
+
+    rule: str
+    parties: list[Party]
+    entries: list[Entry]
+    counts: dict[str, int] = field(default_factory=dict)  # per verdict value, over the parties
+
+    @property
+    def invited(self) -> int:
+        return len(self.parties)
 
     @property
     def waiting(self) -> list[Party]:

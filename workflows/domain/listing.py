@@ -76,7 +76,7 @@ class Against:
 
 
 @dataclass
-class RoundPeople:
+class RoundPeople(attention.Tally):
     """What the round page shows of its people: the figures by its rule, who still has to respond and who said niet
     akkoord (the first `ATTENTION_LIMIT`), and one page of everyone under a filter. Same figures as
     `attention.round_overview`, counted in SQL."""
@@ -90,18 +90,6 @@ class RoundPeople:
     against: list[Against]
     everyone: Page
     entries: list[attention.Entry] = field(default_factory=list)
-
-    @property
-    def decided(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def pending(self) -> int:
-        return self.invited - self.decided
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.decided / self.invited) if self.invited else 0
 
     @property
     def waiting_shown(self) -> int:
