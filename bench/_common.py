@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,25 @@ class Children:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def report_failure(error: BaseException) -> None:
+    """A measurement that broke says what broke (its traceback, then one line) and goes on to clean up: the
+    benchmark still exits 0. Call it inside the `except` that caught `error`."""
+    traceback.print_exc()
+    print(f"benchmark did not complete: {error}", file=sys.stderr)
+
+
+def clean_up(workdir: Path, *, app=None, redis=None, children: Children | None = None) -> None:
+    """Stop what a benchmark started, whichever of it was reached: its child processes (newest first), its app's
+    database connections, its Redis, and its temporary directory."""
+    if children is not None:
+        children.stop()
+    if app is not None:
+        app.extensions["akkoord_engine"].dispose()
+    if redis is not None:
+        redis.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:

@@ -35,7 +35,6 @@ import io
 import multiprocessing
 import os
 import pstats
-import shutil
 import smtplib
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from _common import (  # noqa: E402
     Children,
     callees,
     child_env,
+    clean_up,
     find_functions,
     fresh_database,
     indent,
@@ -60,6 +60,7 @@ from _common import (  # noqa: E402
     make_app,
     print_table,
     process_cpu,
+    report_failure,
     trim_pstats,
     verdict,
     wait_for_workers,
@@ -482,17 +483,9 @@ def main() -> int:
         if args.profile or delivery is None or delivery > TARGET_DELIVERY_SECONDS:
             print(profile(app, document_id, receiver.url))
     except Exception as error:  # a measurement: report what broke, stop what we started, exit 0
-        import traceback
-
-        traceback.print_exc()
-        print(f"benchmark did not complete: {error}", file=sys.stderr)
+        report_failure(error)
     finally:
-        children.stop()
-        if app is not None:
-            app.extensions["akkoord_engine"].dispose()
-        if redis is not None:
-            redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, app=app, redis=redis, children=children)
     return 0
 
 

@@ -25,7 +25,6 @@ import cProfile
 import io
 import os
 import pstats
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from _common import (  # noqa: E402
     Children,
     callees,
     child_env,
+    clean_up,
     find_functions,
     fresh_database,
     http_get,
@@ -50,6 +50,7 @@ from _common import (  # noqa: E402
     machine,
     make_app,
     print_table,
+    report_failure,
     run_wrk,
     trim_pstats,
     verdict,
@@ -458,20 +459,12 @@ def main() -> int:
         if ratio < TARGET_RATIO or args.profile:
             print(profile_review(app, big))
     except Exception as error:  # a measurement: report what broke, stop what we started, exit 0
-        import traceback
-
-        traceback.print_exc()
-        print(f"benchmark did not complete: {error}", file=sys.stderr)
+        report_failure(error)
         log = workdir / "gunicorn.log"
         if log.exists():
             print("gunicorn log (tail):\n" + log.read_text(errors="replace")[-3000:], file=sys.stderr)
     finally:
-        children.stop()
-        if app is not None:
-            app.extensions["akkoord_engine"].dispose()
-        if redis is not None:
-            redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, app=app, redis=redis, children=children)
     return 0
 
 

@@ -28,7 +28,6 @@ import io
 import os
 import pstats
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -41,12 +40,14 @@ from _common import (  # noqa: E402
     VENV_BIN,
     Children,
     child_env,
+    clean_up,
     indent,
     load_average,
     machine,
     make_app,
     print_table,
     process_cpu,
+    report_failure,
     trim_pstats,
     verdict,
     wait_for_workers,
@@ -287,17 +288,9 @@ def main() -> int:
         if args.profile or delivered is None or delivered > TARGET_DELIVERY_SECONDS:
             print(profile_delivery(app, spare_id, coordinator_id, smtp_url))
     except Exception as error:  # a measurement: report what broke, stop what we started, exit 0
-        import traceback
-
-        traceback.print_exc()
-        print(f"benchmark did not complete: {error}", file=sys.stderr)
+        report_failure(error)
     finally:
-        children.stop()
-        if app is not None:
-            app.extensions["akkoord_engine"].dispose()
-        if redis is not None:
-            redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, app=app, redis=redis, children=children)
     return 0
 
 

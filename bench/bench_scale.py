@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import shutil
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import load_average, machine, make_app, print_table, verdict  # noqa: E402
+from _common import clean_up, load_average, machine, make_app, print_table, report_failure, verdict  # noqa: E402
 
 TARGET_MS = 50.0
 TARGET_KB = 200.0
@@ -296,16 +295,9 @@ def main() -> int:
             for statement in big[args.show_sql]["sql"]:
                 print("   ", " ".join(statement.split())[:200])
     except Exception as error:  # a measurement: report what broke, stop what we started, exit 0
-        import traceback
-
-        traceback.print_exc()
-        print(f"benchmark did not complete: {error}", file=sys.stderr)
+        report_failure(error)
     finally:
-        if app is not None:
-            app.extensions["akkoord_engine"].dispose()
-        if redis is not None:
-            redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, app=app, redis=redis)
     return 0
 
 

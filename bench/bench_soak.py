@@ -35,7 +35,6 @@ import gzip
 import http.client
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,10 +56,12 @@ from _common import (  # noqa: E402
     VENV_BIN,
     Children,
     child_env,
+    clean_up,
     load_average,
     machine,
     make_app,
     print_table,
+    report_failure,
     verdict,
     wait_for_http,
     wait_for_workers,
@@ -437,17 +438,9 @@ def main() -> int:
         if failures:
             print(f"web log (tail):\n{(workdir / 'web.log').read_text(errors='replace')[-3000:]}")
     except Exception as error:  # a measurement: report what broke, stop what we started, exit 0
-        import traceback
-
-        traceback.print_exc()
-        print(f"benchmark did not complete: {error}", file=sys.stderr)
+        report_failure(error)
     finally:
-        children.stop()
-        if app is not None:
-            app.extensions["akkoord_engine"].dispose()
-        if redis is not None:
-            redis.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(workdir, app=app, redis=redis, children=children)
     return 0
 
 

@@ -83,8 +83,8 @@ STAFF = ("coordinator", "editor")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def _get(model, id_: int):
-    obj = db.session().get(model, id_)
+def _get(model, id_: int, *options):
+    obj = db.session().get(model, id_, options=options)
     if obj is None:
         abort(404)
     return obj
@@ -102,7 +102,7 @@ def dashboard():
     # No network is involved here: the person sees their own name (shown to them alone).
     own_name = people.own_name(db.session(), person.id)
     return render_template("staff/dashboard.html", person=person, own_name=own_name, rows=rows,
-                           attention=attention.dashboard(db.session(), person.id),
+                           attention=attention.dashboard(db.session(), person.id, memberships=rows),
                            form=NetworkForm(your_name=own_name))
 
 
@@ -235,23 +235,25 @@ def create_document(network_id: int):
 def _document_page(document: Document, status: int = 200, **forms):
     person, own = auth.require_role(document.network_id, *STAFF)
     session = db.session()
-    versions = version_list.versions_of(session, document.id)
-    round_list = session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())).all()
-    open_round = next((r for r in round_list if r.is_open), None)
-    latest = versions[0] if versions else None
-    standing = finalising.parties(session, document, latest) if latest else []
+    # The versions, rounds and their figures, read once for the timeline, the next step and the upload's warning.
+    known = timeline.facts(session, document)
+    versions, round_list, latest = known.versions, known.rounds, known.latest
+    rule = known.rule_for(document, latest) if latest else decisions.rule_of(document)
+    # Where everyone stands on the newest version: counted in SQL, those without akkoord first, one page of them.
+    agreement = finalising.agreement(session, document, latest, rule=rule, limit=listing.PER_PAGE) if latest else None
     chronological = list(reversed(round_list))
     # Who stands where: a page of the current members with a vote × every round (a colleague's suggestion is
-    # marked), each round's figures counted in SQL; further pages behind the page links.
-    voter_pages = listing.voters_page(session, document.network_id, page=routing.page_arg())
+    # marked), each round with its figures (`known`); further pages behind the page links.
+    voter_pages = listing.voters_page(session, document.network_id, page=routing.page_arg(),
+                                      total=agreement.total if agreement and rule == "person" else None)
     voters = voter_pages.items
     round_ids = [r.id for r in chronological]
-    round_progress = listing.round_progress(session, document.network_id, round_ids)
     # Per organisation: organisations × rounds (each expandable to its people), their verdict per round.
     by_organisation = any(r.decision_rule == "organisation" for r in round_list) or \
         decisions.rule_of(document) == "organisation"
     organisation_cells = decisions.organisation_cells(session, [r.id for r in round_list]) if by_organisation else {}
-    # Per organisation the rows are its standings (their people inside); per person a page of the voters.
+    # Per organisation the rows are its organisations (their people inside): all of them, from `parties`.
+    standing = (finalising.parties(session, document, latest) if latest else []) if by_organisation else []
     cells = listing.matrix_cells(session, round_ids, [m.person_id for p in standing for m in p.members]
                                  if by_organisation else [m.person_id for m in voters])
     # A final document shows the hashes of what everyone received, so a copy can be checked against them.
@@ -263,19 +265,18 @@ def _document_page(document: Document, status: int = 200, **forms):
         finalisation=finalisation, final_sizes=final_sizes,
         authors=people.names_in_network(session, document.network_id, {v.author_id for v in versions}),
         cells=cells, chronological=chronological, voters=voters, voter_pages=voter_pages,
-        standings_limit=listing.PER_PAGE,
-        round_progress=round_progress,
+        round_figures=known.figures,
         by_organisation=by_organisation, organisation_cells=organisation_cells,
-        decision_rule=decisions.rule_for_version(session, document, latest) if latest else decisions.rule_of(document),
+        decision_rule=rule,
         rule_form=DocumentRuleForm(rule=document.decision_rule or ""), rule_locked=bool(round_list),
-        history=list(reversed(timeline.timeline(session, document))),
+        history=list(reversed(timeline.timeline(session, document, known, finalisation))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
-        open_round=open_round, latest=latest, standings=standing,
-        unanimous=bool(standing) and all(s.approves for s in standing),
+        open_round=known.open_round, latest=latest, standings=standing, agreement=agreement,
         version_form=VersionForm(), round_form=RoundForm(version_id=latest.id if latest else ""),
-        superseding=consequences.superseding_round(session, document),
+        superseding=consequences.superseding_round(session, document, known),
         finalise_form=FinaliseForm(version_id=latest.id if latest else ""), missing=None,
-        next_step=attention.next_step(session, document),
+        next_step=attention.next_step(session, document, known,
+                                      agreed=agreement.unanimous if agreement is not None else None),
     )
     context.update(forms)
     return render_template("staff/document.html", **context), status
@@ -283,7 +284,7 @@ def _document_page(document: Document, status: int = 200, **forms):
 
 @bp.get("/d/<int:document_id>")
 def document(document_id: int):
-    return _document_page(_get(Document, document_id))
+    return _document_page(_get(Document, document_id, joinedload(Document.network)))  # the page shows its network
 
 
 @bp.post("/d/<int:document_id>/decision-rule")

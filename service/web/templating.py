@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import format_datetime, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from service.web.forms import KIND_CHOICES
 from service.web.i18n import failure_text
@@ -45,27 +45,35 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
 def badge(text, kind: str) -> Markup:
-    return Markup('<span class="badge {}">{}</span>').format(kind, text)
+    # Escaped by hand: Markup.format's escaping formatter is slow, and a page may draw hundreds of badges.
+    return Markup(f'<span class="badge {escape(kind)}">{escape(str(text))}</span>')
+
+
+def _badge_of(words: dict, key: str) -> Markup:
+    """The badge for `key` in one of the tables above, made once per request: translating its words is most of what
+    a badge costs, and a page of who stands where draws the same few badges hundreds of times."""
+    made = g.setdefault("akkoord_badges", {})
+    found = made.get((id(words), key))
+    if found is None:
+        text, kind = words.get(key, (key, "warn"))
+        found = made[(id(words), key)] = badge(text, kind)
+    return found
 
 
 def state_badge(state: str) -> Markup:
-    text, kind = STATES.get(state, (state, "warn"))
-    return badge(text, kind)
+    return _badge_of(STATES, state)
 
 
 def status_badge(status: str) -> Markup:
-    text, kind = DOCUMENT_STATUSES.get(status, (status, "warn"))
-    return badge(text, kind)
+    return _badge_of(DOCUMENT_STATUSES, status)
 
 
 def disposition_badge(disposition: str) -> Markup:
-    text, kind = DISPOSITION_WORDS.get(disposition, (disposition, "warn"))
-    return badge(text, kind)
+    return _badge_of(DISPOSITION_WORDS, disposition)
 
 
 def placement_badge(status: str) -> Markup:
-    text, kind = PLACEMENTS.get(status, (status, "warn"))
-    return badge(text, kind)
+    return _badge_of(PLACEMENTS, status)
 
 
 def round_status(round_) -> str:

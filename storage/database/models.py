@@ -340,8 +340,9 @@ class PersonalLink(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime | None]
-    revoked_at: Mapped[dt.datetime | None]
+    # Indexed for the retention prune (workflows.domain.retention), which asks which links ended before a time.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     first_used_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
 
@@ -368,7 +369,8 @@ class Verdict(Base):
     organisation_name: Mapped[str] = mapped_column(String(200), default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(500), default="")
-    link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"))
+    # Indexed: the prune asks whether a verdict names a link, and deleting a link checks this key.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Under the per-organisation rule: the organisation this verdict is given for (by one of its representatives).
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
@@ -482,7 +484,7 @@ class SignInToken(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # the retention prune's question
     used_at: Mapped[dt.datetime | None]
 
 
@@ -503,6 +505,8 @@ class OutboxItem(Base):
         CheckConstraint("status != 'sending' OR claimed_at IS NOT NULL", name="sending_is_claimed"),
         # The sweep's question: which pending items are due, and which claims are stale.
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The retention prune's question: which delivered items are older than the period.
+        Index("ix_outbox_done", "status", "sent_at"),
     )
     # Loaded whole whatever the channel (one row, one SELECT), not the channel's columns in a second one.
     __mapper_args__ = {"polymorphic_on": "channel", "polymorphic_abstract": True, "with_polymorphic": "*"}

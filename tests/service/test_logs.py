@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -202,15 +203,15 @@ def test_a_crash_is_logged_once_without_the_token_in_its_url(app, capsys):
 # --- Through gunicorn ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def gunicorn(database_url, redis_server, smtp_server, tmp_path_factory):
+@contextmanager
+def _gunicorn(database_url, redis_server, smtp_server, tmp_path_factory, log_format: str):
     """The app in gunicorn with gunicorn.conf.py, as the Procfile starts it, on the suite's database, Redis, SMTP."""
     port = free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {key: value for key, value in os.environ.items() if key != "MAILBOX_DIR"}
+    env = {key: value for key, value in os.environ.items() if key not in ("MAILBOX_DIR", "LOG_FORMAT")}
     env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "SMTP_URL": smtp_server.url,
                 "BASE_URL": f"http://{HOST}:{port}", "SECRET_KEY": "logs-secret",
-                "MAIL_FROM": "Akkoord <akkoord@test.invalid>"})
+                "MAIL_FROM": "Akkoord <akkoord@test.invalid>", "LOG_FORMAT": log_format})
     args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "1", "-k", "gthread",
             "--threads", "2", "-b", f"{HOST}:{port}", "--no-control-socket", "service:create_app()"]
     with open(log, "wb") as out:
@@ -237,6 +238,33 @@ def gunicorn(database_url, redis_server, smtp_server, tmp_path_factory):
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def gunicorn(database_url, redis_server, smtp_server, tmp_path_factory):
+    with _gunicorn(database_url, redis_server, smtp_server, tmp_path_factory, "text") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def gunicorn_json(database_url, redis_server, smtp_server, tmp_path_factory):
+    with _gunicorn(database_url, redis_server, smtp_server, tmp_path_factory, "json") as served:
+        yield served
+
+
+def _wait_for(log: Path, written) -> str:
+    """The log once `written(text)` holds (gunicorn writes an access line after the answer, a thread's line may come
+    after the next request's), or as it is after 10 s."""
+    deadline = time.monotonic() + 10
+    while not written(text := log.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return text
+
+
+def _access_lines(text: str) -> dict[str, dict]:
+    """gunicorn's JSON access lines by request id (a line still being written is not one yet)."""
+    lines = [line for line in text.splitlines() if line.endswith("}")]
+    return {line["request_id"]: line for line in map(json.loads, lines) if line["logger"] == "gunicorn.access"}
+
+
 def test_gunicorns_access_log_has_the_request_id_and_no_token(gunicorn):
     port, log = gunicorn
     link = send(port, Request("GET", f"/l/{TOKEN}", headers={"X-Request-ID": "probe-link"}))
@@ -246,13 +274,7 @@ def test_gunicorns_access_log_has_the_request_id_and_no_token(gunicorn):
     assert sign_in.status < 500
     assert send(port, Request("GET", "/readyz")).status in (200, 503)
 
-    def written() -> str:
-        return log.read_text(errors="replace")
-
-    deadline = time.monotonic() + 10
-    while "rid=probe-signin" not in written() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    text = written()
+    text = _wait_for(log, lambda text: "rid=probe-link" in text and "rid=probe-signin" in text)
     assert TOKEN not in text
     access = [line for line in text.splitlines() if "rid=probe-" in line]
     assert len(access) == 2, text[-3000:]
@@ -260,3 +282,31 @@ def test_gunicorns_access_log_has_the_request_id_and_no_token(gunicorn):
     assert "/signin/[redacted]" in access[1] and "rid=probe-signin" in access[1]
     # The app's own line for the same request: its route, and the same id.
     assert re.search(r"akkoord\.request \[probe-link\] GET /l/<token> (404|410) ", text), text[-3000:]
+
+
+def test_gunicorns_json_lines_carry_the_access_fields_and_no_token(gunicorn_json):
+    port, log = gunicorn_json
+    agent = f"probe-agent /l/{TOKEN}"
+    link = send(port, Request("GET", f"/l/{TOKEN}", headers={"X-Request-ID": "json-link", "User-Agent": agent,
+                                                               "Referer": f"http://x/signin/{TOKEN}"}))
+    assert link.status in (404, 410), link.status
+    sign_in = send(port, Request("GET", f"/signin/{TOKEN}?next=%2Fl%2F{TOKEN}",
+                                 headers={"X-Request-ID": "json-signin", "Referer": f"http://x/l/{TOKEN}?a=1"}))
+    assert sign_in.status < 500
+    text = _wait_for(log, lambda text: {"json-link", "json-signin"} <= _access_lines(text).keys())
+    assert TOKEN not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]  # every line one JSON object
+    assert all(isinstance(line, dict) and {"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
+    access = _access_lines(text)
+    link_line, sign_in_line = access["json-link"], access["json-signin"]
+    assert (link_line["method"], link_line["path"], link_line["status"]) == ("GET", "/l/[redacted]", link.status)
+    assert link_line["message"] == f"GET /l/[redacted] {link.status}" and link_line["level"] == "INFO"
+    assert link_line["remote"] == HOST and link_line["bytes"] > 0 and link_line["duration_ms"] >= 0
+    assert link_line["user_agent"] == "probe-agent /l/[redacted]"
+    assert link_line["referer"] == "http://x/signin/[redacted]" and link_line["time"].endswith("+00:00")
+    assert sign_in_line["path"] == "/signin/[redacted]?next=%2Fl%2F[redacted]"
+    assert sign_in_line["referer"] == "http://x/l/[redacted]?a=1" and sign_in_line["status"] == sign_in.status
+    # The app's own line for the same request, JSON too: its route, and the same id.
+    (app_line,) = [line for line in lines if line["logger"] == "akkoord.request" and line["request_id"] == "json-link"]
+    assert app_line["route"] == "/l/<token>"

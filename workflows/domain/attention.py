@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.database.models import (
     APPROVING_VERDICTS,
@@ -22,7 +22,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import decisions, finalising, undelivered
+from workflows.domain import decisions, finalising, timeline, undelivered
 
 # The filters of a round page's list of everyone, as its ?toon= parameter spells them.
 FILTERS = ("alle", "open", "niet-akkoord", "akkoord")
@@ -267,62 +267,103 @@ def staff_networks(session: Session, person_id: int) -> dict[int, Membership]:
 
 
 def dashboard(session: Session, person_id: int, *, now: dt.datetime | None = None,
-              within: dt.timedelta = CLOSING_SOON) -> Attention:
+              within: dt.timedelta = CLOSING_SOON, memberships: list[tuple[Membership, Network]] | None = None,
+              ) -> Attention:
     """Rounds closing within `within` (with how many verdicts are missing), closed rounds with comments still to
-    process, documents every party agrees on, and (for coordinators) mail and webhook posts that did not go out."""
+    process, documents every party agrees on, and (for coordinators) mail and webhook posts that did not go out.
+    The same number of statements whatever the number of networks, documents and members (and two more for each
+    round or version decided per organisation); a page that read the person's (membership, network) pairs passes
+    them in."""
     now = now or utcnow()
-    memberships = staff_networks(session, person_id)
-    if not memberships:
+    if memberships is None:
+        memberships = session.execute(
+            select(Membership, Network).join(Network, Membership.network_id == Network.id)
+            .where(Membership.person_id == person_id, Membership.left_at.is_(None))).all()
+    staff = {m.network_id: m for m, _network in memberships if m.role in STAFF_ROLES}
+    if not staff:
         return Attention([], [], [], [], staff=False)
-    networks = {n.id: n for n in session.scalars(select(Network).where(Network.id.in_(memberships)))}
+    networks = {n.id: n for _m, n in memberships}
     documents = {d.id: d for d in session.scalars(
-        select(Document).where(Document.network_id.in_(memberships), Document.status.in_(("draft", "in_review"))))}
+        select(Document).where(Document.network_id.in_(staff), Document.status.in_(("draft", "in_review"))))}
 
+    closing_rounds = list(session.scalars(select(Round).where(
+        Round.document_id.in_(documents), Round.status == "open", Round.deadline <= now + within)
+        .order_by(Round.deadline)))
+    figures = _round_figures(session, closing_rounds)
     closing = []
-    for round_ in session.scalars(select(Round).where(Round.document_id.in_(documents), Round.status == "open",
-                                                      Round.deadline <= now + within).order_by(Round.deadline)):
-        invited, decided = _figures(session, round_)
+    for round_ in closing_rounds:
+        invited, decided = figures[round_.id]
         document = documents[round_.document_id]
         closing.append(ClosingRound(round_, document, networks[document.network_id], invited - decided, invited))
 
-    newest = dict(session.execute(select(Version.document_id, func.max(Version.number))
-                                  .where(Version.document_id.in_(documents)).group_by(Version.document_id)).all())
+    # Each document's newest version, when a round was held on it (no round: nobody could have agreed yet), with the
+    # rule of its newest round; comments on an older version were answered by the newer one.
+    newer = aliased(Version)
+    newest_number = (select(func.max(newer.number)).where(newer.document_id == Version.document_id)
+                     .scalar_subquery())
+    newest: dict[int, tuple[Version, str]] = {}
+    for version, rule in session.execute(
+        select(Version, Round.decision_rule).join(Round, Round.version_id == Version.id)
+        .where(Version.document_id.in_(documents), Version.number == newest_number).order_by(Round.number)
+    ):
+        newest[version.document_id] = (version, rule)  # the newest round's rule last, so it wins
     to_process = []
-    for round_, number, total, processed in session.execute(
-        select(Round, Version.number, func.count(Comment.id), func.count(Comment.processed_at))
-        .join(Version, Round.version_id == Version.id).join(Comment, Comment.round_id == Round.id)
+    for round_, total, processed in session.execute(
+        select(Round, func.count(Comment.id), func.count(Comment.processed_at))
+        .join(Comment, Comment.round_id == Round.id)
         .where(Round.document_id.in_(documents), Round.status != "open", Comment.parent_id.is_(None))
-        .group_by(Round.id, Version.number).order_by(Round.closed_at, Round.id)
+        .group_by(Round.id).order_by(Round.closed_at, Round.id)
     ).all():
         # Once a newer version is uploaded it was made from these comments: the dashboard no longer asks.
-        if processed < total and number == newest.get(round_.document_id):
+        latest = newest.get(round_.document_id)
+        if processed < total and latest is not None and round_.version_id == latest[0].id:
             document = documents[round_.document_id]
             to_process.append(CommentsToProcess(round_, document, networks[document.network_id], total - processed,
                                                 total))
 
+    approvals = finalising.person_approvals(session, [v.id for v, rule in newest.values() if rule == "person"])
     ready = []
     for document in sorted(documents.values(), key=lambda d: d.title.casefold()):
-        version = _latest_with_a_round(session, document.id, newest.get(document.id))
-        if version is not None and _agreed(session, document, version):
+        if document.id not in newest:
+            continue
+        version, rule = newest[document.id]
+        if rule == "person":
+            total, approving = approvals.get(version.id, (0, 0))
+            agreed = total > 0 and approving == total
+        else:
+            agreed = _agreed(session, document, version, rule)
+        if agreed:
             ready.append(ReadyToFinalise(document, networks[document.network_id], version))
 
-    failed_mail = []
-    for network_id, own in memberships.items():
-        if own.role == "coordinator":
-            count = undelivered.count_undelivered(session, network_id)
-            if count:
-                failed_mail.append(FailedMail(networks[network_id], count))
-    failed_mail.sort(key=lambda f: f.network.name.casefold())
-    coordinated = [network_id for network_id, own in memberships.items() if own.role == "coordinator"]
+    coordinated = [network_id for network_id, own in staff.items() if own.role == "coordinator"]
+    failed_mail = sorted((FailedMail(networks[network_id], count) for network_id, count
+                          in undelivered.undelivered_counts(session, coordinated).items()),
+                         key=lambda f: f.network.name.casefold())
     failed_webhooks = sorted((FailedWebhooks(networks[network_id], count) for network_id, count
                               in undelivered.failed_webhook_counts(session, coordinated).items()),
                              key=lambda f: f.network.name.casefold())
     return Attention(closing, to_process, ready, failed_mail, failed_webhooks=failed_webhooks)
 
 
+def _round_figures(session: Session, rounds: list[Round]) -> dict[int, tuple[int, int]]:
+    """round id -> (who decides, who has decided) in each round by its rule: the rounds decided per person in one
+    statement, each one decided per organisation by `decisions.round_parties`."""
+    figures = {r.id: (0, 0) for r in rounds}
+    per_person = [r.id for r in rounds if r.decision_rule != "organisation"]
+    if per_person:
+        figures.update({round_id: (invited, decided) for round_id, invited, decided in session.execute(
+            select(Participant.round_id, func.count(Participant.id), func.count(Participant.current_verdict_id))
+            .where(Participant.round_id.in_(per_person), Participant.can_vote.is_(True),
+                   Participant.removed_at.is_(None)).group_by(Participant.round_id))})
+    for round_ in rounds:
+        if round_.decision_rule == "organisation":
+            figures[round_.id] = _figures(session, round_)
+    return figures
+
+
 def _figures(session: Session, round_: Round) -> tuple[int, int]:
-    """(who decides, who has decided) in the round by its rule: per person one counting statement, for a dashboard
-    that lists many rounds; per organisation the parties of `decisions.round_parties`."""
+    """(who decides, who has decided) in the round by its rule: per person one counting statement; per
+    organisation the parties of `decisions.round_parties`."""
     if round_.decision_rule == "organisation":
         parties = decisions.round_parties(session, round_)
         return len(parties), sum(1 for _name, value in parties if value is not None)
@@ -333,34 +374,10 @@ def _figures(session: Session, round_: Round) -> tuple[int, int]:
     return invited, decided
 
 
-def _latest_with_a_round(session: Session, document_id: int, number: int | None) -> Version | None:
-    """The document's newest version if a round was held on it (no round: nobody could have agreed yet)."""
-    if number is None:
-        return None
-    return session.scalar(select(Version).join(Round, Round.version_id == Version.id)
-                          .where(Version.document_id == document_id, Version.number == number).limit(1))
-
-
-def _surely_not_agreed(session: Session, version_id: int) -> bool:
-    """A cheap first look for the dashboard: under the per-person rule, when the version had one round and a voter in
-    it has no approving verdict, not everyone agrees (`all_agree` reads every standing to say the same)."""
-    held = session.execute(select(Round.id, Round.decision_rule).where(Round.version_id == version_id)).all()
-    if len(held) != 1 or held[0].decision_rule != "person":
-        return False
-    return bool(session.scalar(
-        select(func.count(Participant.id)).outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
-        .where(Participant.round_id == held[0].id, Participant.can_vote.is_(True), Participant.removed_at.is_(None),
-               or_(Verdict.id.is_(None), Verdict.value.not_in(APPROVING_VERDICTS)))))
-
-
-def _agreed(session: Session, document: Document, version: Version) -> bool:
-    return not _surely_not_agreed(session, version.id) and all_agree(session, document, version)
-
-
-def all_agree(session: Session, document: Document, version: Version) -> bool:
-    """Whether every party said akkoord to the version: what `finalising.check_finalisable` asks, read unlocked."""
-    current = finalising.parties(session, document, version)
-    return bool(current) and all(p.approves for p in current)
+def _agreed(session: Session, document: Document, version: Version, rule: str | None = None) -> bool:
+    """Whether every party said akkoord to the version: what `finalising.check_finalisable` asks, read unlocked and
+    counted in SQL (per person)."""
+    return finalising.agreement(session, document, version, rule=rule, limit=0).unanimous
 
 
 # The next step on a document --------------------------------------------------------------------------------------
@@ -376,28 +393,43 @@ class NextStep:
     pending: int = 0
 
 
-def next_step(session: Session, document: Document) -> NextStep | None:
-    """What comes next on the document, or None once it is final (or withdrawn)."""
+def next_step(session: Session, document: Document, known: timeline.Facts | None = None,
+              agreed: bool | None = None) -> NextStep | None:
+    """What comes next on the document, or None once it is final (or withdrawn). A page that read the document's
+    `timeline.facts`, or knows whether everyone agrees on its newest version, passes them in."""
     if document.status not in ("draft", "in_review"):
         return None
-    # The newest version with the last round beside it, in one statement (every staff page of a document asks).
-    last_id = (select(Round.id).where(Round.document_id == document.id).order_by(Round.number.desc()).limit(1)
-               .scalar_subquery())
-    found = session.execute(select(Version, Round).outerjoin(Round, Round.id == last_id)
-                            .where(Version.document_id == document.id).order_by(Version.number.desc()).limit(1)).first()
-    if found is None:
+    if known is not None:
+        latest, last = known.latest, known.last_round
+    else:
+        # The newest version with the last round beside it, in one statement.
+        last_id = (select(Round.id).where(Round.document_id == document.id).order_by(Round.number.desc()).limit(1)
+                   .scalar_subquery())
+        found = session.execute(select(Version, Round).outerjoin(Round, Round.id == last_id)
+                                .where(Version.document_id == document.id).order_by(Version.number.desc())
+                                .limit(1)).first()
+        latest, last = found if found is not None else (None, None)
+    if latest is None:
         return NextStep("upload_first")
-    latest, last = found
+
+    def everyone_agrees() -> bool:
+        return agreed if agreed is not None else _agreed(session, document, latest)
+
     if last is not None and last.is_open:
-        if last.version_id == latest.id and _agreed(session, document, latest):
+        if last.version_id == latest.id and everyone_agrees():
             return NextStep("finalise", version=latest, round=last)
-        invited, decided = _figures(session, last)
+        if known is not None:
+            figures = known.figures[last.id]
+            invited, decided = figures.voters, figures.decided
+        else:
+            invited, decided = _figures(session, last)
         return NextStep("await_verdicts", version=latest, round=last, pending=invited - decided)
     if last is None or last.version_id != latest.id:  # a new version: its comments were answered by it
         return NextStep("open_round", version=latest, round=last)
-    if _agreed(session, document, latest):
+    if everyone_agrees():
         return NextStep("finalise", version=latest, round=last)
-    unprocessed = _unprocessed(session, last.id)
+    unprocessed = (known.figures[last.id].comments - known.figures[last.id].processed if known is not None
+                   else _unprocessed(session, last.id))
     if unprocessed:
         return NextStep("process_comments", version=latest, round=last, unprocessed=unprocessed)
     return NextStep("upload_new_version", version=latest, round=last)

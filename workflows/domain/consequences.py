@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import Comment, Document, Membership, Participant, Round, Version
-from workflows.domain import decisions, finalising, reminders
+from workflows.domain import decisions, finalising, reminders, timeline
 from workflows.domain.people import active_members
 from workflows.errors import Conflict, RoundClosed
 
@@ -111,8 +111,14 @@ def removing_member(session: Session, membership: Membership) -> Removing:
     return Removing(membership=membership, open_rounds=list(rounds))
 
 
-def superseding_round(session: Session, document: Document) -> Superseding | None:
-    """What an upload would close now; None when no round is open."""
+def superseding_round(session: Session, document: Document, known: timeline.Facts | None = None) -> Superseding | None:
+    """What an upload would close now; None when no round is open (counted already when the page read `known`)."""
+    if known is not None:
+        open_ = known.open_round
+        if open_ is None:
+            return None
+        figures = known.figures[open_.id]
+        return Superseding(round=open_, participants=figures.participants, comments=figures.messages)
     open_ = open_round_of(session, document.id)
     if open_ is None:
         return None

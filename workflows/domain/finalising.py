@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from storage.database.engine import lock
 from storage.database.models import (
     APPROVING_VERDICTS,
+    VOTING_ROLES,
     Document,
     Finalisation,
     MailMessage,
@@ -68,6 +69,80 @@ def standings(session: Session, document: Document, version: Version) -> list[St
             state = verdict.value
         result.append(Standing(membership=membership, state=state, verdict=verdict))
     return result
+
+
+@dataclass
+class Agreement:
+    """How the parties stand on a version: how many decide, how many said akkoord, and the first of them, those
+    without akkoord first (a page holds a few, the counts hold everyone)."""
+
+    total: int
+    approving: int
+    first: list[decisions.Party]
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.approving
+
+    @property
+    def unanimous(self) -> bool:
+        return self.total > 0 and self.approving == self.total
+
+
+def agreement(session: Session, document: Document, version: Version, *, rule: str | None = None,
+              limit: int = 50) -> Agreement:
+    """Where the parties stand on `version` (`parties`), for a page: the counts of everyone and the first `limit`.
+    Per person it is counted in SQL, two statements whatever the size of the network (one with `limit` 0); per
+    organisation (a party per organisation) it comes from `parties`' list."""
+    if (rule or decisions.rule_for_version(session, document, version)) == "organisation":
+        found = decisions.organisation_standings(session, document, version)
+        approving = sum(1 for p in found if p.approves)
+        return Agreement(len(found), approving, ([p for p in found if not p.approves] +
+                                                 [p for p in found if p.approves])[:limit])
+    total, approving = person_approvals(session, [version.id]).get(version.id, (0, 0))
+    first = []
+    if limit and total:
+        latest = _latest_participations([version.id])
+        for membership, verdict, asked in session.execute(
+            select(Membership, Verdict, latest.c.person_id)
+            .outerjoin(latest, latest.c.person_id == Membership.person_id)
+            .outerjoin(Verdict, Verdict.id == latest.c.verdict_id)
+            .where(Membership.network_id == document.network_id, Membership.left_at.is_(None),
+                   Membership.role.in_(VOTING_ROLES))
+            .order_by(case((Verdict.value.in_(APPROVING_VERDICTS), 1), else_=0), Membership.id).limit(limit)
+        ):
+            state = verdict.value if verdict is not None else "no_verdict" if asked is not None else "not_invited"
+            first.append(decisions.person_party(membership, state, verdict))
+    return Agreement(total, approving, first)
+
+
+def person_approvals(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """version id -> (how many current members with a vote its network has, how many of them said akkoord to it),
+    as `standings` decides per person: one statement for any number of versions."""
+    if not version_ids:
+        return {}
+    latest = _latest_participations(version_ids)
+    rows = session.execute(
+        select(Version.id, func.count(Membership.id), func.count(case((Verdict.value.in_(APPROVING_VERDICTS), 1))))
+        .join(Document, Document.id == Version.document_id)
+        .join(Membership, and_(Membership.network_id == Document.network_id, Membership.left_at.is_(None),
+                               Membership.role.in_(VOTING_ROLES)))
+        .outerjoin(latest, and_(latest.c.version_id == Version.id, latest.c.person_id == Membership.person_id))
+        .outerjoin(Verdict, Verdict.id == latest.c.verdict_id)
+        .where(Version.id.in_(version_ids)).group_by(Version.id))
+    return {version_id: (total, approving) for version_id, total, approving in rows}
+
+
+def _latest_participations(version_ids: list[int]):
+    """Per version and person asked about it, the verdict that counts: that of the newest round on the version in
+    which they gave one, which is their newest (the rounds on a version follow each other, so a later round's
+    verdict has the higher id); NULL when they were asked and gave none. Grouped rather than latest, so that the
+    planner knows how many rows to expect."""
+    return (select(Round.version_id, Participant.person_id,
+                   func.max(Participant.current_verdict_id).label("verdict_id"))
+            .join(Round, Participant.round_id == Round.id)
+            .where(Round.version_id.in_(version_ids), Participant.removed_at.is_(None))
+            .group_by(Round.version_id, Participant.person_id)).subquery()
 
 
 def parties(session: Session, document: Document, version: Version) -> list[decisions.Party]:

@@ -263,11 +263,14 @@ def _matches(search: str):
 
 # A document's people × rounds ---------------------------------------------------------------------------------------
 
-def voters_page(session: Session, network_id: int, *, page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """One page of the network's current members with a vote (in the order they joined), with their organisation."""
+def voters_page(session: Session, network_id: int, *, page: int = 1, per_page: int = PER_PAGE,
+                total: int | None = None) -> Page:
+    """One page of the network's current members with a vote (in the order they joined), with their organisation;
+    counted unless the caller knows how many there are (`finalising.agreement` counts them per person)."""
     condition = and_(Membership.network_id == network_id, Membership.left_at.is_(None),
                      Membership.role.in_(VOTING_ROLES))
-    total = session.scalar(select(func.count(Membership.id)).where(condition))
+    if total is None:
+        total = session.scalar(select(func.count(Membership.id)).where(condition))
     result = page_of(select(Membership).outerjoin(Organisation, Membership.organisation_id == Organisation.id)
                      .options(contains_eager(Membership.organisation)).where(condition).order_by(Membership.id),
                      session, page, total, per_page)
@@ -286,23 +289,6 @@ def matrix_cells(session: Session, round_ids: list[int], person_ids: list[int]) 
         .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
         .where(Participant.round_id.in_(round_ids), Participant.person_id.in_(person_ids),
                Participant.removed_at.is_(None)))}
-
-
-def round_progress(session: Session, network_id: int, round_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """round id -> (how many of the network's current members with a vote gave a verdict in it, how many were in
-    it), counted in SQL."""
-    progress = {round_id: (0, 0) for round_id in round_ids}
-    if not round_ids:
-        return progress
-    for round_id, invited, decided in session.execute(
-        select(Participant.round_id, func.count(Participant.id), func.count(Participant.current_verdict_id))
-        .join(Membership, and_(Membership.person_id == Participant.person_id, Membership.network_id == network_id,
-                               Membership.left_at.is_(None), Membership.role.in_(VOTING_ROLES)))
-        .where(Participant.round_id.in_(round_ids), Participant.removed_at.is_(None))
-        .group_by(Participant.round_id)
-    ):
-        progress[round_id] = (decided, invited)
-    return progress
 
 
 # A round's comments -------------------------------------------------------------------------------------------------

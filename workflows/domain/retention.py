@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import (
+    OUTBOX_STATUSES,
     IdempotencyRecord,
     OutboxItem,
     PersonalLink,
@@ -24,6 +25,8 @@ from workflows.domain import idempotency
 # In this order: a link deleted first frees the mail it points at in the same run.
 KINDS = ("personal_links", "sign_in_tokens", "outbox", "idempotency_records")
 _OUTBOX = OutboxItem.__table__.c
+# Every status but sent and cancelled, named: an IN list reads the outbox's status index, a NOT IN reads every row.
+_UNDELIVERED = tuple(status for status in OUTBOX_STATUSES if status not in ("sent", "cancelled"))
 
 
 @dataclass(frozen=True)
@@ -58,16 +61,19 @@ def _candidates(kind: str, now: dt.datetime, policy: Policy):
     if kind == "sign_in_tokens":
         # A sign-in mail still to be sent (or resent after it failed) reads its token when it is rendered.
         unsent = select(_OUTBOX.id).where(
-            _OUTBOX.channel == "mail", _OUTBOX.email == "sign_in", _OUTBOX.status.not_in(("sent", "cancelled")),
+            _OUTBOX.channel == "mail", _OUTBOX.email == "sign_in", _OUTBOX.status.in_(_UNDELIVERED),
             OutboxItem.__table__.c.params["sign_in_token_id"].as_integer() == SignInToken.id)
         return select(SignInToken.id).where(SignInToken.expires_at < links_cutoff, ~exists(unsent))
     if kind == "outbox":
         kept_link = select(PersonalLink.id).where(PersonalLink.outbox_id == _OUTBOX.id,
                                                   not_(_dead_link(links_cutoff)))
         round_open = select(Round.id).where(Round.id == _OUTBOX.round_id, Round.status == "open")
+        done, cutoff = _OUTBOX.status.in_(("sent", "cancelled")), now - policy.outbox
         return select(_OUTBOX.id).where(
-            _OUTBOX.status.in_(("sent", "cancelled")),
-            func.coalesce(_OUTBOX.sent_at, _OUTBOX.created_at) < now - policy.outbox,
+            # Delivered (or cancelled, never sent) before the cutoff: coalesce(sent_at, created_at) < cutoff, written
+            # as two branches so that both read the (status, sent_at) index instead of every row.
+            or_(and_(done, _OUTBOX.sent_at < cutoff),
+                and_(done, _OUTBOX.sent_at.is_(None), _OUTBOX.created_at < cutoff)),
             # The dossier lists every invitation of every round (evidence that people were asked).
             or_(_OUTBOX.email.is_(None), _OUTBOX.email != "invitation"),
             # A round still open asks the outbox whether a reminder or a substitute's mail went out already.
@@ -91,7 +97,8 @@ def count(session: Session, now: dt.datetime, policy: Policy) -> dict[str, int]:
 
 def delete_batch(session: Session, kind: str, now: dt.datetime, policy: Policy) -> int:
     """Delete at most `policy.batch` rows of `kind` that may go; the number deleted (fewer than a batch: done)."""
-    ids = list(session.scalars(_candidates(kind, now, policy).order_by(_TABLES[kind].c.id).limit(policy.batch)))
+    # In no order: ordered by id, SQLite walks the whole table in id order instead of the indexes (migration 0011).
+    ids = list(session.scalars(_candidates(kind, now, policy).limit(policy.batch)))
     if ids:
         table = _TABLES[kind]
         session.execute(delete(table).where(table.c.id.in_(ids)))

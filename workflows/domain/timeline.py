@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import (
@@ -30,6 +30,8 @@ class RoundFigures:
     counts: dict[str, int] = field(default_factory=lambda: {value: 0 for value in VERDICTS})
     comments: int = 0
     processed: int = 0
+    participants: int = 0  # everyone in it, with a vote or not
+    messages: int = 0  # its comments with their replies
 
     @property
     def decided(self) -> int:
@@ -48,47 +50,91 @@ class Entry:
     addresses: int = 0
 
 
-def timeline(session: Session, document: Document) -> list[Entry]:
-    """Every version, every round's opening and closing, and the finalisation, oldest first (five queries, and two
-    more for each round decided per organisation)."""
-    versions = session.scalars(select(Version).where(Version.document_id == document.id)).all()
-    rounds = session.scalars(select(Round).where(Round.document_id == document.id)).all()
+@dataclass
+class Facts:
+    """What the staff pages of a document read once: its versions and rounds (newest first), each round's figures,
+    and how many comments each version says it addresses."""
+
+    versions: list[Version]
+    rounds: list[Round]
+    figures: dict[int, RoundFigures]
+    addresses: dict[int, int]
+
+    @property
+    def latest(self) -> Version | None:
+        return self.versions[0] if self.versions else None
+
+    @property
+    def last_round(self) -> Round | None:
+        return self.rounds[0] if self.rounds else None
+
+    @property
+    def open_round(self) -> Round | None:
+        return next((r for r in self.rounds if r.is_open), None)
+
+    def rule_for(self, document: Document, version: Version) -> str:
+        """`decisions.rule_for_version`, from the rounds read: that of the version's newest round, else the
+        document's."""
+        return next((r.decision_rule for r in self.rounds if r.version_id == version.id), None) or \
+            decisions.rule_of(document)
+
+
+def facts(session: Session, document: Document) -> Facts:
+    """Five statements whatever the size of the network (and two more for each round decided per organisation)."""
+    versions = list(session.scalars(select(Version).where(Version.document_id == document.id)
+                                    .order_by(Version.number.desc())))
+    rounds = list(session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())))
     figures = {r.id: RoundFigures() for r in rounds}
-    for round_id, value, number in session.execute(
-        select(Participant.round_id, Verdict.value, func.count(Participant.id))
+    voting = Participant.can_vote.is_(True)
+    for round_id, value, voters, participants in session.execute(
+        select(Participant.round_id, Verdict.value, func.count(case((voting, 1))), func.count(Participant.id))
         .join(Round, Participant.round_id == Round.id)
         .outerjoin(Verdict, Participant.current_verdict_id == Verdict.id)
-        .where(Round.document_id == document.id, Participant.removed_at.is_(None), Participant.can_vote.is_(True))
+        .where(Round.document_id == document.id, Participant.removed_at.is_(None))
         .group_by(Participant.round_id, Verdict.value)
     ):
-        figures[round_id].voters += number
+        figures[round_id].voters += voters
+        figures[round_id].participants += participants
         if value:
-            figures[round_id].counts[value] += number
+            figures[round_id].counts[value] += voters
     for r in rounds:
         if r.decision_rule == "organisation":  # the organisations (and those without one) decide, not each person
             values = [value for _name, value in decisions.round_parties(session, r)]
             figures[r.id].voters = len(values)
             figures[r.id].counts = {value: values.count(value) for value in VERDICTS}
-    for round_id, total, processed in session.execute(
-        select(Comment.round_id, func.count(Comment.id), func.count(Comment.processed_at))
+    top = Comment.parent_id.is_(None)
+    for round_id, total, processed, messages in session.execute(
+        select(Comment.round_id, func.count(case((top, 1))), func.count(case((top, Comment.processed_at))),
+               func.count(Comment.id))
         .join(Round, Comment.round_id == Round.id)
-        .where(Round.document_id == document.id, Comment.parent_id.is_(None)).group_by(Comment.round_id)
+        .where(Round.document_id == document.id).group_by(Comment.round_id)
     ):
-        figures[round_id].comments, figures[round_id].processed = total, processed
+        figures[round_id].comments, figures[round_id].processed, figures[round_id].messages = total, processed, messages
     addresses = dict(session.execute(
         select(VersionAddress.version_id, func.count(VersionAddress.comment_id))
         .join(Version, VersionAddress.version_id == Version.id)
         .where(Version.document_id == document.id).group_by(VersionAddress.version_id)
     ).all())
-    entries = [Entry("version", v.created_at, version=v, addresses=addresses.get(v.id, 0)) for v in versions]
-    by_id = {v.id: v for v in versions}
-    for r in rounds:
-        entries.append(Entry("round_opened", r.opened_at, version=by_id.get(r.version_id), round=r, figures=figures[r.id]))
+    return Facts(versions, rounds, figures, addresses)
+
+
+def timeline(session: Session, document: Document, known: Facts | None = None,
+             finalisation: Finalisation | None = None) -> list[Entry]:
+    """Every version, every round's opening and closing, and the finalisation, oldest first (from `facts`, and the
+    finalisation of a final document unless given)."""
+    known = known or facts(session, document)
+    entries = [Entry("version", v.created_at, version=v, addresses=known.addresses.get(v.id, 0))
+               for v in known.versions]
+    by_id = {v.id: v for v in known.versions}
+    for r in known.rounds:
+        figures = known.figures[r.id]
+        entries.append(Entry("round_opened", r.opened_at, version=by_id.get(r.version_id), round=r, figures=figures))
         if r.closed_at is not None:
             entries.append(Entry("round_closed", r.closed_at, version=by_id.get(r.version_id), round=r,
-                                 figures=figures[r.id]))
-    final = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id))
-    if final is not None:
-        entries.append(Entry("final", final.finalised_at, version=by_id.get(final.version_id)))
+                                 figures=figures))
+    if finalisation is None and document.final_version_id is not None:
+        finalisation = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id))
+    if finalisation is not None:
+        entries.append(Entry("final", finalisation.finalised_at, version=by_id.get(finalisation.version_id)))
     order = {"version": 0, "round_closed": 1, "round_opened": 2, "final": 3}  # a superseded round closes as the
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))              # new version arrives

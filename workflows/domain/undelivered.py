@@ -37,8 +37,19 @@ def latest_invitations(session: Session, round_id: int) -> dict[int, Row]:
 
 
 def count_undelivered(session: Session, network_id: int) -> int:
-    return session.scalar(select(func.count(MailMessage.id)).where(MailMessage.network_id == network_id,
-                                                                   or_(FAILED, WAITING)))
+    return undelivered_counts(session, [network_id]).get(network_id, 0)
+
+
+def undelivered_counts(session: Session, network_ids) -> dict[int, int]:
+    """Per network, its mails that failed or wait for another attempt after a failure; networks without any are
+    left out. One statement."""
+    network_ids = list(network_ids)
+    if not network_ids:
+        return {}
+    return dict(session.execute(
+        select(MailMessage.network_id, func.count(MailMessage.id))
+        .where(MailMessage.network_id.in_(network_ids), or_(FAILED, WAITING))
+        .group_by(MailMessage.network_id)).all())
 
 
 def failed_webhook_counts(session: Session, network_ids) -> dict[int, int]:
