@@ -6,14 +6,19 @@ A block is a plain dict, so a version's text serialises to JSON unchanged:
     {"id": "b4", "type": "paragraph", "text": "...", "runs": [...]}
     {"id": "b5", "type": "list_item", "level": 0, "ordered": True, "label": "1.", "text": "..."}
     {"id": "b6", "type": "table", "rows": [[{"blocks": [...], "colspan": 1, "rowspan": 1}, ...], ...]}
-    {"id": "b7", "type": "image", "alt": "Logo"}
+    {"id": "b7", "type": "image", "alt": "Logo", "blob": "<sha256>", "content_type": "image/png",
+     "width": 914400, "height": 457200}
     {"id": "b8", "type": "note", "kind": "footnote", "label": "1", "note": "fn1", "blocks": [...]}
     {"id": "b9", "type": "header", "variant": "default", "blocks": [...]}
+
+An image names its picture's bytes by their sha256 ("blob", kept as a Blob beside the version, never in the
+block) and keeps the size Word drew it at in EMU; an image read without its bytes has only "alt".
 
 `runs` is optional: a list of {"text", "bold", "italic", "underline", "href"} whose texts join to
 the block's text; formatting keys are present only when true/set. A run {"text": "1", "note": "fn1"}
 is a reference to a note: its text is the note's label as Word shows it, and part of the block's
-text like any other run. `level` of a heading is 1..6, of a list item 0..8. Cells hold blocks of
+text like any other run. A run {"text": "", "field": "PAGE"} is a page-number field in a header or
+footer (PAGE, NUMPAGES, SECTIONPAGES, SECTION with its switches): no text of its own. `level` of a heading is 1..6, of a list item 0..8. Cells hold blocks of
 their own (a cell may hold a nested table); cell blocks carry no id.
 
 The body comes first. After it come the notes ("footnote" or "endnote", in the order of their first
@@ -85,6 +90,20 @@ def iter_text_blocks(blocks: Iterable[dict]) -> Iterator[dict]:
             yield from iter_text_blocks(block.get("blocks", ()))
         elif kind != "image":
             yield block
+
+
+def image_blobs(blocks: Iterable[dict]) -> set[str]:
+    """The sha256 of every picture the blocks show, in tables, notes, headers and footers too."""
+    found = set()
+    for block in blocks:
+        kind = block["type"]
+        if kind == "image" and block.get("blob"):
+            found.add(block["blob"])
+        elif kind == "table":
+            found |= image_blobs(inner for row in block["rows"] for cell in row for inner in cell["blocks"])
+        elif kind in APART_TYPES:
+            found |= image_blobs(block.get("blocks", ()))
+    return found
 
 
 def canonical_json(blocks: list[dict]) -> str:

@@ -35,7 +35,8 @@ CLOSE_REASONS = {"manual": _l("closed by the coordinator"), "deadline": _l("clos
                  "superseded": _l("closed: a newer version came"), "finalised": _l("closed: document made final")}
 FINDINGS = {"tracked_changes": _l("unaccepted changes (accepted on import)"), "word_comments": _l("Word comments"),
             "images": _l("images"), "footnotes": _l("footnotes or endnotes"),
-            "hidden_text": _l("passages of hidden text (imported)")}
+            "hidden_text": _l("passages of hidden text (imported)"),
+            "embedded_unread": _l("embedded parts that could not be read (left out)")}
 DISPOSITION_WORDS = {"overgenomen": (_l("overgenomen"), "ok"), "deels_overgenomen": (_l("deels overgenomen"), "warn"),
                      "niet_overgenomen": (_l("niet overgenomen"), "bad"),
                      "voor_kennisgeving": (_l("voor kennisgeving"), "warn")}

@@ -7,6 +7,9 @@ never made part of the text).
 
 from __future__ import annotations
 
+import email
+import email.policy
+import hashlib
 import io
 import posixpath
 import re
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
+from lxml import html as lxml_html
 
 from storage.blocks import block_text
 
@@ -51,7 +55,7 @@ HYPERLINK, SMART_TAG, CUSTOM_XML, FLD_SIMPLE, BDO, DIR = map(
 FLD_CHAR, INSTR_TEXT, TAB, PTAB, BR, CR, NO_BREAK_HYPHEN = map(
     _w, ("fldChar", "instrText", "tab", "ptab", "br", "cr", "noBreakHyphen")
 )
-DRAWING, PICT, OBJECT, TXBX_CONTENT = map(_w, ("drawing", "pict", "object", "txbxContent"))
+DRAWING, PICT, OBJECT, TXBX_CONTENT, ALT_CHUNK = map(_w, ("drawing", "pict", "object", "txbxContent", "altChunk"))
 FOOTNOTE_REF, ENDNOTE_REF, VANISH = map(_w, ("footnoteReference", "endnoteReference", "vanish"))
 FOOTNOTE_MARK, ENDNOTE_MARK, CUSTOM_MARK = map(_w, ("footnoteRef", "endnoteRef", "customMarkFollows"))
 COMMENT_START, COMMENT_END = map(_w, ("commentRangeStart", "commentRangeEnd"))
@@ -67,8 +71,9 @@ R_ID = f"{{{R_NS}}}id"
 ALTERNATE_CONTENT, MC_CHOICE, MC_FALLBACK = (f"{{{MC_NS}}}{n}" for n in ("AlternateContent", "Choice", "Fallback"))
 
 WP_NS = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
-WP_INLINE, WP_ANCHOR, WP_DOC_PR = (f"{{{WP_NS}}}{n}" for n in ("inline", "anchor", "docPr"))
+WP_INLINE, WP_ANCHOR, WP_DOC_PR, WP_EXTENT = (f"{{{WP_NS}}}{n}" for n in ("inline", "anchor", "docPr", "extent"))
 A_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+R_EMBED = f"{{{R_NS}}}embed"
 C_CHART = "{http://schemas.openxmlformats.org/drawingml/2006/chart}chart"
 V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
 O_TITLE = "{urn:schemas-microsoft-com:office:office}title"
@@ -86,6 +91,16 @@ REVISION_TAGS = tuple(
 # Only these schemes may become a link in the rendered version; the importer never fetches any of them.
 SAFE_LINK_SCHEMES = ("http", "https", "mailto")
 BULLET = "\u2022"
+# Bullet characters of the symbol fonts (Word stores them as U+F0xx or as the font's own byte) as Unicode shows
+# them; a bullet in any other font is its own character, except Word's default second-level "o" in Courier New.
+_SYMBOL_GLYPHS = {0xB7: "\u2022", 0xA7: "\u2663", 0xA8: "\u2666", 0xA9: "\u2665", 0xAA: "\u2660",
+                  0xAE: "\u2192", 0xDE: "\u21d2", 0x2D: "\u2212", 0xB0: "\u00b0", 0xD7: "\u22c5"}
+_WINGDINGS_GLYPHS = {0x6C: "\u25cf", 0x6D: "\u274d", 0x6E: "\u25a0", 0x6F: "\u25a1", 0x70: "\u25fb",
+                     0x71: "\u2751", 0x72: "\u2752", 0x75: "\u25c6", 0x76: "\u2756", 0x77: "\u2b25",
+                     0x9F: "\u2022", 0xA1: "\u25cb", 0xA7: "\u25aa", 0xA8: "\u25fb", 0xD8: "\u27a2",
+                     0xE8: "\u2794", 0xF0: "\u21e8", 0xFB: "\u2717", 0xFC: "\u2713", 0xFE: "\u2611"}
+_GLYPHS_BY_FONT = {"symbol": _SYMBOL_GLYPHS, "wingdings": _WINGDINGS_GLYPHS}
+_PLAIN_GLYPHS = {"o": "\u25e6", "\uf0b7": "\u2022", "\uf0a7": "\u25aa"}
 # Word numbers footnotes 1, 2, 3 and endnotes i, ii, iii unless the section or settings say otherwise.
 NOTE_KINDS = {"footnote": ("fn", "decimal"), "endnote": ("en", "lowerRoman")}
 # Separator lines and continuation notices are part of the page layout, not notes.
@@ -112,11 +127,13 @@ class DocxContent:
     Each Word comment is {"author", "date", "text", "block_index", "quote", "parent"}: the index
     of the top-level block where its range starts, the text it marks, and for a reply the index
     of the comment it answers in the same list.
+    `images` holds the bytes of every picture an image block names by its "blob" (sha256).
     """
 
     blocks: list[dict]
     findings: dict
     word_comments: list[dict] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)
 
 
 def read_docx(data: bytes) -> tuple[list[dict], dict]:
@@ -149,12 +166,13 @@ def read_docx_content(data: bytes) -> DocxContent:
     final_sect_pr = body.find(SECT_PR) if body is not None else None
     notes = _Notes(package, rels, settings, final_sect_pr)
     quotes = _Quotes()
-    reader = _BodyReader(styles, numbering, rels, notes=notes, quotes=quotes)
+    media = _Media(package)
+    reader = _BodyReader(styles, numbering, rels, notes=notes, quotes=quotes, media=media)
     blocks = reader.read_story(body) if body is not None else []
     readers = [reader]
 
     for ref in notes.referenced:
-        note_reader = _BodyReader(styles, numbering, notes.rels[ref.kind], quotes=quotes, own_note=ref)
+        note_reader = _BodyReader(styles, numbering, notes.rels[ref.kind], quotes=quotes, own_note=ref, media=media)
         readers.append(note_reader)
         inner = note_reader.read_story(ref.element, index=len(blocks))
         blocks.append({"type": "note", "kind": ref.kind, "label": ref.label, "note": ref.note_id, "blocks": inner})
@@ -162,7 +180,7 @@ def read_docx_content(data: bytes) -> DocxContent:
 
     sections = [*reader.section_breaks, *([final_sect_pr] if final_sect_pr is not None else [])]
     even_and_odd = settings is not None and bool(_on(settings.find(_w("evenAndOddHeaders"))))
-    readers += _headers_and_footers(package, rels, styles, numbering, quotes, sections, even_and_odd, blocks)
+    readers += _headers_and_footers(package, rels, styles, numbering, quotes, sections, even_and_odd, blocks, media)
 
     comments_path = rels.find_part(REL_COMMENTS)
     comments = package.xml(comments_path)
@@ -177,9 +195,10 @@ def read_docx_content(data: bytes) -> DocxContent:
         "images": _count_images(blocks),
         "footnotes": note_count,
         "hidden_text": sum(r.hidden_runs for r in readers),
+        "embedded_unread": media.unread_chunks,
     }
     findings = {key: count for key, count in findings.items() if count}
-    return DocxContent(blocks=blocks, findings=findings, word_comments=word_comments)
+    return DocxContent(blocks=blocks, findings=findings, word_comments=word_comments, images=media.blobs)
 
 
 def _count_images(blocks: list[dict]) -> int:
@@ -256,6 +275,11 @@ class _Package:
             return self.zip.read(name)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
             raise DocxRefused("corrupt") from error
+
+    def bytes(self, path: str | None) -> bytes | None:
+        """A part's bytes as stored (a picture, an embedded HTML page); None when there is no such part."""
+        key = (path or "").lower()
+        return self._read(self.names[key]) if key in self.names else None
 
     def xml(self, path: str | None) -> etree._Element | None:
         if path is None:
@@ -442,14 +466,35 @@ class Level:
 
 
 def _parse_level(lvl: etree._Element) -> Level:
+    fmt = _val(lvl, _w("numFmt")) or "decimal"
+    text = _val(lvl, _w("lvlText")) or ""
+    if fmt == "bullet":
+        fonts = lvl.find(f"{RPR}/{_w('rFonts')}")
+        text = bullet_glyph(text, None if fonts is None else fonts.get(_w("ascii")) or fonts.get(_w("hAnsi")))
     return Level(
-        fmt=_val(lvl, _w("numFmt")) or "decimal",
-        text=_val(lvl, _w("lvlText")) or "",
+        fmt=fmt,
+        text=text,
         start=_int(lvl.find(_w("start")), 0),
         restart=_int(lvl.find(_w("lvlRestart"))),
         legal=bool(_on(lvl.find(_w("isLgl")))),
         style=_val(lvl, PSTYLE),
     )
+
+
+def bullet_glyph(text: str, font: str | None) -> str:
+    """A bullet level's text as Unicode shows it: symbol-font characters become the characters they draw."""
+    glyphs = _GLYPHS_BY_FONT.get((font or "").strip().lower(), {})
+    out = []
+    for char in text:
+        code = ord(char)
+        code = code - 0xF000 if 0xF000 <= code <= 0xF0FF else code
+        if code in glyphs:
+            out.append(glyphs[code])
+        elif glyphs or 0xF000 <= ord(char) <= 0xF8FF:
+            out.append(_PLAIN_GLYPHS.get(char, BULLET))  # a symbol we have no name for: still a bullet
+        else:
+            out.append(_PLAIN_GLYPHS.get(char, char) if len(text) == 1 else char)
+    return "".join(out)
 
 
 def format_number(value: int, fmt: str) -> str:
@@ -484,6 +529,7 @@ def _roman(value: int) -> str:
 
 
 _PLACEHOLDER = re.compile(r"%([1-9])")
+_ARABIC_FORMATS = ("decimal", "decimalZero", "none")
 
 
 def render_label(level_text: str, values: list[int], formats: list[str]) -> str:
@@ -497,7 +543,14 @@ def render_label(level_text: str, values: list[int], formats: list[str]) -> str:
 
 
 def next_counters(counters: list[int | None], levels: list[Level], ilvl: int) -> None:
-    """Advance level `ilvl` the way Word does: count it on, restart the levels below it."""
+    """Advance level `ilvl` the way Word does: count it on, restart the levels below it.
+
+    A level used before its parent levels counts those as started at their start value, as Word
+    does: the parent's next item then shows start + 1 ("1.", then "2.a.i" under it, then "2.b").
+    """
+    for above in range(ilvl):
+        if counters[above] is None:
+            counters[above] = levels[above].start
     counters[ilvl] = levels[ilvl].start if counters[ilvl] is None else counters[ilvl] + 1
     for deeper in range(ilvl + 1, len(counters)):
         restart = levels[deeper].restart
@@ -508,9 +561,10 @@ def next_counters(counters: list[int | None], levels: list[Level], ilvl: int) ->
 def label_for(counters: list[int | None], levels: list[Level], ilvl: int) -> str:
     level = levels[ilvl]
     if level.fmt == "bullet":
-        return BULLET
+        return level.text or BULLET
     values = [levels[k].start if c is None else c for k, c in enumerate(counters)]
-    formats = ["decimal" if level.legal and lv.fmt != "none" else lv.fmt for lv in levels]
+    # Legal numbering shows every level in Arabic numerals; a zero-padded level stays zero-padded ("Section 1.01").
+    formats = [lv.fmt if not level.legal or lv.fmt in _ARABIC_FORMATS else "decimal" for lv in levels]
     return render_label(level.text, values, formats)
 
 
@@ -602,6 +656,217 @@ def _int_attr(value: str | None) -> int:
         return 0
 
 
+# --- pictures and embedded pages ----------------------------------------------------------------
+
+
+class _Media:
+    """The pictures of a package, each read once and kept by sha256; the embedded parts the reader could not read."""
+
+    def __init__(self, package: _Package):
+        self.package = package
+        self.blobs: dict[str, bytes] = {}
+        self._by_path: dict[str, tuple[str, str] | None] = {}
+        self.unread_chunks = 0
+
+    def picture(self, path: str) -> tuple[str, str] | None:
+        """(sha256, content type) of an image part; None when the part is missing or not an image."""
+        key = path.lower()
+        if key not in self._by_path:
+            content_type = self.package.content_type(path).lower()
+            data = self.package.bytes(path) if content_type.startswith("image/") else None
+            if data:
+                sha256 = hashlib.sha256(data).hexdigest()
+                self.blobs.setdefault(sha256, data)
+                self._by_path[key] = (sha256, content_type)
+            else:
+                self._by_path[key] = None
+        return self._by_path[key]
+
+
+# Elements whose text is not part of the page, and the elements that make a block of their own.
+_HTML_SKIPPED = {"head", "script", "style", "title", "meta", "link", "noscript", "template", "iframe", "object",
+                 "embed", "svg", "math", "select", "button", "textarea"}
+_HTML_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_HTML_BLOCKS = {"p", "div", "blockquote", "pre", "address", "section", "article", "header", "footer", "main",
+                "aside", "nav", "figure", "figcaption", "dl", "dt", "dd", "center", "form", "fieldset", "hr",
+                "body", "html", "caption", *_HTML_HEADINGS}
+_HTML_SPACE = re.compile(r"\s+")
+
+
+def _mht_html(data: bytes) -> bytes:
+    """The HTML page inside an MHT (web archive) part: the first text/html part of the MIME message."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                return payload.decode(charset, errors="replace").encode("utf-8")
+            except LookupError:
+                return payload
+    return b""
+
+
+def html_blocks(data: bytes) -> list[dict]:
+    """Blocks of an HTML page: headings, paragraphs, lists, tables, links and bold/italic/underline as runs.
+
+    Parsed by lxml's HTML parser without network access; nothing the page points to is fetched.
+    """
+    if not data.strip():
+        return []
+    parser = lxml_html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False,
+                                  encoding=None if b"charset" in data[:2048].lower() else "utf-8")
+    try:
+        root = lxml_html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError):
+        return []
+    body = root.find("body")
+    converter = _HtmlBlocks()
+    converter.container(root if body is None else body, converter.blocks)
+    return converter.blocks
+
+
+class _HtmlBlocks:
+    def __init__(self):
+        self.blocks: list[dict] = []
+
+    def container(self, element: etree._Element, out: list[dict]) -> None:
+        """The blocks of an element that holds blocks; loose text between them makes paragraphs."""
+        pieces: list[list] = []
+        self._text(element.text, pieces, (False, False, False, None))
+        for child in element:
+            if isinstance(child.tag, str) and self._is_block(child):
+                self._paragraph(pieces, out)
+                pieces = []
+                self._block(child, out)
+            else:
+                self._inline(child, pieces, (False, False, False, None))
+            self._text(child.tail, pieces, (False, False, False, None))
+        self._paragraph(pieces, out)
+
+    @staticmethod
+    def _is_block(element: etree._Element) -> bool:
+        return element.tag.lower() in _HTML_BLOCKS or element.tag.lower() in ("ul", "ol", "table", "li")
+
+    def _block(self, element: etree._Element, out: list[dict]) -> None:
+        tag = element.tag.lower()
+        if tag in _HTML_SKIPPED:
+            return
+        if tag in _HTML_HEADINGS:
+            pieces: list[list] = []
+            self._inline_children(element, pieces, (False, False, False, None))
+            self._paragraph(pieces, out, {"type": "heading", "level": _HTML_HEADINGS[tag]})
+        elif tag in ("ul", "ol"):
+            self._list(element, out, 0)
+        elif tag == "table":
+            table = self._table(element)
+            if table["rows"]:
+                out.append(table)
+        else:
+            self.container(element, out)
+
+    def _list(self, element: etree._Element, out: list[dict], level: int) -> None:
+        ordered = element.tag.lower() == "ol"
+        try:
+            number = int(element.get("start", "1"))
+        except ValueError:
+            number = 1
+        for item in element:
+            if not isinstance(item.tag, str) or item.tag.lower() != "li":
+                continue
+            label = f"{number}." if ordered else BULLET
+            kind = {"type": "list_item", "level": min(level, 8), "ordered": ordered, "label": label}
+            pieces: list[list] = []
+            nested: list[etree._Element] = []
+            fmt = (False, False, False, None)
+            self._text(item.text, pieces, fmt)
+            for child in item:
+                if isinstance(child.tag, str) and child.tag.lower() in ("ul", "ol"):
+                    nested.append(child)
+                elif isinstance(child.tag, str) and self._is_block(child):
+                    self._inline_children(child, pieces, fmt)
+                    self._text(" ", pieces, fmt)
+                else:
+                    self._inline(child, pieces, fmt)
+                self._text(child.tail, pieces, fmt)
+            self._paragraph(pieces, out, kind)
+            for child in nested:
+                self._list(child, out, level + 1)
+            number += 1
+
+    def _table(self, element: etree._Element) -> dict:
+        rows = []
+        for tr in element.iter("tr"):
+            cells = []
+            for td in tr:
+                if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
+                    continue
+                blocks: list[dict] = []
+                self.container(td, blocks)
+                cells.append({"blocks": blocks, "colspan": _html_span(td.get("colspan")),
+                              "rowspan": _html_span(td.get("rowspan"))})
+            if cells:
+                rows.append(cells)
+        return {"type": "table", "rows": rows}
+
+    def _inline(self, element: etree._Element, pieces: list[list], fmt: tuple) -> None:
+        if not isinstance(element.tag, str):
+            return
+        tag = element.tag.lower()
+        if tag in _HTML_SKIPPED:
+            return
+        if tag == "br":
+            pieces.append(["\n", *fmt])
+            return
+        bold, italic, underline, href = fmt
+        if tag in ("b", "strong"):
+            bold = True
+        elif tag in ("i", "em", "cite", "var"):
+            italic = True
+        elif tag in ("u", "ins"):
+            underline = True
+        elif tag == "a":
+            href = safe_href(element.get("href")) or href
+        self._inline_children(element, pieces, (bold, italic, underline, href))
+
+    def _inline_children(self, element: etree._Element, pieces: list[list], fmt: tuple) -> None:
+        self._text(element.text, pieces, fmt)
+        for child in element:
+            self._inline(child, pieces, fmt)
+            self._text(child.tail, pieces, fmt)
+
+    @staticmethod
+    def _text(text: str | None, pieces: list[list], fmt: tuple) -> None:
+        if text:
+            text = _HTML_SPACE.sub(" ", text)
+            if pieces and pieces[-1][0].endswith((" ", "\n")):
+                text = text.lstrip(" ")
+            if text:
+                pieces.append([text, *fmt])
+
+    @staticmethod
+    def _paragraph(pieces: list[list], out: list[dict], kind: dict | None = None) -> None:
+        runs = [run for run in merge_runs(pieces) if run["text"]]
+        if runs:
+            runs[0]["text"] = runs[0]["text"].lstrip()
+            runs[-1]["text"] = runs[-1]["text"].rstrip()
+        runs = [run for run in runs if run["text"]]
+        text = "".join(run["text"] for run in runs)
+        if not text.strip():
+            return
+        block = {**(kind or {"type": "paragraph"}), "text": text}
+        if any(len(run) > 1 for run in runs):
+            block["runs"] = runs
+        out.append(block)
+
+
+def _html_span(value: str | None) -> int:
+    try:
+        return min(max(int(value or 1), 1), 1000)
+    except ValueError:
+        return 1
+
+
 # --- the body ----------------------------------------------------------------------------------
 
 
@@ -610,6 +875,16 @@ class _Field:
     instruction: str = ""
     showing_result: bool = False
     href: str | None = None
+    placed: bool = False  # a page field's run is in the text already
+
+
+def _page_field(instruction: str) -> list:
+    """The piece of a page-number field: no text of its own (the page it was last drawn on is no text)."""
+    return ["", False, False, False, None, None, " ".join(instruction.split())]
+
+
+def _has_page_field(blocks: list[dict]) -> bool:
+    return any(run.get("field") for block in blocks for run in block.get("runs") or ())
 
 
 _HYPERLINK_FIELD = re.compile(r'^\s*HYPERLINK\s+(?:"([^"]*)"|(\S+))', re.IGNORECASE)
@@ -767,7 +1042,8 @@ def _word_comments(comments: etree._Element, extended: etree._Element | None, re
 
 
 def _headers_and_footers(package: _Package, rels: _Rels, styles: _Styles, numbering: _Numbering, quotes: _Quotes,
-                         sections: list[etree._Element], even_and_odd: bool, blocks: list[dict]) -> list:
+                         sections: list[etree._Element], even_and_odd: bool, blocks: list[dict],
+                         media: _Media | None = None) -> list:
     """Append one block per distinct header or footer text Word shows; the readers of those kept.
 
     Section by section, headers before footers, default before first-page before even-page: the
@@ -795,12 +1071,13 @@ def _headers_and_footers(package: _Package, rels: _Rels, styles: _Styles, number
             root = package.xml(path)
             if root is None:
                 continue
-            reader = _BodyReader(styles, numbering, package.rels(path), quotes=quotes, page_furniture=True)
+            reader = _BodyReader(styles, numbering, package.rels(path), quotes=quotes, page_furniture=True,
+                                 media=media)
             commented_before = set(quotes.starts)
             inner = reader.read_story(root, index=len(blocks))
             key = (kind, repr(inner))
-            if not any(char.isalnum() for b in inner for char in block_text(b)):
-                index = None  # nothing to read, or only what surrounded a page number ("- 3 -")
+            if not any(char.isalnum() for b in inner for char in block_text(b)) and not _has_page_field(inner):
+                index = None  # nothing to read
             elif key in seen:
                 index = seen[key]
             else:
@@ -817,8 +1094,10 @@ def _headers_and_footers(package: _Package, rels: _Rels, styles: _Styles, number
 
 class _BodyReader:
     def __init__(self, styles: _Styles, numbering: _Numbering, rels: _Rels, *, notes: _Notes | None = None,
-                 quotes: _Quotes | None = None, own_note: _NoteRef | None = None, page_furniture: bool = False):
+                 quotes: _Quotes | None = None, own_note: _NoteRef | None = None, page_furniture: bool = False,
+                 media: _Media | None = None):
         self.styles = styles
+        self.media = media  # pictures and embedded parts; None where only text matters (comments)
         self.numbering = numbering
         self.rels = rels
         self.notes = notes  # only the body refers to notes
@@ -879,6 +1158,28 @@ class _BodyReader:
                     self._fill(branch, flow)
             elif tag in (COMMENT_START, COMMENT_END):
                 self._comment_mark(child)
+            elif tag == ALT_CHUNK:
+                self._flush(flow)
+                flow.blocks.extend(self._alt_chunk(child.get(R_ID)))
+
+    def _alt_chunk(self, rel_id: str | None) -> list[dict]:
+        """Content pasted in as a whole other format (an HTML or MHT page): Word shows it, so it is text."""
+        path = self.rels.internal_part(rel_id)
+        if self.media is None or path is None:
+            return []
+        data = self.media.package.bytes(path)
+        content_type = self.media.package.content_type(path).lower()
+        if not data:
+            return []
+        if content_type in ("text/html", "application/xhtml+xml") or path.lower().endswith((".htm", ".html")):
+            return html_blocks(data)
+        if content_type in ("message/rfc822", "multipart/related") or path.lower().endswith((".mht", ".mhtml")):
+            return html_blocks(_mht_html(data))
+        if content_type == "text/plain" or path.lower().endswith(".txt"):
+            text = data.decode("utf-8-sig", errors="replace")
+            return [{"type": "paragraph", "text": line.strip()} for line in text.splitlines() if line.strip()]
+        self.media.unread_chunks += 1
+        return []
 
     def _flush(self, flow: _Flow) -> None:
         if flow.carry:
@@ -930,7 +1231,7 @@ class _BodyReader:
 
     def _emit(self, flow: _Flow, kind: dict, pieces: list[list]) -> None:
         prefix = kind.pop("prefix", "")
-        if not "".join(piece[0] for piece in pieces).strip():
+        if not "".join(piece[0] for piece in pieces).strip() and not any(len(piece) > 6 for piece in pieces):
             return
         if prefix.strip():
             # A numbered heading shows its number, so the text carries it too.
@@ -966,6 +1267,8 @@ class _BodyReader:
                 instruction = child.get(W_INSTR, "")
                 if not (self.page_furniture and _PAGE_FIELD.match(instruction)):
                     self._inline(child, pieces, extras, keep, _field_href(instruction) or href)
+                elif keep and self._showing():
+                    pieces.append(_page_field(instruction))
             elif tag == ALTERNATE_CONTENT:
                 branch = _choose(child)
                 if branch is not None:
@@ -1009,7 +1312,7 @@ class _BodyReader:
                         quotes.add(text)
             elif tag == FLD_CHAR:
                 if keep:
-                    self._field_char(child.get(W_FLD_CHAR_TYPE))
+                    self._field_char(child.get(W_FLD_CHAR_TYPE), pieces)
             elif tag == INSTR_TEXT:
                 if keep and self.fields and not self.fields[-1].showing_result:
                     self.fields[-1].instruction += child.text or ""
@@ -1056,15 +1359,24 @@ class _BodyReader:
             href = next((f.href for f in reversed(self.fields) if f.href), None)
         return bold, italic, underline, href
 
-    def _field_char(self, kind: str | None) -> None:
+    def _field_char(self, kind: str | None, pieces: list[list]) -> None:
         if kind == "begin":
             self.fields.append(_Field())
         elif kind == "separate" and self.fields:
             current = self.fields[-1]
             current.showing_result = not (self.page_furniture and _PAGE_FIELD.match(current.instruction))
             current.href = _field_href(current.instruction)
+            self._place_page_field(current, pieces)
         elif kind == "end" and self.fields:
+            self._place_page_field(self.fields[-1], pieces)
             self.fields.pop()
+
+    def _place_page_field(self, current: _Field, pieces: list[list]) -> None:
+        """A page number in a header or footer is kept as the field itself, once, where the field starts."""
+        if (not current.placed and self.page_furniture and _PAGE_FIELD.match(current.instruction)
+                and all(f.showing_result for f in self.fields[:-1])):
+            pieces.append(_page_field(current.instruction))
+        current.placed = True
 
     def _graphic(self, element: etree._Element, extras: list[dict]) -> None:
         """Images become image blocks; text boxes give their paragraphs, each once."""
@@ -1079,18 +1391,29 @@ class _BodyReader:
                     self._graphic(branch, extras)
                 continue
             if tag in (WP_INLINE, WP_ANCHOR):
-                if next(child.iter(A_BLIP, C_CHART), None) is not None:
+                found = next(child.iter(A_BLIP, C_CHART), None)
+                if found is not None:
                     doc_pr = child.find(WP_DOC_PR)
                     alt = "" if doc_pr is None else (doc_pr.get("descr") or doc_pr.get("title") or "")
-                    self._image(alt, extras)
+                    extent = child.find(WP_EXTENT)
+                    size = None if extent is None else (_int_attr(extent.get("cx")), _int_attr(extent.get("cy")))
+                    self._image(alt, extras, found.get(R_EMBED) if found.tag == A_BLIP else None, size)
             elif tag == V_IMAGEDATA:
                 parent = child.getparent()
-                self._image(parent.get("alt") or child.get(O_TITLE) or "", extras)
+                self._image(parent.get("alt") or child.get(O_TITLE) or "", extras, child.get(R_ID), None)
             self._graphic(child, extras)
 
-    def _image(self, alt: str, extras: list[dict]) -> None:
+    def _image(self, alt: str, extras: list[dict], rel_id: str | None, size: tuple[int, int] | None) -> None:
         self.images += 1
-        extras.append({"type": "image", "alt": alt.strip()})
+        block = {"type": "image", "alt": alt.strip()}
+        path = self.rels.internal_part(rel_id) if rel_id and self.media is not None else None
+        picture = self.media.picture(path) if path else None
+        if picture is not None:
+            # The bytes stay out of the block (kept once per picture, by sha256); the size Word drew it at stays in.
+            block["blob"], block["content_type"] = picture
+            if size and size[0] > 0 and size[1] > 0:
+                block["width"], block["height"] = size
+        extras.append(block)
 
     # tables
 
@@ -1154,9 +1477,9 @@ def _pick(element: etree._Element | None, inherited: bool) -> bool:
 
 def _trim_breaks(runs: list[dict]) -> list[dict]:
     """Drop line and page breaks at a paragraph's edges: they only move text to another line or page."""
-    while runs and not runs[0]["text"].lstrip("\n"):
+    while runs and not runs[0]["text"].lstrip("\n") and "field" not in runs[0]:
         runs.pop(0)
-    while runs and not runs[-1]["text"].rstrip("\n"):
+    while runs and not runs[-1]["text"].rstrip("\n") and "field" not in runs[-1]:
         runs.pop()
     if runs:
         runs[0]["text"] = runs[0]["text"].lstrip("\n")
@@ -1167,13 +1490,19 @@ def _trim_breaks(runs: list[dict]) -> list[dict]:
 def merge_runs(pieces: list[list]) -> list[dict]:
     """Join neighbouring pieces of equal formatting into runs; formatting keys only when set.
 
-    A piece is [text, bold, italic, underline, href], or with a sixth item, a note id, a note reference.
+    A piece is [text, bold, italic, underline, href], or with a sixth item, a note id, a note reference,
+    or with a seventh, a page-number field's instruction: a run {"text": "", "field": "PAGE"}.
     """
     runs: list[dict] = []
     texts: list[list[str]] = []  # each run's pieces, joined once at the end: += on a dict value is quadratic
     last_key = None
     for piece in pieces:
         text = piece[0]
+        if len(piece) > 6:
+            runs.append({"field": piece[6]})
+            texts.append([""])
+            last_key = None
+            continue
         if not text:
             continue
         if len(piece) > 5:  # a note reference: a run of its own, with no formatting of its own

@@ -1,29 +1,41 @@
 """Write blocks as a .docx with real Word headings, list numbering, links, merged table cells,
-footnotes and endnotes, headers and footers."""
+footnotes and endnotes, headers and footers with their page numbers, and pictures."""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from xml.sax.saxutils import quoteattr
 
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
+from docx.image.image import Image
 from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
 from docx.opc.packuri import PackURI
 from docx.opc.part import XmlPart
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import OxmlElement
+from docx.oxml.shape import CT_Inline
 from docx.oxml.table import CT_Tbl
-from docx.shared import RGBColor
+from docx.parts.image import ImagePart
+from docx.shared import Emu, Inches, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from storage.blocks import body_blocks
-from storage.formats.docx_reader import HEADER_FOOTER_ORDER, NOTE_KINDS, Level, format_number, label_for, next_counters
+from storage.formats.docx_reader import (
+    BULLET,
+    HEADER_FOOTER_ORDER,
+    NOTE_KINDS,
+    Level,
+    format_number,
+    label_for,
+    next_counters,
+)
 
 # Characters XML 1.0 cannot hold; a block from any source must still give a document.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -31,6 +43,11 @@ _ORDERED_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
 _LABEL_TOKEN = re.compile(r"\d+|[A-Za-z]+")
 _ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 IMAGE_PLACEHOLDER = "[Afbeelding: {alt}]"
+# Only page-number fields are written back; any other field could make Word fetch or run something.
+_PAGE_FIELDS = ("PAGE", "NUMPAGES", "SECTIONPAGES", "SECTION")
+_IMAGE_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
+                     "image/bmp": "bmp", "image/tiff": "tiff", "image/x-emf": "emf", "image/x-wmf": "wmf",
+                     "image/svg+xml": "svg", "image/webp": "webp"}
 # Formats a note label may be counted in; the kind's own default (1 or i) wins a tie.
 _NOTE_FORMATS = ("decimal", "lowerRoman", "upperRoman", "lowerLetter", "upperLetter")
 # What follows w:footnotePr/w:endnotePr in a w:sectPr and in w:settings: they go before these.
@@ -52,16 +69,18 @@ def write_docx(
     *,
     title: str | None = None,
     annex: list[tuple[str, list[dict]]] | None = None,
+    images: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """A .docx of the blocks; `annex` sections follow after a page break, each under its own heading.
 
     Note blocks become Word footnotes and endnotes, header and footer blocks Word's headers and
-    footers (see `_write_page_furniture`).
+    footers (see `_write_page_furniture`). `images` holds the bytes of the pictures image blocks
+    name by their "blob" (sha256); an image without its bytes is written as a placeholder line.
     """
     document = Document()
     if title:
         document.core_properties.title = _clean(title)
-    writer = _Writer(document, [block for block in blocks if block["type"] == "note"])
+    writer = _Writer(document, [block for block in blocks if block["type"] == "note"], images)
     writer.blocks(_Container(document), body_blocks(blocks))
     if annex:
         document.add_page_break()
@@ -134,8 +153,11 @@ class _Story:
 
 
 class _Writer:
-    def __init__(self, document, notes: list[dict]):
+    def __init__(self, document, notes: list[dict], images: Mapping[str, bytes] | None = None):
         self.document = document
+        self.images = images or {}
+        self.image_parts: dict[str, ImagePart] = {}
+        self.shape_id = 0
         self.style_ids = {style.name: style.style_id for style in document.styles}
         self.numbering = _Numbering(document)
         self.link_style_id: str | None = None
@@ -158,7 +180,7 @@ class _Writer:
                     ordered = ordered or _OrderedList(self.numbering)
                     num_id = ordered.place(level, block.get("label", ""))
                 else:
-                    num_id = self.numbering.bullets()
+                    num_id = self.numbering.unordered(block.get("label") or BULLET)
                 paragraph = container.paragraph(self.style_ids["List Paragraph"])
                 numpr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
                 numpr.get_or_add_ilvl().val = level
@@ -167,14 +189,60 @@ class _Writer:
             elif kind == "table":
                 self._table(container, block)
             elif kind == "image":
-                alt = block.get("alt") or ""
-                text = IMAGE_PLACEHOLDER.format(alt=alt) if alt else "[Afbeelding]"
-                container.paragraph(None).add_run(_clean(text)).italic = True
+                self._image(container, block)
             else:
                 self._text(container.paragraph(None), block)
 
+    def _image(self, container: _Container, block: dict) -> None:
+        """A picture in a paragraph of its own, with its alt text, at the size it was drawn at."""
+        alt = block.get("alt") or ""
+        data = self.images.get(block.get("blob") or "")
+        if not data:
+            text = IMAGE_PLACEHOLDER.format(alt=alt) if alt else "[Afbeelding]"
+            container.paragraph(None).add_run(_clean(text)).italic = True
+            return
+        paragraph = container.paragraph(None)
+        image_part = self._image_part(block["blob"], block.get("content_type") or "", data)
+        rel_id = paragraph.part.relate_to(image_part, RELATIONSHIP_TYPE.IMAGE)
+        width, height = self._image_size(block, data)
+        self.shape_id += 1
+        inline = CT_Inline.new_pic_inline(self.shape_id, rel_id, image_part.partname.filename, width, height)
+        if alt:
+            inline.docPr.set("descr", _clean(alt))
+        paragraph.add_run()._r.add_drawing(inline)
+
+    def _image_part(self, sha256: str, content_type: str, data: bytes) -> ImagePart:
+        part = self.image_parts.get(sha256)
+        if part is None:
+            content_type = content_type.lower() if content_type.lower() in _IMAGE_EXTENSIONS else ""
+            if not content_type:
+                try:
+                    content_type = Image.from_blob(data).content_type
+                except Exception:  # noqa: BLE001 (any format python-docx cannot tell: a generic picture part)
+                    content_type = "image/png"
+            name = PackURI(f"/word/media/akkoord{len(self.image_parts) + 1}.{_IMAGE_EXTENSIONS[content_type]}")
+            part = self.image_parts[sha256] = ImagePart(name, content_type, data)
+        return part
+
+    def _image_size(self, block: dict, data: bytes) -> tuple[Emu, Emu]:
+        width, height = block.get("width"), block.get("height")
+        if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+            try:
+                image = Image.from_blob(data)
+                width, height = int(image.width), int(image.height)
+            except Exception:  # noqa: BLE001 (a format python-docx cannot measure: a square of two inches)
+                width = height = int(Inches(2))
+        section = self.document.sections[-1]
+        room = int(section.page_width - section.left_margin - section.right_margin)
+        if width > room:  # never wider than the text
+            width, height = room, max(1, height * room // width)
+        return Emu(width), Emu(height)
+
     def _text(self, paragraph, block: dict) -> None:
         for run in block.get("runs") or [{"text": block.get("text", "")}]:
+            if run.get("field") is not None:
+                _page_field(paragraph, run["field"])
+                continue
             if run.get("note") is not None and self._note_reference(paragraph, run):
                 continue
             if run.get("href"):
@@ -233,6 +301,17 @@ class _Writer:
             for column, word_cell in enumerate(row):
                 if (row_index, column) not in covered:
                     word_cell._tc.getparent().remove(word_cell._tc)
+
+
+def _page_field(paragraph, instruction: str) -> None:
+    """A page-number field as Word writes the simple kind; "1" is its result until Word lays out the pages."""
+    instruction = _clean(" ".join(str(instruction).split()))
+    if instruction.split(" ", 1)[0].upper() not in _PAGE_FIELDS:
+        return
+    paragraph._p.append(parse_xml(
+        f'<w:fldSimple {nsdecls("w")} w:instr={quoteattr(" " + instruction + " ")}>'
+        '<w:r><w:rPr><w:noProof/></w:rPr><w:t>1</w:t></w:r></w:fldSimple>'
+    ))
 
 
 def _span(grid: list[list], row: int, column: int, rowspan: int, colspan: int) -> None:
@@ -569,7 +648,7 @@ class _Numbering:
         self.element = document.part.numbering_part.element
         self.next_abstract = 1 + max((int(a.get(qn("w:abstractNumId"))) for a in self._all("abstractNum")), default=-1)
         self.next_num = 1 + max((int(n.get(qn("w:numId"))) for n in self._all("num")), default=0)
-        self.bullet_num: int | None = None
+        self.unordered_nums: dict[str, int] = {}
         self.ordered_abstract: int | None = None
         self.nums: dict[int, object] = {}
 
@@ -577,10 +656,17 @@ class _Numbering:
         return self.element.findall(qn(f"w:{tag}"))
 
     def bullets(self) -> int:
-        if self.bullet_num is None:
-            abstract = self._abstract([Level(fmt="bullet", text="\u2022", start=1)] * 9)
-            self.bullet_num = self._num(abstract, None)
-        return self.bullet_num
+        return self.unordered(BULLET)
+
+    def unordered(self, label: str) -> int:
+        """A list that shows `label` on every item at every level: a bullet glyph, or text that counts nothing
+        (a level without a number format of its own)."""
+        label = label.replace("%", "")  # "%1" would be a number in a level's text
+        if label not in self.unordered_nums:
+            fmt = "none" if any(char.isalnum() for char in label) else "bullet"
+            abstract = self._abstract([Level(fmt=fmt, text=label, start=1)] * 9)
+            self.unordered_nums[label] = self._num(abstract, None)
+        return self.unordered_nums[label]
 
     def ordered(self, levels: list[Level]) -> int:
         if self.ordered_abstract is None:

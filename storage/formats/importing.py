@@ -47,6 +47,8 @@ class ImportResult:
     findings: dict = field(default_factory=dict)  # counts the editor should be told about
     # The Word comments in a .docx, for the editor (see storage.formats.docx_reader.DocxContent); never part of the text.
     word_comments: list[dict] = field(default_factory=list)
+    # The pictures image blocks name by sha256 (their "blob"); kept as blobs beside the version, not in its blocks.
+    images: dict[str, bytes] = field(default_factory=dict)
 
 
 def import_upload(filename: str, data: bytes) -> ImportResult:
@@ -60,9 +62,11 @@ def import_upload(filename: str, data: bytes) -> ImportResult:
     if extension == "docx":
         content = _import_docx(data)
         blocks, findings, word_comments = content.blocks, content.findings, content.word_comments
+        images = content.images
         source_format = "docx"
     elif extension in TEXT_FORMATS:
         blocks, findings, word_comments = TEXT_FORMATS[extension](_decode(data, extension)), {}, []
+        images = {}
         source_format = extension
     else:
         raise ImportRefused("wrong_type", extension=extension)
@@ -70,7 +74,7 @@ def import_upload(filename: str, data: bytes) -> ImportResult:
     if not plain_text(body_blocks(blocks)).strip():
         raise ImportRefused("empty")
     return ImportResult(blocks=assign_ids(blocks), source_format=source_format, findings=findings,
-                        word_comments=word_comments)
+                        word_comments=word_comments, images=images)
 
 
 def _extension(filename: str) -> str:

@@ -234,11 +234,14 @@ def test_headers_of_many_sections_once_each(read_corpus):
     furniture = [b for b in blocks if b["type"] in ("header", "footer")]
     texts_seen = [(b["type"], b["variant"], block_text(b)) for b in furniture]
     assert len(texts_seen) == len(set(texts_seen))
-    assert {kind for kind, _, _ in texts_seen} == {"header"}  # the footers hold only a page number
-    assert [text.strip() for kind, variant, text in texts_seen if variant == "default"][:2] == [
+    # The footers hold only a page number: kept once per variant as the field itself, with no text.
+    footers = [b for b in furniture if b["type"] == "footer"]
+    assert [(b["variant"], block_text(b).strip(), [r.get("field") for r in b["blocks"][0]["runs"]][-1])
+            for b in footers] == [("default", "", "PAGE"), ("first", "", "PAGE")]
+    assert [text.strip() for kind, variant, text in texts_seen if variant == "default" and kind == "header"][:2] == [
         "Introduction", "Towards a \n\t\tworking definition"]
     # 7 sections with 19 header parts; those with no text and the repeated "Glossary" are left out.
-    assert len(furniture) == 11
+    assert len(furniture) - len(footers) == 11
 
 
 def test_word_comments_with_quotes_and_replies(corpus_file):
@@ -296,7 +299,7 @@ def test_agreement_clause_numbering(read_corpus):
     # 2.1 was struck from the licence by its amendment, so Word goes on with 2.2 (start value 2).
     assert [b["label"] for b in blocks if b["type"] == "list_item"] == [
         "1.", "a.", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.", "2.2", "(i)", "(ii)", "(iii)", "2.3",
-        "(a)", "(b)", "(c)", "(d)", "a.",
+        "(a)", "(b)", "(c)", "(d)", "b.",  # level 2 used under "2." counted level 1 as started (LibreOffice agrees)
     ]
 
 
@@ -309,7 +312,8 @@ def test_bullets_show_a_bullet(read_corpus):
     blocks, _ = read_corpus(2)
     items = [b for b in blocks if b["type"] == "list_item"]
     assert len(items) == 80
-    assert {b["label"] for b in items if not b["ordered"]} == {"•"}
+    glyphs = {b["label"] for b in items if not b["ordered"]}  # as each level's symbol font draws them
+    assert {"•", "◦", "✓", "➢"} <= glyphs and all(len(glyph) == 1 and not glyph.isalnum() for glyph in glyphs)
     assert max(b["level"] for b in items) == 4
 
 
@@ -513,7 +517,11 @@ def test_headers_and_footers_word_shows_once_each(make_docx):
         {"type": "paragraph", "text": "Hoofdstuk 1"},
         {"type": "paragraph", "text": "Hoofdstuk 2"},
         {"type": "header", "variant": "default", "blocks": [{"type": "paragraph", "text": "Samenwerkingsovereenkomst"}]},
-        {"type": "footer", "variant": "default", "blocks": [{"type": "paragraph", "text": "Pagina  van "}]},
+        # Page numbers stay as their fields (no text: the page it was drawn on is no text), also on their own.
+        {"type": "footer", "variant": "default", "blocks": [{"type": "paragraph", "text": "Pagina  van ", "runs": [
+            {"text": "Pagina "}, {"field": "PAGE", "text": ""}, {"text": " van "}, {"field": "NUMPAGES", "text": ""}]}]},
+        {"type": "footer", "variant": "default", "blocks": [
+            {"type": "paragraph", "text": "", "runs": [{"field": "PAGE", "text": ""}]}]},
     ]
     assert plain_text(body_blocks(blocks)) == "Hoofdstuk 1\n\nHoofdstuk 2"
 

@@ -9,10 +9,12 @@ from sqlalchemy import func, select, text
 
 from storage.blocks import content_hash
 from storage.database.models import Blob, Version
+from storage.formats.docx_reader import read_docx_content
 from tests.conftest import CORPUS
 from tests.factories import make_document, make_network
+from tests.storage.test_word_fidelity import picture_file, png
 from workflows.domain import documents
-from workflows.domain.exports import store_blob
+from workflows.domain.exports import store_blob, version_docx
 from workflows.errors import InvalidInput, UploadRefused
 
 
@@ -26,6 +28,20 @@ def test_a_version_keeps_its_blocks_original_and_a_hash_of_its_content(db):
     docx = (CORPUS / "docx" / "27_agreement-en-eula_MSDN-EULA.docx").read_bytes()
     second = documents.upload_version(db, document, filename="eula.docx", data=docx, change_note="Word", actor=coordinator)
     assert second.number == 2 and second.source_format == "docx" and second.content_hash != version.content_hash
+
+
+def test_a_versions_pictures_are_kept_and_go_back_into_its_word_file(db):
+    """Issue 15: an image block names its picture by sha256; the bytes are a Blob and the version's .docx has them."""
+    network, coordinator, _ = make_network(db)
+    document, _version = make_document(db, network, coordinator)
+    picture = png(5, 5)
+    version = documents.upload_version(db, document, filename="logo.docx", data=picture_file(picture),
+                                       change_note="met logo", actor=coordinator)
+    image = next(b for b in version.blocks if b["type"] == "image")
+    assert db.get(Blob, image["blob"]).data == picture
+    exported = read_docx_content(version_docx(db, version)[1])
+    assert [b for b in exported.blocks if b["type"] == "image"][0]["blob"] == image["blob"]
+    assert exported.images == {image["blob"]: picture}
 
 
 def test_versions_cannot_be_changed_in_the_database(db):

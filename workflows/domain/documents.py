@@ -55,6 +55,8 @@ def upload_version(session: Session, document: Document, *, filename: str, data:
     if document.status == "final":
         raise AlreadyFinal()
     sha256 = store_blob(session, data)
+    for picture in imported.images.values():  # image blocks name them by sha256; exports put them back
+        store_blob(session, picture)
     number = (session.scalar(select(func.max(Version.number)).where(Version.document_id == document.id)) or 0) + 1
     blocks = _with_stable_ids(session, document, imported.blocks)
     findings = dict(imported.findings)

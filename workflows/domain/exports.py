@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.blocks import plain_text
+from storage.blocks import image_blobs, plain_text
 from storage.database.engine import insert_unless_present
 from storage.database.models import AuditEvent, Blob, Document, Finalisation, Round, Verdict, Version
 from storage.formats.docx_redline import RedlineBlock, write_redline_docx
@@ -35,7 +35,16 @@ def safe_filename(title: str, suffix: str) -> str:
 
 def version_docx(session: Session, version: Version) -> tuple[str, bytes]:
     document = session.get(Document, version.document_id)
-    return safe_filename(f"{document.title} v{version.number}", ".docx"), write_docx(version.blocks, title=None)
+    data = write_docx(version.blocks, title=None, images=image_bytes(session, version.blocks))
+    return safe_filename(f"{document.title} v{version.number}", ".docx"), data
+
+
+def image_bytes(session: Session, blocks: list[dict]) -> dict[str, bytes]:
+    """The pictures a version's image blocks name, by sha256, for writing them back into Word."""
+    hashes = image_blobs(blocks)
+    if not hashes:
+        return {}
+    return dict(session.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_(hashes))).all())
 
 
 def version_text(version: Version) -> str:
@@ -122,7 +131,8 @@ def approval_annex(session: Session, document: Document, locale: str = "nl") -> 
 
 def final_docx(session: Session, document: Document, locale: str = "nl") -> tuple[str, bytes]:
     version, annex = approval_annex(session, document, locale)
-    return safe_filename(f"{document.title} definitief", ".docx"), write_docx(version.blocks, title=None, annex=annex)
+    data = write_docx(version.blocks, title=None, annex=annex, images=image_bytes(session, version.blocks))
+    return safe_filename(f"{document.title} definitief", ".docx"), data
 
 
 def final_pdf(session: Session, document: Document, locale: str = "nl") -> tuple[str, bytes]:

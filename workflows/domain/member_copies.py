@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from storage.database.models import Finalisation, Round, Version
 from storage.formats.docx_writer import write_docx
 from storage.formats.pdf_writer import write_pdf
-from workflows.domain.exports import safe_filename
+from workflows.domain.exports import image_bytes, safe_filename
 from workflows.domain.wording import translator
 
 
@@ -38,7 +38,8 @@ def _marked(round_: Round, locale: str) -> list[dict]:
 
 def draft_docx(round_: Round, locale: str = "nl") -> tuple[str, bytes]:
     """The version of the round as Word, its first paragraph saying it is a draft of this round."""
-    data = write_docx(_marked(round_, locale), title=f"{round_.document.title} — {draft_notice(round_, locale)}")
+    data = write_docx(_marked(round_, locale), title=f"{round_.document.title} — {draft_notice(round_, locale)}",
+                      images=image_bytes(object_session(round_), round_.version.blocks))
     return draft_filename(round_, ".docx", locale), data
 
 
