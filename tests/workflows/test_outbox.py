@@ -9,7 +9,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select, update
 
-from storage.database.models import MailMessage, PersonalLink, Round, utcnow
+from storage.database.models import MailMessage, OutboxItem, PersonalLink, Round, utcnow
 from tests.factories import fresh, make_document, make_network, open_round, unique
 from workflows.domain.notifications import queue_email, release
 from workflows.outbound import jobs, outbox
@@ -17,9 +17,10 @@ from workflows.outbound import jobs, outbox
 
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
-    """The sweep takes every pending row older than 30 s, also those other tests committed without a worker,
-    and sends the reminders due in rounds other tests left open: neither may land in these tests' mailbox."""
-    db.execute(update(MailMessage).where(MailMessage.status.in_(("pending", "sending"))).values(status="cancelled"))
+    """The sweep takes every pending row older than 30 s, also those other tests committed without a worker (mail
+    and webhook posts alike), and sends the reminders due in rounds other tests left open: neither may land in these
+    tests' mailbox or sweeps."""
+    db.execute(update(OutboxItem).where(OutboxItem.status.in_(("pending", "sending"))).values(status="cancelled"))
     db.execute(update(Round).where(Round.status == "open").values(reminder_days=[]))
     db.commit()
 
