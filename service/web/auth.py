@@ -11,11 +11,13 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from service.web import db
-from service.web.sessions import LINKS, PERSON
+from service.web.sessions import LINKS, MEETING_LINKS, PERSON
 from storage.database.models import (
     STAFF_ROLES,
     Comment,
     Document,
+    MeetingInvitation,
+    MeetingLink,
     Membership,
     Network,
     Participant,
@@ -24,7 +26,7 @@ from storage.database.models import (
     Round,
     utcnow,
 )
-from workflows.domain import decisions, substitutes, successors, web_sessions
+from workflows.domain import decisions, meetings, substitutes, successors, web_sessions
 from workflows.domain.comments import own_threads
 from workflows.domain.membership import active_membership
 from workflows.domain.rounds import check_link, check_link_dates, threads_limited_to
@@ -69,7 +71,7 @@ def sign_out_everywhere(person: Person) -> int:
 
 def is_link_session() -> bool:
     """A member's session: personal links, nobody signed in."""
-    return bool(cookie.get(LINKS)) and not cookie.get(PERSON)
+    return bool(cookie.get(LINKS) or cookie.get(MEETING_LINKS)) and not cookie.get(PERSON)
 
 
 def current_person() -> Person | None:
@@ -102,6 +104,26 @@ def remember_link(link: PersonalLink) -> None:
     # A new token for the session (a planted cookie is left behind). A member's session starts its lifetime
     # again, as the link proves itself anew; a signed-in person's keeps the end their sign-in gave it.
     cookie.regenerate(renew_lifetime=PERSON not in cookie)
+
+
+def remember_meeting_link(link: MeetingLink) -> None:
+    """As `remember_link`, for a meeting's sign-up page: the cookie holds the link, the URL no longer does."""
+    links = dict(cookie.get(MEETING_LINKS, {}))
+    links[str(link.invitation_id)] = link.id
+    cookie[MEETING_LINKS] = links
+    cookie.regenerate(renew_lifetime=PERSON not in cookie)
+
+
+def require_invitation(invitation_id: int) -> tuple[MeetingInvitation, MeetingLink]:
+    """The invitation this browser holds a still-valid meeting link for."""
+    link_id = cookie.get(MEETING_LINKS, {}).get(str(invitation_id))
+    if link_id is None:
+        raise NotFound()
+    link = db.session().get(MeetingLink, link_id)
+    if link is None or link.invitation_id != invitation_id:
+        raise NotFound()
+    meetings.check_link(link)
+    return link.invitation, link
 
 
 # Built once: checked on every request of a member's page, also when the page itself comes from the cache.

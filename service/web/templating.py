@@ -120,6 +120,8 @@ MAIL_KINDS = {
     "substitution_ended": _l("substitution ended"), "substitute_reminder": _l("reminder to a substitute"),
     "organisation_left": _l("organisation left the network"),
     "round_superseded": _l("round closed for a new version"),
+    "meeting_invitation": _l("invitation to a meeting"), "meeting_reminder": _l("reminder of a meeting"),
+    "meeting_cancelled": _l("meeting cancelled"),
 }
 
 

@@ -635,3 +635,153 @@ class Webhook(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[dt.datetime | None]
+
+
+# Network meetings (bijeenkomsten): whom a meeting is for, its life, and a member's answer to the invitation.
+MEETING_AUDIENCES = ("everyone", "board", "project_group", "organisations")
+MEETING_STATUSES = ("planned", "cancelled")
+MEETING_ANSWERS = ("none", "aanmelden", "afmelden")
+# Which comments of a round an agenda item brings to the table: chosen one by one, those the project group did not
+# take over, or those on passages by members who said niet akkoord.
+AGENDA_COMMENT_SELECTIONS = ("chosen", "niet_overgenomen", "niet_akkoord")
+
+
+class Meeting(Base):
+    """A network meeting: when and where, who chairs and takes the minutes, and whom it is for. Its `uid` never
+    changes (calendars know the meeting by it); `sequence` grows with every change of time or place and with its
+    cancellation, so a calendar replaces what it holds."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(_in("audience", MEETING_AUDIENCES), name="audience"),
+        CheckConstraint(_in("status", MEETING_STATUSES), name="status"),
+        CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_when_cancelled"),
+        CheckConstraint("duration_minutes > 0", name="duration"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)  # UTC; shown in Europe/Amsterdam
+    duration_minutes: Mapped[int]
+    place: Mapped[str] = mapped_column(Text, default="", server_default="")
+    online_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # A word from the organisers that goes with the invitation.
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"))
+    minute_taker_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"))
+    audience: Mapped[str] = mapped_column(String(20), default="everyone", server_default="everyone")
+    status: Mapped[str] = mapped_column(String(20), default="planned", server_default="planned")
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Days before the meeting a reminder goes to those who have not answered (09:00 Dutch time).
+    reminder_days: Mapped[list[Any]] = mapped_column(default=lambda: [7, 2])
+    # The reminder slots used ("d7", "now1", ...): the tick asks the meeting, not the whole outbox.
+    reminder_slots: Mapped[list[Any]] = mapped_column(default=list)
+    invited_at: Mapped[dt.datetime | None]  # when the invitations first went out
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None]
+
+    chair: Mapped[Membership | None] = relationship(foreign_keys=[chair_id])
+    minute_taker: Mapped[Membership | None] = relationship(foreign_keys=[minute_taker_id])
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+class MeetingOrganisation(Base):
+    """An organisation a meeting is for (audience "organisations")."""
+
+    __tablename__ = "meeting_organisations"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+
+
+class AgendaItem(Base):
+    """One item of a meeting's agenda, in `position` order: a title, who presents it and how long it takes, and
+    optionally what it is about: a version, a round, a redline (from `compare_version_id` to `version_id`) or
+    comments of a round (`comment_selection`; the comments themselves in agenda_item_comments)."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (
+        CheckConstraint("comment_selection IS NULL OR " + _in("comment_selection", AGENDA_COMMENT_SELECTIONS),
+                        name="comment_selection"),
+        CheckConstraint("comment_selection IS NULL OR round_id IS NOT NULL", name="comments_of_a_round"),
+        CheckConstraint("compare_version_id IS NULL OR version_id IS NOT NULL", name="redline_has_two_versions"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    presenter_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"))
+    minutes: Mapped[int | None]
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    compare_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    comment_selection: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    presenter: Mapped[Membership | None] = relationship()
+    document: Mapped[Document | None] = relationship()
+    version: Mapped[Version | None] = relationship(foreign_keys=[version_id])
+    compare_version: Mapped[Version | None] = relationship(foreign_keys=[compare_version_id])
+    round: Mapped[Round | None] = relationship()
+
+
+class AgendaItemComment(Base):
+    """A comment an agenda item brings to the table."""
+
+    __tablename__ = "agenda_item_comments"
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True, index=True)
+
+
+class MeetingInvitation(Base):
+    """A person invited to a meeting and their answer (aanmelden / afmelden, with a remark); `removed_at` when they
+    are no longer of its audience or left the network."""
+
+    __tablename__ = "meeting_invitations"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "person_id"),
+        CheckConstraint(_in("answer", MEETING_ANSWERS), name="answer"),
+        CheckConstraint("(answer = 'none') = (answered_at IS NULL)", name="answered_when_answer"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    answer: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    remark: Mapped[str] = mapped_column(Text, default="", server_default="")
+    answered_at: Mapped[dt.datetime | None]
+    invited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]
+
+    meeting: Mapped[Meeting] = relationship()
+    # Loaded with a second SELECT for a whole list, not joined: an invitation row can be locked FOR NO KEY UPDATE.
+    person: Mapped[Person] = relationship(lazy="selectin")
+    membership: Mapped[Membership] = relationship()
+
+
+class MeetingLink(Base):
+    """A personal link to a meeting's sign-up page, minted at delivery like a round's (PersonalLink): only its hash
+    is kept; it works until revoked, its invitation is withdrawn, or 30 days after the meeting."""
+
+    __tablename__ = "meeting_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("meeting_invitations.id"), index=True)
+    # The mail that carried it (its next attempt revokes this link); forgotten when retention deletes the mail.
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    first_used_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    invitation: Mapped[MeetingInvitation] = relationship()

@@ -22,7 +22,17 @@ from tests.api.conftest import SECOND_TEXT
 from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
-from workflows.domain import api_tokens, comments, documents, finalising, membership, rounds, substitutes, webhooks
+from workflows.domain import (
+    api_tokens,
+    comments,
+    documents,
+    finalising,
+    meetings,
+    membership,
+    rounds,
+    substitutes,
+    webhooks,
+)
 
 ACTORS = ("anonymous", "other_coordinator", "member", "observer", "editor", "coordinator", "removed_coordinator",
           "removed_member")
@@ -30,7 +40,8 @@ STAFF = {"editor", "coordinator"}
 
 # Who may use each route. public: anyone; signed_in: any signed-in person; staff: the network's coordinators and
 # editors; coordinator: its coordinators; participant: whoever holds a working personal link of that participant;
-# api: bearer tokens only (a browser's cookie is never a credential there); api_public: the API's description.
+# api: bearer tokens only (a browser's cookie is never a credential there); api_public: the API's description;
+# invitee: whoever holds a working meeting link of that invitation.
 RULES = {
     "hello": "public",
     "health.healthz": "public", "health.readyz": "public",  # nothing personal: statuses, counts, ages (test_health)
@@ -74,6 +85,11 @@ RULES = {
     "organisations.set_board": "coordinator", "organisations.remove_from_board": "coordinator",
     "privacy.index": "coordinator", "privacy.member": "coordinator", "privacy.export": "coordinator",
     "privacy.erase": "coordinator",
+    "meetings.index": "staff", "meetings.feed": "staff", "meetings.plan": "staff", "meetings.edit": "staff",
+    "meetings.meeting": "staff", "meetings.add_item": "staff", "meetings.move_item": "staff",
+    "meetings.remove_item": "staff", "meetings.invite": "staff", "meetings.remind": "staff", "meetings.cancel": "staff",
+    "meetings.open_link": "public",
+    "meetings.sign_up": "invitee", "meetings.answer": "invitee", "meetings.item": "invitee",
 }
 API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
 
@@ -93,6 +109,7 @@ def allowed(rule: str, actor: str) -> bool:
         "signed_in": actor in STAFF | {"other_coordinator"},
         # The member's own pages: an observer of the same round holds a link of their own, not this one.
         "staff": actor in STAFF, "coordinator": actor == "coordinator", "participant": actor == "member",
+        "invitee": actor == "member",
     }[rule]
 
 
@@ -125,6 +142,15 @@ def build(db):
     finalising.finalise_document(db, document, second, actor=coordinator)
     substitution = substitutes.name_substitute(db, member, editor.id, starts_at=utcnow(),
                                                ends_at=utcnow() + dt.timedelta(days=7), actor=member.person)
+    # A meeting with an agenda item about the second version; the member holds a link to its sign-up page.
+    meeting = meetings.plan_meeting(db, network, meetings.Plan(
+        title="Bijeenkomst", starts_at=utcnow() + dt.timedelta(days=10), duration_minutes=120, place="Utrecht"),
+        actor=coordinator)
+    item = meetings.add_agenda_item(db, meeting, title="Versie 2", actor=coordinator,
+                                    link=meetings.AgendaLink(version_id=second.id))
+    meetings.invite(db, meeting, actor=coordinator)
+    invitation = next(i for i in meetings.attendance(db, meeting).invitations if i.person_id == member.person_id)
+    links["member_meeting"] = meetings.mint_link(db, invitation.id)
     db.commit()
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id).limit(1))
@@ -132,7 +158,8 @@ def build(db):
            "version_id": second.id, "round_id": round_.id, "participant_id": mine.id, "comment_id": comment.id,
            "webhook_id": webhook.id, "delivery_id": delivery.id, "mail_id": mail.id, "token_id": token_row.id,
            "organisation_id": member.organisation_id, "person_id": member.person_id,
-           "substitution_id": substitution.id}
+           "substitution_id": substitution.id, "meeting_id": meeting.id, "item_id": item.id,
+           "invitation_id": invitation.id}
     return network, coordinator, editor, leaving, links, ids
 
 
@@ -162,6 +189,14 @@ def fingerprint(db, network_id: int) -> str:
         "ORDER BY id",
         "SELECT purpose, target_group, privacy_statement FROM networks WHERE id = :n",
         "SELECT id, board, discipline, representative FROM memberships WHERE network_id = :n ORDER BY id",
+        "SELECT id, title, status, sequence, starts_at, invited_at, reminder_slots FROM meetings WHERE network_id = :n "
+        "ORDER BY id",
+        "SELECT a.id, a.position, a.title FROM agenda_items a JOIN meetings m ON m.id = a.meeting_id "
+        "WHERE m.network_id = :n ORDER BY a.id",
+        "SELECT i.id, i.answer, i.remark, i.removed_at FROM meeting_invitations i JOIN meetings m ON "
+        "m.id = i.meeting_id WHERE m.network_id = :n ORDER BY i.id",
+        "SELECT l.id, l.revoked_at, l.first_used_at FROM meeting_links l JOIN meeting_invitations i ON "
+        "i.id = l.invitation_id JOIN meetings m ON m.id = i.meeting_id WHERE m.network_id = :n ORDER BY l.id",
     ]
     db.rollback()
     digest = hashlib.sha256()
@@ -187,6 +222,8 @@ def actors(app, db):
     for name in ("member", "observer", "removed_member"):
         client = app.test_client()
         assert client.get(f"/l/{links[name]}").status_code == 303
+        if name == "member":
+            assert client.get(f"/m/{links['member_meeting']}").status_code == 303
         clients[name] = client
     # They leave after their sessions began: the old cookies must open nothing any more.
     membership.remove_member(db, leaver, actor=coordinator)

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from storage.database.models import MailMessage, Membership, Participant, SignInToken, Version
 from tests.conftest import CORPUS, csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
+from tests.storage.test_word_fidelity import page_number_file
+from workflows.domain import documents as document_rules
 from workflows.domain import rounds, signin
 
 
@@ -253,3 +255,14 @@ def test_the_document_page_shows_who_stands_where_across_rounds(app, db, setup):
     assert "Ronde 1" in matrix and "Ronde 2" in matrix and "1/4" in matrix
     row = matrix[matrix.index(people[1].person.name):].split("</tr>")[0]
     assert row.index("niet akkoord") < row.index(">akkoord<")  # who moved: niet akkoord, then akkoord
+
+
+def test_a_page_number_in_a_footer_shows_as_a_page_number(app, db, setup):
+    """Word fills a page-number field in per page: the version page names it rather than showing nothing."""
+    network, coordinator, _people, document, _version = setup
+    version = document_rules.upload_version(db, document, filename="met-paginanummers.docx", data=page_number_file(),
+                                            change_note="", actor=coordinator)
+    db.commit()
+    page = signed_in(app, db, coordinator).get(f"/v/{version.id}").get_data(as_text=True)
+    assert "Pagina <span class=\"muted\">[paginanummer]</span> van <span class=\"muted\">[aantal pagina’s]</span>" in page
+    assert "Concept <span class=\"muted\">[paginanummer]</span>" in page

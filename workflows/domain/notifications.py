@@ -15,7 +15,8 @@ from storage.database.models import MailMessage, OutboxItem, Person, utcnow
 # and a function in workflows.outbound.emails that returns its variables at delivery time.
 EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document", "reminder", "deadline_extended",
           "round_summary", "round_outcome", "substitution_named", "substitute_named", "substitute_invitation",
-          "substitute_verdict", "substitution_ended", "organisation_left", "substitute_reminder", "round_superseded")
+          "substitute_verdict", "substitution_ended", "organisation_left", "substitute_reminder", "round_superseded",
+          "meeting_invitation", "meeting_reminder", "meeting_cancelled")
 
 # The (channel, id) of the outbox items this transaction made due; handed to the workers after it commits.
 PENDING_IDS = "akkoord_outbox_ids"

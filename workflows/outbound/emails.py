@@ -17,6 +17,8 @@ from storage.database.models import (
     Document,
     Finalisation,
     MailMessage,
+    Meeting,
+    MeetingInvitation,
     Membership,
     Network,
     Organisation,
@@ -29,7 +31,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import comments, people, rounds, signin, substitutes
+from workflows.domain import comments, meeting_calendar, meetings, people, rounds, signin, substitutes
 from workflows.domain.exports import DOCX, PDF, safe_filename
 from workflows.domain.wording import (
     DISPOSITION_WORDS,
@@ -50,6 +52,8 @@ LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invita
 # has closed (a confirmation still confirms). Only a token's hash is stored, so an earlier mail's link cannot be
 # repeated: each mail carries its own, and a second attempt at the same mail revokes the first attempt's.
 LINK_WHILE_OPEN_EMAILS = ("verdict_confirmation",)
+# The mails that carry a personal link to a meeting's sign-up page, minted the same way.
+MEETING_LINK_EMAILS = ("meeting_invitation", "meeting_reminder")
 
 
 class NothingToSend(Exception):
@@ -93,7 +97,16 @@ def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str 
         return None
     if message.email == "sign_in":
         return signin.mint(session, message.params["sign_in_token_id"])
+    if message.email in MEETING_LINK_EMAILS:
+        return meetings.mint_link(session, message.params["invitation_id"], outbox_id=message.id,
+                                  revoke_earlier=not first_attempt)
     return None
+
+
+def revoke_links(session: Session, outbox_id: int) -> None:
+    """The links minted for this mail die (it could not be made): a round's or a meeting's."""
+    rounds.revoke_mail_links(session, outbox_id)
+    meetings.revoke_mail_links(session, outbox_id)
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,11 @@ class Batch:
                 self.processed[person_id, version_id] = processed
         # The rounds of those comments: the invitation links to the newest one's commentaartabel.
         self._keep(_load(session, Round, {c.round_id for found in self.processed.values() for c in found}))
+        # Meeting mails: the invitations and meetings, and each meeting's agenda once per batch.
+        self._keep(_load(session, MeetingInvitation, ids("invitation_id"), selectinload(MeetingInvitation.membership)))
+        self._keep(_load(session, Meeting, ids("meeting_id")))
+        self._agendas: dict[int, list] = {}
+        self._organisers: dict[int, Known] = {}
 
     def _keep(self, rows: list) -> list:
         self._loaded.extend(rows)
@@ -193,6 +211,17 @@ class Batch:
             if message.email == "substitute_reminder" and self.session.get(
                     Participant, message.params["absent_participant_id"]).current_verdict_id is not None:
                 raise NothingToSend("a verdict was given for the absent person since")
+        if message.email in ("meeting_invitation", "meeting_reminder"):
+            invitation = self.session.get(MeetingInvitation, message.params["invitation_id"])
+            meeting = self.session.get(Meeting, message.params["meeting_id"])
+            if meeting.is_cancelled or invitation.removed_at is not None or invitation.membership.left_at is not None:
+                raise NothingToSend("the meeting was cancelled, the invitation withdrawn or the person left")
+            if meeting.starts_at <= utcnow():
+                raise NothingToSend("the meeting has begun")
+            if message.email == "meeting_invitation" and message.params["sequence"] != meeting.sequence:
+                raise NothingToSend("the meeting changed since: the newer invitation goes instead")
+            if message.email == "meeting_reminder" and invitation.answer != "none":
+                raise NothingToSend("the person has answered since")
         if message.email == "final_document":
             finalisation = self.finalisations.get(message.params["document_id"])
             if finalisation is None or finalisation.docx_sha256 is None:
@@ -211,7 +240,8 @@ class Batch:
         person = self.known(message.network_id, message.person_id)
         # The round and the network are columns, not params.
         params = {"round_id": message.round_id, "network_id": message.network_id, **(message.params or {})}
-        variables, attachments = VARIABLES[message.email](self, params, token)
+        variables, attachments = VARIABLES[message.email](self, params, token, locale=locale) \
+            if message.email in LOCALISED_VARIABLES else VARIABLES[message.email](self, params, token)
         variables.update(person=person, base_url=self.base_url)
         env = environment(locale)
         folder = f"emails/{message.email}"
@@ -220,6 +250,19 @@ class Batch:
                     text=env.get_template(f"{folder}/body.txt").render(variables),
                     html=env.get_template(f"{folder}/body.html").render(variables),
                     message_key=message.idempotency_key, attachments=attachments)
+
+    def organiser(self, meeting: Meeting) -> Known:
+        """Who planned the meeting, by the network's name for them: the .ics's ORGANIZER."""
+        if meeting.id not in self._organisers:
+            names = people.names_in_network(self.session, meeting.network_id, [meeting.created_by_id])
+            person = self.session.get(Person, meeting.created_by_id)
+            self._organisers[meeting.id] = Known(name=names.get(meeting.created_by_id, ""), email=person.email)
+        return self._organisers[meeting.id]
+
+    def agenda(self, meeting: Meeting) -> list[meetings.AgendaEntry]:
+        if meeting.id not in self._agendas:
+            self._agendas[meeting.id] = meetings.agenda_entries(self.session, meeting)
+        return self._agendas[meeting.id]
 
     def summary(self, round_: Round) -> rounds.Summary:
         if round_.id not in self._summaries:
@@ -414,6 +457,61 @@ def substitute_verdict_variables(batch: Batch, params: dict, token: str | None):
     return variables, []
 
 
+def _meeting_mail(batch: Batch, params: dict, token: str | None, *, locale: str) -> tuple[dict, Meeting,
+                                                                                        MeetingInvitation]:
+    """What every meeting mail carries: the meeting, its agenda, its organiser and the personal link (if any)."""
+    invitation = batch.session.get(MeetingInvitation, params["invitation_id"])
+    meeting = batch.session.get(Meeting, params["meeting_id"])
+    url = f"{batch.base_url}/m/{token}" if token else None
+    variables = {
+        "meeting": meeting, "invitation": invitation, "url": url, "agenda": batch.agenda(meeting),
+        "network": batch.session.get(Network, meeting.network_id),
+        # The network's names for them: their memberships' (the batch's names are its recipients' only).
+        "chair": meeting.chair.name if meeting.chair else "",
+        "minute_taker": meeting.minute_taker.name if meeting.minute_taker else "",
+        "organiser": batch.organiser(meeting),
+    }
+    return variables, meeting, invitation
+
+
+def meeting_description(locale: str, *, meeting: Meeting, agenda: list, chair: str, minute_taker: str) -> str:
+    """The text a calendar shows with the meeting (its DESCRIPTION): the message, the agenda, who chairs and takes
+    the minutes; in the mails' language and layout, also for the network's feed. No personal link: a calendar
+    entry is shared more widely than a mail."""
+    return environment(locale).get_template("emails/_meeting_description.txt").render(
+        meeting=meeting, agenda=agenda, chair=chair, minute_taker=minute_taker).strip()
+
+
+def _meeting_ics(batch: Batch, variables: dict, *, locale: str, answer: str) -> Attachment:
+    meeting, invitation = variables["meeting"], variables["invitation"]
+    person = batch.known(variables["network"].id, invitation.person_id)
+    organiser = variables["organiser"]
+    description = meeting_description(locale, meeting=meeting, agenda=variables["agenda"], chair=variables["chair"],
+                                      minute_taker=variables["minute_taker"])
+    data = meeting_calendar.invitation(
+        meeting, description=description, organizer=meeting_calendar.Party(organiser.name, organiser.email),
+        attendee=meeting_calendar.Party(person.name, person.email), answer=answer)
+    method = "CANCEL" if meeting.is_cancelled or answer == "cancel" else "REQUEST"
+    return Attachment.of("uitnodiging.ics" if method == "REQUEST" else "afgelast.ics",
+                         f"text/calendar; charset=utf-8; method={method}", data)
+
+
+def meeting_invitation_variables(batch: Batch, params: dict, token: str | None, locale: str = "nl"):
+    variables, meeting, invitation = _meeting_mail(batch, params, token, locale=locale)
+    variables["changed"] = params.get("changed", False)
+    return variables, [_meeting_ics(batch, variables, locale=locale, answer=invitation.answer)]
+
+
+def meeting_reminder_variables(batch: Batch, params: dict, token: str | None, locale: str = "nl"):
+    variables, _meeting, _invitation = _meeting_mail(batch, params, token, locale=locale)
+    return variables, []
+
+
+def meeting_cancelled_variables(batch: Batch, params: dict, token: str | None, locale: str = "nl"):
+    variables, meeting, invitation = _meeting_mail(batch, params, token, locale=locale)
+    return variables, [_meeting_ics(batch, variables, locale=locale, answer="cancel")]
+
+
 VARIABLES = {
     "sign_in": sign_in_variables,
     "invitation": invitation_variables,
@@ -431,4 +529,9 @@ VARIABLES = {
     "substitution_ended": substitution_ended_variables,
     "organisation_left": organisation_left_variables,
     "round_superseded": round_superseded_variables,
+    "meeting_invitation": meeting_invitation_variables,
+    "meeting_reminder": meeting_reminder_variables,
+    "meeting_cancelled": meeting_cancelled_variables,
 }
+# The meeting mails' .ics description is rendered in the recipient's language.
+LOCALISED_VARIABLES = ("meeting_invitation", "meeting_reminder", "meeting_cancelled")

@@ -23,6 +23,7 @@ from workflows.domain import (
     exports,
     finalising,
     idempotency,
+    meetings,
     reminders,
     rounds,
     substitutes,
@@ -207,7 +208,7 @@ def deliver_mail(item_ids: list[int]) -> dict:
                 log.exception("mail %s could not be made", held.id)
                 # The link minted with the claim is in no mail: it must not stay usable.
                 run_transaction(runtime.session_factory,
-                                lambda session: rounds.revoke_mail_links(session, held.id))
+                                lambda session: emails.revoke_links(session, held.id))
                 return outbox.permanent("message_unbuildable", f"{type(error).__name__}: {error}")
             return mailer().send(held.to_address, data)
 
@@ -283,6 +284,9 @@ def tick(now_iso: str | None = None) -> dict:
     runtime = current()
     now = dt.datetime.fromisoformat(now_iso) if now_iso else utcnow()
     reminded = run_transaction(runtime.session_factory, lambda session: reminders.send_due(session, now=now))
+    # Meetings: a reminder to those invited who have not answered, on the meeting's schedule.
+    meeting_reminders = run_transaction(runtime.session_factory,
+                                        lambda session: meetings.send_due_reminders(session, now=now))
     # Substitutes whose period began, or rounds opened during one: the substitute's invitation.
     substitutes_invited = run_transaction(runtime.session_factory,
                                           lambda session: substitutes.invite_due(session, now=now))
@@ -312,7 +316,7 @@ def tick(now_iso: str | None = None) -> dict:
     return {"enqueued": len(mail_ids), "webhooks": len(webhook_ids), "address_requests": len(requests),
             "closed_rounds": closed, "reminders": reminded, "substitutes_invited": substitutes_invited,
             "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten,
-            "web_sessions_deleted": sessions_deleted}
+            "web_sessions_deleted": sessions_deleted, "meeting_reminders": meeting_reminders}
 
 
 def periodic_tick() -> dict:
