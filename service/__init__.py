@@ -19,6 +19,7 @@ from service.views import (
     mailbox,
     meetings,
     member,
+    minutes,
     organisations,
     privacy,
     staff,
@@ -67,7 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp, privacy.bp, organisations.bp,
-                      substitutes.bp, meetings.bp):
+                      substitutes.bp, meetings.bp, minutes.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)  # /healthz, /readyz: public, no session, no rate limit
     api.init_app(app, csrf)

@@ -27,7 +27,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import meeting_calendar, meetings, people
+from workflows.domain import meeting_calendar, meetings, minutes, people
 from workflows.domain.wording import TIMEZONE
 from workflows.errors import DomainError, InvalidInput
 from workflows.outbound import emails
@@ -239,9 +239,13 @@ def _agenda_form(network_id: int) -> AgendaItemForm:
 def _meeting_page(network: Network, meeting, own, *, item_form: AgendaItemForm | None = None, status: int = 200,
                   error: str | None = None):
     session = db.session()
+    agenda = meetings.agenda_entries(session, meeting)
     return render_template(
-        "staff/meeting.html", network=network, own=own, meeting=meeting,
-        agenda=meetings.agenda_entries(session, meeting), attendance=meetings.attendance(session, meeting),
+        "staff/meeting.html", network=network, own=own, meeting=meeting, agenda=agenda,
+        attendance=meetings.attendance(session, meeting),
+        # The minutes once it has begun; before it, the standing item of the action points still open.
+        record=minutes.minutes(session, meeting, [e.item.id for e in agenda]),
+        open_actions=minutes.open_before(session, meeting), started=meeting.starts_at <= utcnow(),
         organisations=[o.name for o in session.scalars(select(Organisation).where(
             Organisation.id.in_(meetings.organisation_ids(session, meeting))).order_by(Organisation.name))],
         item_form=item_form or _agenda_form(network.id), confirm=ConfirmForm(), error=error,
@@ -367,6 +371,7 @@ def _sign_up_page(invitation, form: AnswerForm | None = None, status: int = 200,
     return render_template(
         "member/meeting.html", invitation=invitation, meeting=meeting, network=network, form=form, error=error,
         agenda=meetings.agenda_entries(session, meeting), over=meeting.ends_at <= utcnow(),
+        open_actions=minutes.open_before(session, meeting),
         chair=meeting.chair.name if meeting.chair else "",
         minute_taker=meeting.minute_taker.name if meeting.minute_taker else ""), status
 

@@ -26,7 +26,7 @@ from service.web.rendering import (
 from service.web.sessions import LINKS
 from storage.blocks import block_text
 from storage.database.models import Verdict
-from workflows.domain import address_requests, comments, decisions, dossier, rounds, substitutes, successors
+from workflows.domain import address_requests, comments, decisions, dossier, minutes, rounds, substitutes, successors
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
 from workflows.text.labels import find_words
@@ -174,8 +174,10 @@ def earlier_comments(participant_id: int):
     followed = comments.followed_comments(db.session(), participant.person_id, version)
     blocks = {b["id"]: b for b in version.blocks}
     addressed = comments.addressed_in(db.session(), [f.comment.id for f in followed])
+    discussed = minutes.discussed_in(db.session(), [f.comment.id for f in followed])
     return render_template("member/earlier.html", participant=participant, round=round_, document=round_.document,
-                           version=version, followed=followed, blocks=blocks, addressed=addressed)
+                           version=version, followed=followed, blocks=blocks, addressed=addressed,
+                           discussed=discussed)
 
 
 def _selection(block: dict | None, form: CommentForm) -> tuple[int, int] | None:

@@ -62,6 +62,7 @@ from workflows.domain import (
     finalising,
     listing,
     membership,
+    minutes,
     people,
     reminders,
     rounds,
@@ -504,7 +505,8 @@ def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, sta
                            failed_reply=failed_reply,
                            settled_by=comments.newer_version(session, round_),
                            next_step=attention.next_step(session, document),
-                           addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown])), status
+                           addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown]),
+                           discussed=minutes.discussed_in(session, [c.id for c, _name, _organisation in shown])), status
 
 
 @bp.get("/r/<int:round_id>/commentaartabel")

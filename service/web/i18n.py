@@ -84,6 +84,19 @@ ERRORS = {
     "agenda_unknown_link": _l("Choose a version, round or comments of a document of this network."),
     "agenda_redline_versions": _l("A comparison needs two different versions of the same document."),
     "agenda_no_comments": _l("No comments of that round fit this choice."),
+    # The minutes of a meeting (workflows.domain.minutes).
+    "agenda_item_has_minutes": _l("This agenda item has decisions or action points in the minutes: remove those "
+                                  "first."),
+    "minutes_before_meeting": _l("The minutes can be written once the meeting has started."),
+    "minutes_unknown_item": _l("Choose an item of this meeting's agenda."),
+    "decision_text_required": _l("Write down what was decided."),
+    "decision_unknown_comment": _l("A decision can only refer to the comments its agenda item brought."),
+    "action_text_required": _l("Write down what has to be done."),
+    "action_owner_required": _l("Choose who will do it: a current member of this network."),
+    "action_due_required": _l("Give the date by which it has to be done."),
+    "action_due_before_meeting": _l("The due date cannot be before the meeting."),
+    "action_already_done": _l("This action point has already been marked done."),
+    "attendance_unknown_person": _l("Choose among those invited to this meeting."),
     "control_characters": _l("Use a single line, without line breaks, tabs or other invisible control characters."),
     "text_control_characters": _l("The text holds invisible control characters (such as NUL) that cannot be "
                                   "stored. Remove them and try again."),

@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 
 from flask import Flask, g
-from flask_babel import format_datetime, get_locale, to_user_timezone
+from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -97,6 +97,11 @@ def short_date(value) -> str:
     return format_datetime(value, "d MMM y") if value else ""
 
 
+def day(value: dt.date | None) -> str:
+    """A calendar day (a due date), as it is: no time zone to move it by."""
+    return format_date(value, "d MMM y") if value else ""
+
+
 def safe_href(url: str | None) -> str:
     """Links from uploaded documents: only web and mail addresses, never javascript: or data:."""
     if url and url.strip().lower().startswith(SAFE_SCHEMES):
@@ -159,7 +164,7 @@ def outbox_state(item) -> Markup:
 
 def init_app(app: Flask) -> None:
     kinds = {choice.value: choice.label for choice in KIND_CHOICES}
-    app.jinja_env.filters.update(when=when, short_date=short_date, safe_href=safe_href, kenmerk=kenmerk)
+    app.jinja_env.filters.update(when=when, short_date=short_date, day=day, safe_href=safe_href, kenmerk=kenmerk)
     app.jinja_env.globals.update(
         get_locale=get_locale, badge=badge, disposition_badge=disposition_badge, placement_badge=placement_badge,
         block_text=block_text, state_badge=state_badge, status_badge=status_badge, round_status=round_status,

@@ -727,6 +727,8 @@ class AgendaItem(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
     comment_selection: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The minutes (notulen) of this item: what was said, as the minute-taker wrote it.
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     presenter: Mapped[Membership | None] = relationship()
     document: Mapped[Document | None] = relationship()
@@ -762,6 +764,8 @@ class MeetingInvitation(Base):
     answered_at: Mapped[dt.datetime | None]
     invited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[dt.datetime | None]
+    # Whether they came, as the minutes record it (None: not recorded); their answer was only what they expected.
+    attended: Mapped[bool | None]
 
     meeting: Mapped[Meeting] = relationship()
     # Loaded with a second SELECT for a whole list, not joined: an invitation row can be locked FOR NO KEY UPDATE.
@@ -785,3 +789,56 @@ class MeetingLink(Base):
     last_used_at: Mapped[dt.datetime | None]
 
     invitation: Mapped[MeetingInvitation] = relationship()
+
+
+# The minutes of a meeting (notulen): decisions and action points; the notes per agenda item are on AgendaItem.
+ACTION_POINT_STATUSES = ("open", "done")
+
+
+class MeetingDecision(Base):
+    """A decision (besluit) a meeting took under an agenda item; it may refer to comments that item brought
+    (meeting_decision_comments), which then show where they were discussed."""
+
+    __tablename__ = "meeting_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MeetingDecisionComment(Base):
+    """A comment a decision refers to."""
+
+    __tablename__ = "meeting_decision_comments"
+    decision_id: Mapped[int] = mapped_column(ForeignKey("meeting_decisions.id"), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True, index=True)
+
+
+class ActionPoint(Base):
+    """An action point (actiepunt) a meeting gave to a person of the network: what, by when (a day, Dutch time),
+    open or done (with a note)."""
+
+    __tablename__ = "action_points"
+    __table_args__ = (
+        CheckConstraint(_in("status", ACTION_POINT_STATUSES), name="status"),
+        CheckConstraint("(status = 'done') = (done_at IS NOT NULL)", name="done_when_done"),
+        Index("ix_action_points_status_due_on", "status", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    due_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    done_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    done_at: Mapped[dt.datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[Membership] = relationship()

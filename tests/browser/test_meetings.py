@@ -1,6 +1,6 @@
 """Planning a meeting and signing up for it in Chromium, without JavaScript of our own: the staff's form (with an
-error at its field), the meeting page, and the member's sign-up page from the link in the mail; axe-core finds
-nothing at 1280 and 390 px and nothing scrolls sideways."""
+error at its field), the meeting page, and the member's sign-up page from the link in the mail; then writing a
+meeting's minutes. axe-core finds nothing at 1280 and 390 px and nothing scrolls sideways."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from storage.database.models import MailMessage, MeetingInvitation
+from storage.database.models import MailMessage, MeetingInvitation, utcnow
 from tests.browser.accessibility import Audit
 from tests.browser.test_accessibility import sign_in
-from tests.factories import fresh, make_document, make_network, open_round
+from tests.factories import fresh, make_document, make_network, open_round, participant
+from workflows.domain import meetings, minutes, rounds
 from workflows.domain.wording import TIMEZONE
 
 pytestmark = pytest.mark.browser
@@ -85,4 +86,70 @@ def test_planning_a_meeting_and_signing_up(browser_page, live_server, db, run_wo
     fresh(db)
     row = db.scalar(select(MeetingInvitation).where(MeetingInvitation.person_id == member.person_id))
     assert (row.answer, row.remark) == ("aanmelden", "Ik kom online.")
+    audit.check(set())
+
+
+def test_writing_the_minutes(browser_page, live_server, db):
+    """The minute-taker's page in Chromium: notes, a decision about a comment the item brought, an action point
+    (first refused at its field), who attended; the meeting page and the dashboard show them. axe-core finds nothing
+    at 1280 and 390 px, with every folded form open."""
+    network, coordinator, people = make_network(db, members=2)
+    document, version = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    db.commit()
+    comment = rounds.add_comment(db, participant(db, round_, people[1]), body="Graag de apotheek noemen.",
+                                 block_id=version.blocks[1]["id"])
+    rounds.close_round(db, round_, actor=coordinator)
+    starts_at = utcnow() - dt.timedelta(days=2)
+    meeting = meetings.plan_meeting(db, network, meetings.Plan(
+        title="Netwerkbijeenkomst", starts_at=starts_at, duration_minutes=150, place="Utrecht",
+        minute_taker_id=people[0].id), actor=coordinator, now=starts_at - dt.timedelta(days=30))
+    item = meetings.add_agenda_item(db, meeting, title="Het concept", actor=coordinator, link=meetings.AgendaLink(
+        round_id=round_.id, comment_selection="chosen", comment_ids=[comment.id]))
+    meetings.invite(db, meeting, actor=coordinator, now=starts_at - dt.timedelta(days=30))
+    db.commit()
+    page = browser_page
+    audit = Audit()
+    sign_in(page, live_server, db, coordinator)
+    page.goto(f"{live_server.url}/n/{network.id}/meetings/{meeting.id}")
+    page.locator(f"a[href$='/meetings/{meeting.id}/minutes']").click()
+    page.wait_for_url(f"{live_server.url}/n/{network.id}/meetings/{meeting.id}/minutes")
+    minutes_url = page.url
+    audit.visit(page, "minutes empty")
+
+    page.fill(f"#notes-{item.id}-notes", "Artikel 4 is besproken.")
+    page.locator(f"form[action$='/items/{item.id}/notes'] button[type='submit']").click()
+    page.wait_for_url(f"{minutes_url}#item-{item.id}")
+    page.locator(f"form[action$='/items/{item.id}/decisions']").locator("xpath=..").locator("summary").click()
+    page.fill(f"#decision-{item.id}-text", "Artikel 4 wordt herschreven.")
+    page.locator(f"#decision-{item.id}-comments-0").check()
+    page.locator(f"form[action$='/items/{item.id}/decisions'] button[type='submit']").click()
+    page.wait_for_url(f"{minutes_url}#item-{item.id}")
+
+    # An action point without an owner: refused at its field, the summary focused.
+    page.fill("#action-text", "Artikel 4 herschrijven")
+    page.fill("#action-due_on", (minutes.today() + dt.timedelta(days=14)).isoformat())
+    page.locator("form[action$='/minutes/actions'] button[type='submit']").click()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'error-summary'")
+    assert page.locator("#action-owner").get_attribute("aria-invalid") == "true"
+    audit.visit(page, "minutes action error", reload=False)
+    page.locator("#action-owner").select_option(str(people[1].id))
+    page.locator("form[action$='/minutes/actions'] button[type='submit']").click()
+    page.wait_for_url(f"{minutes_url}#actions")
+    page.locator("#attendance-present-1").check()
+    page.locator("form[action$='/minutes/attendance'] button[type='submit']").click()
+    page.wait_for_url(f"{minutes_url}#attended")
+    audit.visit(page, "minutes written")
+
+    page.goto(f"{live_server.url}/n/{network.id}/meetings/{meeting.id}")
+    body = page.locator("main").inner_text()
+    assert "Artikel 4 wordt herschreven." in body and "Artikel 4 herschrijven" in body
+    assert "Organisatie 0" in body  # who attended, per organisation
+    audit.visit(page, "meeting with minutes")
+    page.goto(f"{live_server.url}/r/{round_.id}/processing")
+    assert page.locator(f"#comment-{comment.id} a[href$='#minutes']").count() == 1
+    fresh(db)
+    assert [d.text for d in minutes.minutes(db, meeting, [item.id]).decisions[item.id]] == \
+        ["Artikel 4 wordt herschreven."]
+    assert minutes.discussed_in(db, [comment.id])[comment.id][0].meeting_id == meeting.id
     audit.check(set())

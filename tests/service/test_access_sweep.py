@@ -29,6 +29,7 @@ from workflows.domain import (
     finalising,
     meetings,
     membership,
+    minutes,
     rounds,
     substitutes,
     webhooks,
@@ -90,6 +91,10 @@ RULES = {
     "meetings.remove_item": "staff", "meetings.invite": "staff", "meetings.remind": "staff", "meetings.cancel": "staff",
     "meetings.open_link": "public",
     "meetings.sign_up": "invitee", "meetings.answer": "invitee", "meetings.item": "invitee",
+    "minutes.page": "staff", "minutes.notes": "staff", "minutes.add_decision": "staff",
+    "minutes.change_decision": "staff", "minutes.remove_decision": "staff", "minutes.add_action": "staff",
+    "minutes.change_action": "staff", "minutes.remove_action": "staff", "minutes.action_done": "staff",
+    "minutes.attendance": "staff",
 }
 API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
 
@@ -151,6 +156,13 @@ def build(db):
     meetings.invite(db, meeting, actor=coordinator)
     invitation = next(i for i in meetings.attendance(db, meeting).invitations if i.person_id == member.person_id)
     links["member_meeting"] = meetings.mint_link(db, invitation.id)
+    # Its minutes, written as if it were over: a decision and an action point for the minutes' routes.
+    after = meeting.starts_at + dt.timedelta(hours=1)
+    decision = minutes.add_decision(db, meeting, item.id, "Versie 2 gaat in commentaarronde.", actor=coordinator,
+                                    now=after)
+    action = minutes.add_action_point(db, meeting, minutes.ActionInput(
+        "Apotheek uitnodigen", member.id, meeting.starts_at.date() + dt.timedelta(days=7)), actor=coordinator,
+        now=after)
     db.commit()
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id).limit(1))
@@ -159,7 +171,7 @@ def build(db):
            "webhook_id": webhook.id, "delivery_id": delivery.id, "mail_id": mail.id, "token_id": token_row.id,
            "organisation_id": member.organisation_id, "person_id": member.person_id,
            "substitution_id": substitution.id, "meeting_id": meeting.id, "item_id": item.id,
-           "invitation_id": invitation.id}
+           "invitation_id": invitation.id, "decision_id": decision.id, "action_id": action.id}
     return network, coordinator, editor, leaving, links, ids
 
 
@@ -197,6 +209,17 @@ def fingerprint(db, network_id: int) -> str:
         "m.id = i.meeting_id WHERE m.network_id = :n ORDER BY i.id",
         "SELECT l.id, l.revoked_at, l.first_used_at FROM meeting_links l JOIN meeting_invitations i ON "
         "i.id = l.invitation_id JOIN meetings m ON m.id = i.meeting_id WHERE m.network_id = :n ORDER BY l.id",
+        "SELECT a.id, a.notes FROM agenda_items a JOIN meetings m ON m.id = a.meeting_id WHERE m.network_id = :n "
+        "ORDER BY a.id",
+        "SELECT i.id, i.attended FROM meeting_invitations i JOIN meetings m ON m.id = i.meeting_id "
+        "WHERE m.network_id = :n ORDER BY i.id",
+        "SELECT d.id, d.text, d.agenda_item_id FROM meeting_decisions d JOIN meetings m ON m.id = d.meeting_id "
+        "WHERE m.network_id = :n ORDER BY d.id",
+        "SELECT c.decision_id, c.comment_id FROM meeting_decision_comments c JOIN meeting_decisions d ON "
+        "d.id = c.decision_id JOIN meetings m ON m.id = d.meeting_id WHERE m.network_id = :n "
+        "ORDER BY c.decision_id, c.comment_id",
+        "SELECT a.id, a.text, a.owner_id, a.due_on, a.status, a.done_note FROM action_points a JOIN meetings m ON "
+        "m.id = a.meeting_id WHERE m.network_id = :n ORDER BY a.id",
     ]
     db.rollback()
     digest = hashlib.sha256()

@@ -3,15 +3,16 @@ most 15) for 20 and for 200 members, one page of rows at most, and the same peop
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from sqlalchemy import event, select
 
-from storage.database.models import Participant
+from storage.database.models import Membership, Participant, utcnow
 from tests.factories import DRAFT_TEXT, make_document, make_network, open_round
 from tests.service.test_staff_pages import signed_in
-from workflows.domain import attention, decisions, documents, listing, rounds
+from workflows.domain import attention, decisions, documents, listing, meetings, minutes, rounds
 from workflows.domain import comments as comment_rules
 
 MAX_STATEMENTS = 15
@@ -150,7 +151,8 @@ def test_the_paged_round_lists_show_what_the_full_overview_shows(app, db, rule):
 
 def _busy_networks(db, coordinator, count: int):
     """`count` more networks of `coordinator`, each with a round closing soon, a closed round with a comment still
-    to process, a document everyone agreed on and a mail that failed: everything the dashboard lists."""
+    to process, a document everyone agreed on, a mail that failed and an overdue action point: everything the
+    dashboard lists."""
     from storage.database.models import MailMessage
     from workflows.domain import membership
     for n in range(count):
@@ -171,6 +173,14 @@ def _busy_networks(db, coordinator, count: int):
             rounds.record_verdict(db, voter, value="akkoord", reason="", evidence=rounds.Evidence())
         mail = db.scalar(select(MailMessage).where(MailMessage.network_id == network.id).limit(1))
         mail.status, mail.failure = "failed", "address_refused"
+        # A meeting held last week whose action point is past its due date.
+        held = utcnow() - dt.timedelta(days=7)
+        meeting = meetings.plan_meeting(db, network, meetings.Plan(
+            title="Bijeenkomst", starts_at=held, duration_minutes=120, place="Utrecht"), actor=coordinator,
+            now=held - dt.timedelta(days=30))
+        owner = db.scalar(select(Membership).where(Membership.network_id == network.id, Membership.role == "member"))
+        minutes.add_action_point(db, meeting, minutes.ActionInput(
+            "Verslag rondsturen", owner.id, minutes.today() - dt.timedelta(days=1)), actor=coordinator)
     db.commit()
 
 
@@ -182,7 +192,8 @@ def test_the_dashboard_makes_the_same_statements_for_one_network_and_for_five(ap
         client = signed_in(app, db, coordinator)
         counts[extra], page = statements(app, client, "/")
         # Every network's round closing soon, comments to process, agreed document and failed mail is listed.
-        for heading in ("attention-closing", "attention-comments", "attention-ready", "attention-mail"):
+        for heading in ("attention-closing", "attention-comments", "attention-ready", "attention-mail",
+                        "attention-actions"):
             section = page[page.index(f'id="{heading}"'):].split("</ul>")[0]
             assert section.count("<li>") == 1 + extra, (heading, section)
     assert counts[0] == counts[4] <= MAX_STATEMENTS, counts

@@ -22,7 +22,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import decisions, finalising, timeline, undelivered
+from workflows.domain import decisions, finalising, minutes, timeline, undelivered
 
 # The filters of a round page's list of everyone, as its ?toon= parameter spells them.
 FILTERS = ("alle", "open", "niet-akkoord", "akkoord")
@@ -244,6 +244,14 @@ class FailedWebhooks:
 
 
 @dataclass
+class OverdueAction:
+    """An action point of one of the person's networks past its due date, still open."""
+
+    entry: minutes.ActionEntry
+    network: Network
+
+
+@dataclass
 class Attention:
     """What needs a staff member's attention across their networks, most pressing first within each kind."""
 
@@ -253,10 +261,12 @@ class Attention:
     failed_mail: list[FailedMail]
     staff: bool = True  # whether the person is coordinator or editor anywhere (else there is nothing to show)
     failed_webhooks: list[FailedWebhooks] = field(default_factory=list)
+    overdue_actions: list[OverdueAction] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.closing or self.to_process or self.ready or self.failed_mail or self.failed_webhooks)
+        return not (self.closing or self.to_process or self.ready or self.failed_mail or self.failed_webhooks
+                    or self.overdue_actions)
 
 
 def staff_networks(session: Session, person_id: int) -> dict[int, Membership]:
@@ -342,7 +352,11 @@ def dashboard(session: Session, person_id: int, *, now: dt.datetime | None = Non
     failed_webhooks = sorted((FailedWebhooks(networks[network_id], count) for network_id, count
                               in undelivered.failed_webhook_counts(session, coordinated).items()),
                              key=lambda f: f.network.name.casefold())
-    return Attention(closing, to_process, ready, failed_mail, failed_webhooks=failed_webhooks)
+    # The meetings' action points past their due date, of every network the person works in (one statement).
+    overdue_actions = [OverdueAction(entry, networks[entry.network_id])
+                       for entry in minutes.overdue(session, list(staff), now=now)]
+    return Attention(closing, to_process, ready, failed_mail, failed_webhooks=failed_webhooks,
+                     overdue_actions=overdue_actions)
 
 
 def _round_figures(session: Session, rounds: list[Round]) -> dict[int, tuple[int, int]]:

@@ -15,11 +15,13 @@ from storage.database.engine import lock
 from storage.database.models import (
     AGENDA_COMMENT_SELECTIONS,
     MEETING_AUDIENCES,
+    ActionPoint,
     AgendaItem,
     AgendaItemComment,
     Comment,
     Document,
     Meeting,
+    MeetingDecision,
     MeetingInvitation,
     MeetingLink,
     MeetingOrganisation,
@@ -384,6 +386,11 @@ def move_agenda_item(session: Session, meeting: Meeting, item_id: int, *, up: bo
 def remove_agenda_item(session: Session, meeting: Meeting, item_id: int, *, actor: Person) -> None:
     meeting = _lock_planned(session, meeting)
     item = _item_of(session, meeting, item_id)
+    # The minutes keep what was decided under an item: an item with decisions or action points stays.
+    decided = select(MeetingDecision.id).where(MeetingDecision.agenda_item_id == item.id)
+    given = select(ActionPoint.id).where(ActionPoint.agenda_item_id == item.id)
+    if session.scalar(select(decided.exists())) or session.scalar(select(given.exists())):
+        raise Conflict("agenda_item_has_minutes")
     session.execute(AgendaItemComment.__table__.delete().where(AgendaItemComment.agenda_item_id == item.id))
     title = item.title
     session.delete(item)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import jinja2
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,7 +32,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import comments, meeting_calendar, meetings, people, rounds, signin, substitutes
+from workflows.domain import comments, meeting_calendar, meetings, minutes, people, rounds, signin, substitutes
 from workflows.domain.exports import DOCX, PDF, safe_filename
 from workflows.domain.wording import (
     DISPOSITION_WORDS,
@@ -77,6 +78,7 @@ def environment(locale: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(catalogue(locale), newstyle=True)
     env.filters["datetime"] = lambda value: format_when(value, locale)
+    env.filters["day"] = lambda value: format_date(value, "d MMM y", locale=locale)
     env.filters["kenmerk"] = kenmerk
     env.globals.update(verdict_words=VERDICT_WORDS, disposition_words=DISPOSITION_WORDS)
     return env
@@ -183,6 +185,7 @@ class Batch:
         self._keep(_load(session, MeetingInvitation, ids("invitation_id"), selectinload(MeetingInvitation.membership)))
         self._keep(_load(session, Meeting, ids("meeting_id")))
         self._agendas: dict[int, list] = {}
+        self._open_actions: dict[int, list] = {}
         self._organisers: dict[int, Known] = {}
 
     def _keep(self, rows: list) -> list:
@@ -263,6 +266,12 @@ class Batch:
         if meeting.id not in self._agendas:
             self._agendas[meeting.id] = meetings.agenda_entries(self.session, meeting)
         return self._agendas[meeting.id]
+
+    def open_actions(self, meeting: Meeting) -> list[minutes.ActionEntry]:
+        """The agenda's standing item: the action points still open from earlier meetings, once per batch."""
+        if meeting.id not in self._open_actions:
+            self._open_actions[meeting.id] = minutes.open_before(self.session, meeting)
+        return self._open_actions[meeting.id]
 
     def summary(self, round_: Round) -> rounds.Summary:
         if round_.id not in self._summaries:
@@ -465,6 +474,7 @@ def _meeting_mail(batch: Batch, params: dict, token: str | None, *, locale: str)
     url = f"{batch.base_url}/m/{token}" if token else None
     variables = {
         "meeting": meeting, "invitation": invitation, "url": url, "agenda": batch.agenda(meeting),
+        "open_actions": batch.open_actions(meeting),
         "network": batch.session.get(Network, meeting.network_id),
         # The network's names for them: their memberships' (the batch's names are its recipients' only).
         "chair": meeting.chair.name if meeting.chair else "",

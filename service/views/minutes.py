@@ -1,0 +1,283 @@
+"""A meeting's minutes (notulen) for the staff: notes per agenda item, decisions that may refer to the comments an
+item brought, action points with an owner and a due date (and marking one done), and who attended."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from service.web import auth, db
+from service.web.field_errors import refuse
+from service.web.forms import ConfirmForm
+from service.web.i18n import error_message
+from service.web.minutes_forms import ActionPointForm, AttendanceForm, DecisionForm, DoneForm, NotesForm
+from storage.database.models import STAFF_ROLES, Meeting, Membership, Network, utcnow
+from workflows.domain import meetings, minutes, people
+from workflows.errors import DomainError, InvalidInput
+
+bp = Blueprint("minutes", __name__)
+
+# The form field each refusal of the rule names (its `field` parameter); anything else: the form's first field.
+_FIELDS = {"notes": "notes", "text": "text", "comment_ids": "comments", "owner_id": "owner", "due_on": "due_on",
+           "agenda_item_id": "item", "done_note": "note", "present": "present"}
+
+
+def _staff_meeting(network_id: int, meeting_id: int) -> tuple[Network, object, Membership, Meeting]:
+    network = db.session().get(Network, network_id)
+    if network is None:
+        abort(404)
+    person, own = auth.require_role(network.id, *STAFF_ROLES)
+    try:
+        meeting = meetings.get(db.session(), network.id, meeting_id)
+    except DomainError:
+        abort(404)
+    return network, person, own, meeting
+
+
+def _label(m: Membership) -> str:
+    return f"{m.name} ({m.organisation.name})" if m.organisation else m.name
+
+
+def _forms(network: Network, meeting: Meeting, agenda: list[meetings.AgendaEntry], record: minutes.Minutes,
+           invitations: list) -> dict[str, object]:
+    """Every form of the page, empty or as the minutes hold them (none reads the request: a refused one replaces
+    its own entry)."""
+    members = [("", _("Nobody chosen"))] + [(str(m.id), _label(m))
+                                             for m in people.active_members(db.session(), network.id)]
+    items = [("", _("None in particular"))] + [(str(e.item.id), f"{n}. {e.item.title}")
+                                               for n, e in enumerate(agenda, start=1)]
+    forms: dict[str, object] = {}
+    for entry in agenda:
+        item = entry.item
+        forms[f"notes-{item.id}"] = NotesForm(formdata=None, prefix=f"notes-{item.id}", notes=item.notes)
+        comment_choices = [(str(c.id), _comment_label(c)) for c in entry.comments]
+        form = DecisionForm(formdata=None, prefix=f"decision-{item.id}")
+        form.comments.choices = comment_choices
+        forms[f"decision-{item.id}"] = form
+        for decision in record.decisions.get(item.id, []):
+            form = DecisionForm(formdata=None, prefix=f"decision-edit-{decision.id}", text=decision.text,
+                                comments=[str(c) for c in record.referred.get(decision.id, [])])
+            form.comments.choices = comment_choices
+            forms[f"decision-edit-{decision.id}"] = form
+    form = ActionPointForm(formdata=None, prefix="action")
+    form.owner.choices, form.item.choices = members, items
+    forms["action"] = form
+    for entry in record.actions:
+        action = entry.action
+        form = ActionPointForm(formdata=None, prefix=f"action-edit-{action.id}", text=action.text,
+                               owner=str(action.owner_id), due_on=action.due_on,
+                               item=str(action.agenda_item_id or ""))
+        form.owner.choices, form.item.choices = members, items
+        forms[f"action-edit-{action.id}"] = form
+        forms[f"done-{action.id}"] = DoneForm(formdata=None, prefix=f"done-{action.id}")
+    # Who attended: as recorded, or else those who signed up, to start from.
+    recorded = any(i.attended is not None for i in invitations)
+    form = AttendanceForm(formdata=None, prefix="attendance", present=[
+        str(i.id) for i in invitations if (i.attended if recorded else i.answer == "aanmelden")])
+    form.present.choices = [(str(i.id), _label(i.membership)) for i in invitations]
+    forms["attendance"] = form
+    return forms
+
+
+def _comment_label(comment) -> str:
+    text = comment.body if len(comment.body) <= 120 else comment.body[:119] + "…"
+    if comment.quote:
+        quote = comment.quote if len(comment.quote) <= 60 else comment.quote[:59] + "…"
+        return f"“{quote}” — {text}"
+    return text
+
+
+def _page(network: Network, own: Membership, meeting: Meeting, *, failed: tuple[str, object] | None = None,
+          status: int = 200, error: str | None = None):
+    session = db.session()
+    agenda = meetings.agenda_entries(session, meeting)
+    record = minutes.minutes(session, meeting, [e.item.id for e in agenda])
+    invitations = meetings.attendance(session, meeting).invitations
+    forms = _forms(network, meeting, agenda, record, invitations)
+    if failed is not None:
+        key, form = failed
+        kept = forms.get(key)
+        for name in ("comments", "owner", "item", "present"):
+            if kept is not None and name in form:
+                form[name].choices = kept[name].choices
+        forms[key] = form
+    comments = {c.id: c for e in agenda for c in e.comments}
+    return render_template(
+        "staff/meeting_minutes.html", network=network, own=own, meeting=meeting, agenda=agenda, record=record,
+        forms=forms, comments=comments, confirm=ConfirmForm(), error=error, failed_key=failed[0] if failed else None,
+        started=meeting.starts_at <= utcnow(), invited=bool(invitations)), status
+
+
+def _back(network: Network, meeting: Meeting, anchor: str | None = None):
+    return redirect(url_for("minutes.page", network_id=network.id, meeting_id=meeting.id, _anchor=anchor), 303)
+
+
+def _refused(network, own, meeting, key: str, form, error: DomainError):
+    """A rule refused: at its field when it names one, else as the page's error; nothing was saved."""
+    db.session().rollback()
+    if isinstance(error, InvalidInput):
+        name = _FIELDS.get(error.params.get("field", ""))
+        refuse(form[name] if name in form else next(iter(form)), error)
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    return _page(network, own, meeting, status=error.status, error=error_message(error.code, error.params))
+
+
+def _ids(values) -> list[int]:
+    return [int(v) for v in values or [] if v.isascii() and v.isdigit() and len(v) < 10]
+
+
+def _id(value: str | None) -> int | None:
+    ids = _ids([value] if value else [])
+    return ids[0] if ids else None
+
+
+@bp.get("/n/<int:network_id>/meetings/<int:meeting_id>/minutes")
+def page(network_id: int, meeting_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    return _page(network, own, meeting)
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/items/<int:item_id>/notes")
+def notes(network_id: int, meeting_id: int, item_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    form = NotesForm(prefix=f"notes-{item_id}")
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(f"notes-{item_id}", form), status=400)
+    try:
+        minutes.write_notes(db.session(), meeting, item_id, form.notes.data or "", actor=person)
+    except DomainError as error:
+        return _refused(network, own, meeting, f"notes-{item_id}", form, error)
+    flash(_("The notes are saved."))
+    return _back(network, meeting, f"item-{item_id}")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/items/<int:item_id>/decisions")
+def add_decision(network_id: int, meeting_id: int, item_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    key = f"decision-{item_id}"
+    form = DecisionForm(prefix=key)
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    try:
+        minutes.add_decision(db.session(), meeting, item_id, form.text.data or "",
+                             comment_ids=_ids(form.comments.data), actor=person)
+    except DomainError as error:
+        return _refused(network, own, meeting, key, form, error)
+    flash(_("The decision is added to the minutes."))
+    return _back(network, meeting, f"item-{item_id}")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/decisions/<int:decision_id>")
+def change_decision(network_id: int, meeting_id: int, decision_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    key = f"decision-edit-{decision_id}"
+    form = DecisionForm(prefix=key)
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    try:
+        minutes.change_decision(db.session(), meeting, decision_id, form.text.data or "",
+                                comment_ids=_ids(form.comments.data), actor=person)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, key, form, error)
+    flash(_("The decision is changed."))
+    return _back(network, meeting, f"decision-{decision_id}")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/decisions/<int:decision_id>/remove")
+def remove_decision(network_id: int, meeting_id: int, decision_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        minutes.remove_decision(db.session(), meeting, decision_id, actor=person)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, "", ConfirmForm(), error)
+    flash(_("The decision is removed from the minutes."))
+    return _back(network, meeting)
+
+
+def _action_input(form: ActionPointForm) -> minutes.ActionInput:
+    return minutes.ActionInput(text=form.text.data or "", owner_id=_id(form.owner.data), due_on=form.due_on.data,
+                               agenda_item_id=_id(form.item.data))
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions")
+def add_action(network_id: int, meeting_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    form = ActionPointForm(prefix="action")
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=("action", form), status=400)
+    try:
+        minutes.add_action_point(db.session(), meeting, _action_input(form), actor=person)
+    except DomainError as error:
+        return _refused(network, own, meeting, "action", form, error)
+    flash(_("The action point is added to the minutes."))
+    return _back(network, meeting, "actions")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>")
+def change_action(network_id: int, meeting_id: int, action_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    key = f"action-edit-{action_id}"
+    form = ActionPointForm(prefix=key)
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    try:
+        minutes.change_action_point(db.session(), meeting, action_id, _action_input(form), actor=person)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, key, form, error)
+    flash(_("The action point is changed."))
+    return _back(network, meeting, f"action-{action_id}")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>/remove")
+def remove_action(network_id: int, meeting_id: int, action_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        minutes.remove_action_point(db.session(), meeting, action_id, actor=person)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, "", ConfirmForm(), error)
+    flash(_("The action point is removed from the minutes."))
+    return _back(network, meeting, "actions")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>/done")
+def action_done(network_id: int, meeting_id: int, action_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    key = f"done-{action_id}"
+    form = DoneForm(prefix=key)
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    try:
+        minutes.mark_done(db.session(), meeting, action_id, note=form.note.data or "", actor=person)
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, key, form, error)
+    flash(_("The action point is marked done."))
+    return _back(network, meeting, f"action-{action_id}")
+
+
+@bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/attendance")
+def attendance(network_id: int, meeting_id: int):
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    form = AttendanceForm(prefix="attendance")
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=("attendance", form), status=400)
+    try:
+        came = minutes.record_attendance(db.session(), meeting, _ids(form.present.data), actor=person)
+    except DomainError as error:
+        return _refused(network, own, meeting, "attendance", form, error)
+    flash(_("Attendance is recorded: %(count)s present.", count=came))
+    return _back(network, meeting, "attended")
+
