@@ -48,7 +48,9 @@ def undelivered_counts(session: Session, network_ids) -> dict[int, int]:
         return {}
     return dict(session.execute(
         select(MailMessage.network_id, func.count(MailMessage.id))
-        .where(MailMessage.network_id.in_(network_ids), or_(FAILED, WAITING))
+        # The statuses named first: they read the outbox's status index, not all of a network's mail.
+        .where(MailMessage.status.in_(("failed", "pending")), MailMessage.network_id.in_(network_ids),
+               or_(FAILED, WAITING))
         .group_by(MailMessage.network_id)).all())
 
 
