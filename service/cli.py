@@ -34,7 +34,9 @@ from workflows.domain import (
     commentaartabel,
     documents,
     dossier,
+    meetings,
     membership,
+    minutes,
     network_record,
     notifications,
     organisations,
@@ -43,6 +45,7 @@ from workflows.domain import (
     signin,
     undelivered,
 )
+from workflows.domain.wording import TIMEZONE
 from workflows.errors import CsvRejected, DomainError
 from workflows.outbound import jobs, metrics
 from workflows.outbound.clock import Clock
@@ -170,8 +173,10 @@ def seed_demo():
             editor = session.scalar(select(Person).where(Person.email == DEMO_PEOPLE[1][1]))
             document = documents.create_document(session, network, kind="samenwerkingsovereenkomst",
                                                  title="Samenwerkingsovereenkomst zorgnetwerk", actor=editor)
-            documents.upload_version(session, document, filename=DEMO_DOCUMENT.name, data=DEMO_DOCUMENT.read_bytes(),
-                                     change_note="Eerste concept van de projectgroep.", actor=editor)
+            version = documents.upload_version(session, document, filename=DEMO_DOCUMENT.name,
+                                               data=DEMO_DOCUMENT.read_bytes(),
+                                               change_note="Eerste concept van de projectgroep.", actor=editor)
+            _seed_meetings(session, network, coordinator, version)
             click.echo(f"seeded demo network {DEMO_NETWORK!r}")
         coordinator = session.scalar(select(Person).where(Person.email == DEMO_PEOPLE[0][1]))
         if session.scalar(select(Network.id).where(Network.name == DEMO_CLUSTER)) is None:
@@ -186,6 +191,62 @@ def _seed_organisations(session, network: Network, rows: list, actor: Person) ->
     for name, kind, has_vote, joined_on, reference in rows:
         organisations.add_organisation(session, network, name=name, kind=kind, has_vote=has_vote, joined_on=joined_on,
                                        joined_reference=reference, actor=actor)
+
+
+def _seed_meetings(session, network: Network, coordinator: Person, version) -> None:
+    """The demo zorgnetwerk's meetings: the first network meeting three weeks ago, with its minutes (two decisions,
+    open action points, who came), and the next one in three weeks with its agenda, its invitations not yet sent."""
+    by_email = {m.person.email: m for m in people.active_members(session, network.id)}
+    anna, bram, carla, dirk, eva = (by_email[row[1]] for row in DEMO_PEOPLE[:5])
+    today = utcnow().astimezone(TIMEZONE).date()
+
+    def at(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(14, 0), tzinfo=TIMEZONE).astimezone(dt.UTC)
+
+    held_at = at(today - dt.timedelta(days=21))
+    planned_at = held_at - dt.timedelta(days=28)
+    held = meetings.plan_meeting(session, network, meetings.Plan(
+        title="Eerste netwerkbijeenkomst", starts_at=held_at, duration_minutes=150,
+        place="Zalen De Brink, Hereweg 10, Groningen", message="Graag tot dan: we bespreken het eerste concept.",
+        chair_id=anna.id, minute_taker_id=bram.id), actor=coordinator, now=planned_at)
+    pitches = meetings.add_agenda_item(session, held, title="Kennismaking: elke organisatie stelt zich voor",
+                                       minutes=45, actor=coordinator)
+    concept = meetings.add_agenda_item(session, held, title="Eerste concept samenwerkingsovereenkomst",
+                                       presenter_id=bram.id, minutes=60, actor=coordinator,
+                                       link=meetings.AgendaLink(version_id=version.id))
+    meetings.invite(session, held, actor=coordinator, now=planned_at)
+    invitations = {i.membership_id: i for i in meetings.attendance(session, held).invitations}
+    for member, answer, remark in ((anna, "aanmelden", ""), (bram, "aanmelden", ""), (carla, "aanmelden", ""),
+                                   (dirk, "aanmelden", "Ik kom online."), (eva, "afmelden", "Dan heb ik dienst.")):
+        meetings.answer(session, invitations[member.id], value=answer, remark=remark,
+                        now=planned_at + dt.timedelta(days=3))
+    after = held_at + dt.timedelta(hours=3)
+    minutes.write_notes(session, held, pitches.id, "Alle vier de organisaties met een stem hebben zich voorgesteld.",
+                        actor=bram.person, now=after)
+    minutes.write_notes(session, held, concept.id, "Artikel 4 (taken) is te vaag; over de rest was men het eens.",
+                        actor=bram.person, now=after)
+    minutes.add_decision(session, held, concept.id, "Artikel 4 wordt herschreven door de projectgroep.",
+                         actor=bram.person, now=after)
+    minutes.add_decision(session, held, concept.id, "Versie 2 gaat in commentaarronde bij alle leden.",
+                         actor=bram.person, now=after)
+    for owner, text, due in ((bram, "Artikel 4 herschrijven en als versie 2 uploaden", today + dt.timedelta(days=10)),
+                             (dirk, "Huisartsen in de regio vragen wie aan het netwerk wil deelnemen",
+                              today - dt.timedelta(days=3)),
+                             (eva, "Overzicht van de apotheekzorg rond zeldzame aandoeningen rondsturen",
+                              today + dt.timedelta(days=3))):
+        minutes.add_action_point(session, held, minutes.ActionInput(text, owner.id, due, agenda_item_id=concept.id),
+                                 actor=bram.person, now=after)
+    minutes.record_attendance(session, held, [invitations[m.id].id for m in (anna, bram, carla, dirk)],
+                              actor=bram.person, now=after)
+
+    coming = meetings.plan_meeting(session, network, meetings.Plan(
+        title="Tweede netwerkbijeenkomst", starts_at=at(today + dt.timedelta(days=21)), duration_minutes=150,
+        place="Zalen De Brink, Hereweg 10, Groningen", online_url="https://meet.example.org/zorgnetwerk-noord",
+        chair_id=anna.id, minute_taker_id=bram.id), actor=coordinator)
+    meetings.add_agenda_item(session, coming, title="Verslag en actiepunten van de eerste bijeenkomst", minutes=20,
+                             actor=coordinator)
+    meetings.add_agenda_item(session, coming, title="Het concept en de commentaarronde", presenter_id=bram.id,
+                             minutes=60, actor=coordinator, link=meetings.AgendaLink(version_id=version.id))
 
 
 def _seed_cluster(session, coordinator: Person) -> None:

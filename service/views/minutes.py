@@ -1,18 +1,22 @@
 """A meeting's minutes (notulen) for the staff: notes per agenda item, decisions that may refer to the comments an
-item brought, action points with an owner and a due date (and marking one done), and who attended."""
+item brought, action points with an owner and a due date (and marking one done), and who attended; and the page
+where an action point's owner, by the personal link from its mail, marks it done (a GET shows, only a POST
+records)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
-from service.web import auth, db
+from service.web import auth, db, limits
+from service.web.extensions import limiter
 from service.web.field_errors import refuse
 from service.web.forms import ConfirmForm
 from service.web.i18n import error_message
 from service.web.minutes_forms import ActionPointForm, AttendanceForm, DecisionForm, DoneForm, NotesForm
 from storage.database.models import STAFF_ROLES, Meeting, Membership, Network, utcnow
-from workflows.domain import meetings, minutes, people
+from workflows.domain import action_followup, meetings, minutes, people
 from workflows.errors import DomainError, InvalidInput
 
 bp = Blueprint("minutes", __name__)
@@ -281,3 +285,50 @@ def attendance(network_id: int, meeting_id: int):
     flash(_("Attendance is recorded: %(count)s present.", count=came))
     return _back(network, meeting, "attended")
 
+
+
+# The owner's side -----------------------------------------------------------------------------------------------
+
+@bp.route("/a/<token>", methods=["GET", "HEAD"])
+@limiter.shared_limit(limits.token_links, scope=limits.TOKEN_LINKS)
+@limiter.shared_limit(limits.failed_secrets, scope=limits.FAILED_SECRETS, deduct_when=limits.refused)
+def open_action_link(token: str):
+    """Exchange the token for a cookie and leave the URL that carries it; records nothing (mail scanners follow
+    every link before the person does)."""
+    link = action_followup.use_link(db.session(), token)
+    auth.remember_action_link(link)
+    generate_csrf()
+    return redirect(url_for("minutes.owner_page", action_id=link.action_point_id), 303)
+
+
+def _owner_page(action, form: DoneForm | None = None, status: int = 200, error: str | None = None):
+    session = db.session()
+    meeting = session.get(Meeting, action.meeting_id)
+    return render_template(
+        "member/action.html", action=action, meeting=meeting, network=session.get(Network, meeting.network_id),
+        form=form or DoneForm(formdata=None), error=error), status
+
+
+@bp.get("/action/<int:action_id>/")
+def owner_page(action_id: int):
+    action, _link = auth.require_action_link(action_id)
+    return _owner_page(action)
+
+
+@bp.post("/action/<int:action_id>/")
+def owner_done(action_id: int):
+    action, link = auth.require_action_link(action_id)
+    form = DoneForm()
+    if not form.validate_on_submit():
+        return _owner_page(action, form, 400)
+    try:
+        action_followup.mark_done_by_owner(db.session(), link, note=form.note.data or "")
+    except InvalidInput as error:
+        db.session().rollback()
+        refuse(form.note, error)
+        return _owner_page(action, form, 400)
+    except DomainError as error:
+        db.session().rollback()
+        return _owner_page(action, form, error.status, error_message(error.code, error.params))
+    flash(_("Thank you: the action point is marked done."))
+    return redirect(url_for("minutes.owner_page", action_id=action_id), 303)

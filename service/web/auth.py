@@ -11,9 +11,11 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from service.web import db
-from service.web.sessions import LINKS, MEETING_LINKS, PERSON
+from service.web.sessions import ACTION_LINKS, LINKS, MEETING_LINKS, PERSON
 from storage.database.models import (
     STAFF_ROLES,
+    ActionLink,
+    ActionPoint,
     Comment,
     Document,
     MeetingInvitation,
@@ -26,7 +28,7 @@ from storage.database.models import (
     Round,
     utcnow,
 )
-from workflows.domain import decisions, meetings, substitutes, successors, web_sessions
+from workflows.domain import action_followup, decisions, meetings, substitutes, successors, web_sessions
 from workflows.domain.comments import own_threads
 from workflows.domain.membership import active_membership
 from workflows.domain.rounds import check_link, check_link_dates, threads_limited_to
@@ -71,7 +73,7 @@ def sign_out_everywhere(person: Person) -> int:
 
 def is_link_session() -> bool:
     """A member's session: personal links, nobody signed in."""
-    return bool(cookie.get(LINKS) or cookie.get(MEETING_LINKS)) and not cookie.get(PERSON)
+    return bool(cookie.get(LINKS) or cookie.get(MEETING_LINKS) or cookie.get(ACTION_LINKS)) and not cookie.get(PERSON)
 
 
 def current_person() -> Person | None:
@@ -124,6 +126,26 @@ def require_invitation(invitation_id: int) -> tuple[MeetingInvitation, MeetingLi
         raise NotFound()
     meetings.check_link(link)
     return link.invitation, link
+
+
+def remember_action_link(link: ActionLink) -> None:
+    """As `remember_meeting_link`, for the page where an action point's owner marks it done."""
+    links = dict(cookie.get(ACTION_LINKS, {}))
+    links[str(link.action_point_id)] = link.id
+    cookie[ACTION_LINKS] = links
+    cookie.regenerate(renew_lifetime=PERSON not in cookie)
+
+
+def require_action_link(action_point_id: int) -> tuple[ActionPoint, ActionLink]:
+    """The action point this browser holds a still-valid owner's link for."""
+    link_id = cookie.get(ACTION_LINKS, {}).get(str(action_point_id))
+    if link_id is None:
+        raise NotFound()
+    link = db.session().get(ActionLink, link_id)
+    if link is None or link.action_point_id != action_point_id:
+        raise NotFound()
+    action_followup.check_link(link)
+    return link.action_point, link
 
 
 # Built once: checked on every request of a member's page, also when the page itself comes from the cache.

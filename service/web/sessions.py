@@ -41,6 +41,7 @@ from workflows.domain.web_sessions import Lifetimes, Live
 PERSON = "person_id"  # the signed-in coordinator or editor
 LINKS = "links"  # a member's personal links: participant id (str) -> personal link id used
 MEETING_LINKS = "meeting_links"  # links to meetings' sign-up pages: invitation id (str) -> meeting link id used
+ACTION_LINKS = "action_links"  # action point owners' links: action point id (str) -> action link id used
 LANGUAGE = "lang"
 CSRF = "csrf_token"  # flask_wtf's WTF_CSRF_FIELD_NAME, the key of its secret in the session
 # What a visitor without a stored session may keep in the signed cookie: nothing that says who they are. A cookie
@@ -106,7 +107,7 @@ class ServerSession(SessionMixin):
     # What sign-in, sign-out and the link exchange ask for.
     @property
     def carries_someone(self) -> bool:
-        return bool(self.get(PERSON) or self.get(LINKS) or self.get(MEETING_LINKS))
+        return bool(self.get(PERSON) or self.get(LINKS) or self.get(MEETING_LINKS) or self.get(ACTION_LINKS))
 
     def regenerate(self, *, renew_lifetime: bool) -> None:
         """A new token at the end of this request (sign-in, link exchange): whoever planted or copied the old one

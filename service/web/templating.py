@@ -127,6 +127,7 @@ MAIL_KINDS = {
     "round_superseded": _l("round closed for a new version"),
     "meeting_invitation": _l("invitation to a meeting"), "meeting_reminder": _l("reminder of a meeting"),
     "meeting_cancelled": _l("meeting cancelled"),
+    "action_point": _l("action point"), "action_reminder": _l("reminder of an action point"),
 }
 
 

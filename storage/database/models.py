@@ -721,7 +721,8 @@ class AgendaItem(Base):
     title: Mapped[str] = mapped_column(String(300))
     presenter_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"))
     minutes: Mapped[int | None]
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # Indexed: a document's timeline asks which meetings' agendas refer to it.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     compare_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
@@ -840,5 +841,30 @@ class ActionPoint(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Raised when the owner changes: the new owner's mail has a key of its own (an owner given it back mails again).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The reminder slots used ("d3:2026-05-01", "d0:2026-05-04"): named by the due day, so a new day has its own.
+    reminder_slots: Mapped[list[Any]] = mapped_column(default=list)
 
+    owner: Mapped[Membership] = relationship()
+
+
+class ActionLink(Base):
+    """A personal link for an action point's owner to mark it done, minted at delivery like a meeting's
+    (MeetingLink): only its hash is kept; it works until revoked (the owner changed), its owner left the network, or
+    30 days after the point was done."""
+
+    __tablename__ = "action_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_point_id: Mapped[int] = mapped_column(ForeignKey("action_points.id"), index=True)
+    # The owner it was made for: a link of an earlier owner opens nothing.
+    owner_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    first_used_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    action_point: Mapped[ActionPoint] = relationship()
     owner: Mapped[Membership] = relationship()

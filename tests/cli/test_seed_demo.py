@@ -1,6 +1,7 @@
 """seed-demo: the demo zorgnetwerk decides per organisation (a patiëntenorganisatie and an expertisecentrum in its
 kerngroep, representatives, its own record), a second demo network decides per person; running it twice adds
-nothing."""
+nothing. The demo zorgnetwerk has held a meeting with minutes (two decisions, open action points, who came) and plans
+the next one with its agenda."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from service.cli import DEMO_CLUSTER, DEMO_NETWORK
 from storage.database.models import Membership, Network, Organisation
 from tests.factories import fresh
-from workflows.domain import network_record
+from workflows.domain import meetings, minutes, network_record
 
 
 def test_seed_demo_makes_both_decision_rules_and_a_complete_record(app, db):
@@ -40,6 +41,17 @@ def test_seed_demo_makes_both_decision_rules_and_a_complete_record(app, db):
     assert network_record.warnings(db, zorgnetwerk.id) == []
     # The cluster's bestuur: four people, two disciplines equally.
     assert network_record.warnings(db, cluster.id) == []
+    # Its meetings: one held, with minutes; one to come, with an agenda whose standing item lists the open points.
+    upcoming, past = meetings.of_network(db, zorgnetwerk.id)
+    [held], [coming] = past, upcoming
+    agenda = meetings.agenda_entries(db, held)
+    record = minutes.minutes(db, held, [e.item.id for e in agenda])
+    assert sum(len(found) for found in record.decisions.values()) == 2
+    assert [e.action.status for e in record.actions] == ["open"] * 3
+    assert any(e.overdue for e in record.actions)
+    assert record.present.count == 4
+    assert len(meetings.agenda_entries(db, coming)) == 2 and coming.invited_at is None
+    assert len(minutes.open_before(db, coming)) == 3
     # Idempotent.
     before = db.scalar(select(func.count()).select_from(Organisation))
     again = runner.invoke(args=["seed-demo"])

@@ -23,6 +23,7 @@ from tests.conftest import csrf_token
 from tests.factories import make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
 from workflows.domain import (
+    action_followup,
     api_tokens,
     comments,
     documents,
@@ -42,7 +43,8 @@ STAFF = {"editor", "coordinator"}
 # Who may use each route. public: anyone; signed_in: any signed-in person; staff: the network's coordinators and
 # editors; coordinator: its coordinators; participant: whoever holds a working personal link of that participant;
 # api: bearer tokens only (a browser's cookie is never a credential there); api_public: the API's description;
-# invitee: whoever holds a working meeting link of that invitation.
+# invitee: whoever holds a working meeting link of that invitation; action_owner: whoever holds a working link of
+# that action point's owner.
 RULES = {
     "hello": "public",
     "health.healthz": "public", "health.readyz": "public",  # nothing personal: statuses, counts, ages (test_health)
@@ -95,6 +97,7 @@ RULES = {
     "minutes.change_decision": "staff", "minutes.remove_decision": "staff", "minutes.add_action": "staff",
     "minutes.change_action": "staff", "minutes.remove_action": "staff", "minutes.action_done": "staff",
     "minutes.attendance": "staff",
+    "minutes.open_action_link": "public", "minutes.owner_page": "action_owner", "minutes.owner_done": "action_owner",
 }
 API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
 
@@ -114,7 +117,7 @@ def allowed(rule: str, actor: str) -> bool:
         "signed_in": actor in STAFF | {"other_coordinator"},
         # The member's own pages: an observer of the same round holds a link of their own, not this one.
         "staff": actor in STAFF, "coordinator": actor == "coordinator", "participant": actor == "member",
-        "invitee": actor == "member",
+        "invitee": actor == "member", "action_owner": actor == "member",
     }[rule]
 
 
@@ -163,6 +166,7 @@ def build(db):
     action = minutes.add_action_point(db, meeting, minutes.ActionInput(
         "Apotheek uitnodigen", member.id, meeting.starts_at.date() + dt.timedelta(days=7)), actor=coordinator,
         now=after)
+    links["member_action"] = action_followup.mint_link(db, action.id)
     db.commit()
     delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     mail = db.scalar(select(MailMessage).where(MailMessage.round_id == round_.id).order_by(MailMessage.id).limit(1))
@@ -218,8 +222,10 @@ def fingerprint(db, network_id: int) -> str:
         "SELECT c.decision_id, c.comment_id FROM meeting_decision_comments c JOIN meeting_decisions d ON "
         "d.id = c.decision_id JOIN meetings m ON m.id = d.meeting_id WHERE m.network_id = :n "
         "ORDER BY c.decision_id, c.comment_id",
-        "SELECT a.id, a.text, a.owner_id, a.due_on, a.status, a.done_note FROM action_points a JOIN meetings m ON "
-        "m.id = a.meeting_id WHERE m.network_id = :n ORDER BY a.id",
+        "SELECT a.id, a.text, a.owner_id, a.due_on, a.status, a.done_note, a.sequence, a.reminder_slots "
+        "FROM action_points a JOIN meetings m ON m.id = a.meeting_id WHERE m.network_id = :n ORDER BY a.id",
+        "SELECT l.id, l.revoked_at, l.first_used_at FROM action_links l JOIN action_points a ON "
+        "a.id = l.action_point_id JOIN meetings m ON m.id = a.meeting_id WHERE m.network_id = :n ORDER BY l.id",
     ]
     db.rollback()
     digest = hashlib.sha256()
@@ -247,6 +253,7 @@ def actors(app, db):
         assert client.get(f"/l/{links[name]}").status_code == 303
         if name == "member":
             assert client.get(f"/m/{links['member_meeting']}").status_code == 303
+            assert client.get(f"/a/{links['member_action']}").status_code == 303
         clients[name] = client
     # They leave after their sessions began: the old cookies must open nothing any more.
     membership.remove_member(db, leaver, actor=coordinator)

@@ -26,7 +26,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import inputs
+from workflows.domain import action_followup, inputs
 from workflows.domain.people import active_membership
 from workflows.domain.wording import TIMEZONE
 from workflows.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -248,6 +248,7 @@ def add_action_point(session: Session, meeting: Meeting, given: ActionInput, *, 
     audit.record(session, meeting.network_id, "action_point_added", actor_id=actor.id, meeting_id=meeting.id,
                  action_point_id=action.id, text=action.text, owner_id=action.owner_id,
                  due_on=action.due_on.isoformat(), item_id=action.agenda_item_id)
+    action_followup.tell_owner(session, action)
     return action
 
 
@@ -277,6 +278,10 @@ def change_action_point(session: Session, meeting: Meeting, action_id: int, give
     audit.record(session, meeting.network_id, "action_point_changed", actor_id=actor.id, meeting_id=meeting.id,
                  action_point_id=action.id, before={k: v for k, v in before.items() if after[k] != v},
                  after={k: v for k, v in after.items() if before[k] != v})
+    if after["due_on"] != before["due_on"]:
+        action_followup.due_changed(session, action)
+    if after["owner_id"] != before["owner_id"] and action.status == "open":
+        action_followup.owner_changed(session, action)  # the new owner is told; the earlier one's link dies
     return action
 
 
@@ -286,6 +291,7 @@ def remove_action_point(session: Session, meeting: Meeting, action_id: int, *, a
     meeting = _writable(session, meeting, actor, now)
     action = _action_of(session, meeting, action_id)
     text = action.text
+    action_followup.forget_links(session, action.id)
     session.delete(action)
     session.flush()
     audit.record(session, meeting.network_id, "action_point_removed", actor_id=actor.id, meeting_id=meeting.id,

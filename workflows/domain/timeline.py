@@ -1,4 +1,5 @@
-"""A document's history at a glance: its versions and rounds in the order they happened, with each round's figures."""
+"""A document's history at a glance: its versions and rounds in the order they happened, with each round's figures,
+and the network meetings whose agenda refers to it between them."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from sqlalchemy.orm import Session
 
 from storage.database.models import (
     VERDICTS,
+    AgendaItem,
     Comment,
     Document,
     Finalisation,
+    Meeting,
     Participant,
     Round,
     Verdict,
     Version,
     VersionAddress,
+    utcnow,
 )
 from workflows.domain import decisions
 
@@ -39,8 +43,20 @@ class RoundFigures:
 
 
 @dataclass
+class Discussion:
+    """A meeting (not cancelled) whose agenda refers to the document, with the titles of those items."""
+
+    meeting: Meeting
+    items: list[str] = field(default_factory=list)
+
+    @property
+    def upcoming(self) -> bool:
+        return self.meeting.ends_at > utcnow()
+
+
+@dataclass
 class Entry:
-    """One moment: "version" (uploaded), "round_opened", "round_closed" or "final"."""
+    """One moment: "version" (uploaded), "round_opened", "round_closed", "meeting" (its start) or "final"."""
 
     kind: str
     at: dt.datetime
@@ -48,6 +64,7 @@ class Entry:
     round: Round | None = None
     figures: RoundFigures | None = None
     addresses: int = 0
+    discussion: Discussion | None = None
 
 
 @dataclass
@@ -59,6 +76,7 @@ class Facts:
     rounds: list[Round]
     figures: dict[int, RoundFigures]
     addresses: dict[int, int]
+    meetings: list[Discussion] = field(default_factory=list)
 
     @property
     def latest(self) -> Version | None:
@@ -81,8 +99,13 @@ class Facts:
 
 def facts(session: Session, document: Document) -> Facts:
     """Five statements whatever the size of the network (and two more for each round decided per organisation)."""
-    versions = list(session.scalars(select(Version).where(Version.document_id == document.id)
-                                    .order_by(Version.number.desc())))
+    # With how many comments each version says it addresses, in the same statement (the page's budget is tight).
+    addressed = select(func.count(VersionAddress.comment_id)).where(VersionAddress.version_id == Version.id) \
+        .correlate(Version).scalar_subquery()
+    rows = session.execute(select(Version, addressed).where(Version.document_id == document.id)
+                           .order_by(Version.number.desc())).all()
+    versions = [version for version, _count in rows]
+    addresses = {version.id: count for version, count in rows if count}
     rounds = list(session.scalars(select(Round).where(Round.document_id == document.id).order_by(Round.number.desc())))
     figures = {r.id: RoundFigures() for r in rounds}
     voting = Participant.can_vote.is_(True)
@@ -110,18 +133,19 @@ def facts(session: Session, document: Document) -> Facts:
         .where(Round.document_id == document.id).group_by(Comment.round_id)
     ):
         figures[round_id].comments, figures[round_id].processed, figures[round_id].messages = total, processed, messages
-    addresses = dict(session.execute(
-        select(VersionAddress.version_id, func.count(VersionAddress.comment_id))
-        .join(Version, VersionAddress.version_id == Version.id)
-        .where(Version.document_id == document.id).group_by(VersionAddress.version_id)
-    ).all())
-    return Facts(versions, rounds, figures, addresses)
+    discussed: dict[int, Discussion] = {}
+    for meeting, title in session.execute(
+            select(Meeting, AgendaItem.title).join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
+            .where(AgendaItem.document_id == document.id, Meeting.status != "cancelled")
+            .order_by(Meeting.starts_at, Meeting.id, AgendaItem.position, AgendaItem.id)):
+        discussed.setdefault(meeting.id, Discussion(meeting)).items.append(title)
+    return Facts(versions, rounds, figures, addresses, list(discussed.values()))
 
 
 def timeline(session: Session, document: Document, known: Facts | None = None,
              finalisation: Finalisation | None = None) -> list[Entry]:
-    """Every version, every round's opening and closing, and the finalisation, oldest first (from `facts`, and the
-    finalisation of a final document unless given)."""
+    """Every version, every round's opening and closing, the meetings about it, and the finalisation, oldest first
+    (from `facts`, and the finalisation of a final document unless given)."""
     known = known or facts(session, document)
     entries = [Entry("version", v.created_at, version=v, addresses=known.addresses.get(v.id, 0))
                for v in known.versions]
@@ -132,9 +156,10 @@ def timeline(session: Session, document: Document, known: Facts | None = None,
         if r.closed_at is not None:
             entries.append(Entry("round_closed", r.closed_at, version=by_id.get(r.version_id), round=r,
                                  figures=figures))
+    entries.extend(Entry("meeting", d.meeting.starts_at, discussion=d) for d in known.meetings)
     if finalisation is None and document.final_version_id is not None:
         finalisation = session.scalar(select(Finalisation).where(Finalisation.document_id == document.id))
     if finalisation is not None:
         entries.append(Entry("final", finalisation.finalised_at, version=by_id.get(finalisation.version_id)))
-    order = {"version": 0, "round_closed": 1, "round_opened": 2, "final": 3}  # a superseded round closes as the
+    order = {"version": 0, "round_closed": 1, "round_opened": 2, "meeting": 3, "final": 4}  # a superseded round closes as the
     return sorted(entries, key=lambda e: (e.at, order[e.kind]))              # new version arrives

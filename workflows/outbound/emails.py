@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.database.models import (
+    ActionPoint,
     Blob,
     Document,
     Finalisation,
@@ -32,7 +33,17 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import comments, meeting_calendar, meetings, minutes, people, rounds, signin, substitutes
+from workflows.domain import (
+    action_followup,
+    comments,
+    meeting_calendar,
+    meetings,
+    minutes,
+    people,
+    rounds,
+    signin,
+    substitutes,
+)
 from workflows.domain.exports import DOCX, PDF, safe_filename
 from workflows.domain.wording import (
     DISPOSITION_WORDS,
@@ -55,6 +66,8 @@ LINK_EMAILS = ("invitation", "reminder", "deadline_extended", "substitute_invita
 LINK_WHILE_OPEN_EMAILS = ("verdict_confirmation",)
 # The mails that carry a personal link to a meeting's sign-up page, minted the same way.
 MEETING_LINK_EMAILS = ("meeting_invitation", "meeting_reminder")
+# The mails that carry an action point's owner a personal link to mark it done, minted the same way.
+ACTION_LINK_EMAILS = ("action_point", "action_reminder")
 
 
 class NothingToSend(Exception):
@@ -102,13 +115,17 @@ def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str 
     if message.email in MEETING_LINK_EMAILS:
         return meetings.mint_link(session, message.params["invitation_id"], outbox_id=message.id,
                                   revoke_earlier=not first_attempt)
+    if message.email in ACTION_LINK_EMAILS:
+        return action_followup.mint_link(session, message.params["action_point_id"], outbox_id=message.id,
+                                         revoke_earlier=not first_attempt)
     return None
 
 
 def revoke_links(session: Session, outbox_id: int) -> None:
-    """The links minted for this mail die (it could not be made): a round's or a meeting's."""
+    """The links minted for this mail die (it could not be made): a round's, a meeting's or an action point's."""
     rounds.revoke_mail_links(session, outbox_id)
     meetings.revoke_mail_links(session, outbox_id)
+    action_followup.revoke_mail_links(session, outbox_id)
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,7 @@ class Batch:
         # Meeting mails: the invitations and meetings, and each meeting's agenda once per batch.
         self._keep(_load(session, MeetingInvitation, ids("invitation_id"), selectinload(MeetingInvitation.membership)))
         self._keep(_load(session, Meeting, ids("meeting_id")))
+        self._keep(_load(session, ActionPoint, ids("action_point_id"), selectinload(ActionPoint.owner)))
         self._agendas: dict[int, list] = {}
         self._open_actions: dict[int, list] = {}
         self._organisers: dict[int, Known] = {}
@@ -225,6 +243,14 @@ class Batch:
                 raise NothingToSend("the meeting changed since: the newer invitation goes instead")
             if message.email == "meeting_reminder" and invitation.answer != "none":
                 raise NothingToSend("the person has answered since")
+        if message.email in ACTION_LINK_EMAILS:
+            action = self.session.get(ActionPoint, message.params["action_point_id"])
+            if action is None or action.status != "open" or action.sequence != message.params["sequence"]:
+                raise NothingToSend("the action point was removed, is done, or has another owner since")
+            if action.owner.left_at is not None or self.session.get(Meeting, action.meeting_id).is_cancelled:
+                raise NothingToSend("the owner left the network or the meeting was cancelled")
+            if message.email == "action_reminder" and message.params["due_on"] != action.due_on.isoformat():
+                raise NothingToSend("the action point is due on another day since")
         if message.email == "final_document":
             finalisation = self.finalisations.get(message.params["document_id"])
             if finalisation is None or finalisation.docx_sha256 is None:
@@ -522,6 +548,23 @@ def meeting_cancelled_variables(batch: Batch, params: dict, token: str | None, l
     return variables, [_meeting_ics(batch, variables, locale=locale, answer="cancel")]
 
 
+def _action_mail(batch: Batch, params: dict, token: str | None) -> dict:
+    """What an action point's mails carry: the point, its meeting, and the owner's personal link."""
+    action = batch.session.get(ActionPoint, params["action_point_id"])
+    meeting = batch.session.get(Meeting, action.meeting_id)
+    return {"action": action, "meeting": meeting, "network": batch.session.get(Network, meeting.network_id),
+            "url": f"{batch.base_url}/a/{token}" if token else None,
+            "days_left": int(params.get("slot", "d0:")[1:].split(":")[0]) if params.get("slot") else None}
+
+
+def action_point_variables(batch: Batch, params: dict, token: str | None):
+    return _action_mail(batch, params, token), []
+
+
+def action_reminder_variables(batch: Batch, params: dict, token: str | None):
+    return _action_mail(batch, params, token), []
+
+
 VARIABLES = {
     "sign_in": sign_in_variables,
     "invitation": invitation_variables,
@@ -542,6 +585,8 @@ VARIABLES = {
     "meeting_invitation": meeting_invitation_variables,
     "meeting_reminder": meeting_reminder_variables,
     "meeting_cancelled": meeting_cancelled_variables,
+    "action_point": action_point_variables,
+    "action_reminder": action_reminder_variables,
 }
 # The meeting mails' .ics description is rendered in the recipient's language.
 LOCALISED_VARIABLES = ("meeting_invitation", "meeting_reminder", "meeting_cancelled")

@@ -19,6 +19,7 @@ from storage.database.engine import run_transaction
 from storage.database.models import AuditEvent, Finalisation, MailMessage, utcnow
 from workflows import audit
 from workflows.domain import (
+    action_followup,
     address_requests,
     exports,
     finalising,
@@ -287,6 +288,9 @@ def tick(now_iso: str | None = None) -> dict:
     # Meetings: a reminder to those invited who have not answered, on the meeting's schedule.
     meeting_reminders = run_transaction(runtime.session_factory,
                                         lambda session: meetings.send_due_reminders(session, now=now))
+    # Action points: their owners' reminders before and on the due day.
+    action_reminders = run_transaction(runtime.session_factory,
+                                       lambda session: action_followup.send_due_reminders(session, now=now))
     # Substitutes whose period began, or rounds opened during one: the substitute's invitation.
     substitutes_invited = run_transaction(runtime.session_factory,
                                           lambda session: substitutes.invite_due(session, now=now))
@@ -316,7 +320,8 @@ def tick(now_iso: str | None = None) -> dict:
     return {"enqueued": len(mail_ids), "webhooks": len(webhook_ids), "address_requests": len(requests),
             "closed_rounds": closed, "reminders": reminded, "substitutes_invited": substitutes_invited,
             "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten,
-            "web_sessions_deleted": sessions_deleted, "meeting_reminders": meeting_reminders}
+            "web_sessions_deleted": sessions_deleted, "meeting_reminders": meeting_reminders,
+            "action_reminders": action_reminders}
 
 
 def periodic_tick() -> dict:
