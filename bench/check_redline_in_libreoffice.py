@@ -4,15 +4,15 @@ Reject All, and the paragraphs must equal the newer and the older version.
     .venv/bin/python bench/check_redline_in_libreoffice.py [--chapters 25]
 
 Needs LibreOffice and its Python bridge from Debian (`apt-get install libreoffice-writer-nogui python3-uno`);
-the UNO half runs under /usr/bin/python3, which has the bridge. Not part of the test suite: CI machines
-do not carry LibreOffice. Compares body paragraphs (headings, paragraphs, list items without their
-labels, which LibreOffice keeps apart); tables are compared cell by cell.
+the UNO half (tests/storage/libreoffice.py) runs under /usr/bin/python3, which has the bridge. The 200-page
+check takes minutes, so it is not part of the test suite (the suite checks a small redline and the draft
+next version in LibreOffice where it is installed). Compares body paragraphs (headings, paragraphs, list
+items without their labels, which LibreOffice keeps apart); tables are compared cell by cell.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +22,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GEN_AGREEMENT = ROOT.parent / "shared" / "tools" / "gen_agreement.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def prepare(folder: Path, chapters: int) -> None:
@@ -56,47 +55,6 @@ def prepare(folder: Path, chapters: int) -> None:
     (folder / "expected.json").write_text(json.dumps({"accept": expected(new), "reject": expected(old)}))
 
 
-UNO_PART = r'''
-import json, sys, time, uno
-from com.sun.star.beans import PropertyValue
-
-folder = sys.argv[1]
-local = uno.getComponentContext()
-resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-for _ in range(60):
-    try:
-        context = resolver.resolve("uno:socket,host=127.0.0.1,port=%s;urp;StarOffice.ComponentContext" % sys.argv[2])
-        break
-    except Exception:
-        time.sleep(0.5)
-smgr = context.ServiceManager
-desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-dispatcher = smgr.createInstanceWithContext("com.sun.star.frame.DispatchHelper", context)
-
-def prop(name, value):
-    p = PropertyValue(); p.Name = name; p.Value = value; return p
-
-def texts(command):
-    url = uno.systemPathToFileUrl(folder + "/redline.docx")
-    doc = desktop.loadComponentFromURL(url, "_blank", 0, (prop("Hidden", True),))
-    dispatcher.executeDispatch(doc.getCurrentController().getFrame(), command, "", 0, ())
-    out = []
-    enumeration = doc.getText().createEnumeration()
-    while enumeration.hasMoreElements():
-        element = enumeration.nextElement()
-        if element.supportsService("com.sun.star.text.TextTable"):
-            out.append([element.getCellByName(name).getString().replace("\n", "\t")
-                        for name in element.getCellNames()])
-        else:
-            out.append(element.getString())
-    doc.close(True)
-    return out
-
-print(json.dumps({"accept": texts(".uno:AcceptAllTrackedChanges"),
-                  "reject": texts(".uno:RejectAllTrackedChanges")}))
-'''
-
-
 def compare(name: str, expected: list, got: list) -> bool:
     # A trailing empty paragraph is Word's required last paragraph mark, not text.
     while got and got[-1] == "":
@@ -111,27 +69,16 @@ def compare(name: str, expected: list, got: list) -> bool:
 
 
 def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    from tests.storage import libreoffice
+
     chapters = sys.argv[sys.argv.index("--chapters") + 1] if "--chapters" in sys.argv else "25"
     with tempfile.TemporaryDirectory() as folder:
         prepare(Path(folder), int(chapters))
-        port = "2199"
-        profile = Path(folder) / "profile"
-        office = subprocess.Popen(["soffice", "--headless", "--invisible", "--nologo", "--norestore",
-                                   f"-env:UserInstallation=file://{profile}",
-                                   f"--accept=socket,host=127.0.0.1,port={port};urp;"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            script = Path(folder) / "uno_part.py"
-            script.write_text(UNO_PART)
-            result = subprocess.run([SYSTEM_PYTHON, str(script), folder, port], check=True, capture_output=True,
-                                    text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""})
-        finally:
-            office.terminate()
-            office.wait(30)
-        got = json.loads(result.stdout)
+        got = libreoffice.accept_and_reject((Path(folder) / "redline.docx").read_bytes())
         expected = json.loads((Path(folder) / "expected.json").read_text())
-        accepted = compare("Accept All == newer version", expected["accept"], got["accept"])
-        rejected = compare("Reject All == older version", expected["reject"], got["reject"])
+    accepted = compare("Accept All == newer version", expected["accept"], got["accept"])
+    rejected = compare("Reject All == older version", expected["reject"], got["reject"])
     return 0 if accepted and rejected else 1
 
 

@@ -77,10 +77,16 @@ def write_docx(
     footers (see `_write_page_furniture`). `images` holds the bytes of the pictures image blocks
     name by their "blob" (sha256); an image without its bytes is written as a placeholder line.
     """
+    return _render(_Writer, blocks, title=title, annex=annex, images=images)
+
+
+def _render(writer_class, blocks: list[dict], *, title: str | None, annex: list[tuple[str, list[dict]]] | None,
+            images: Mapping[str, bytes] | None) -> bytes:
+    """`write_docx` with a writer of the caller's choosing (the draft's writes some text as tracked changes)."""
     document = Document()
     if title:
         document.core_properties.title = _clean(title)
-    writer = _Writer(document, [block for block in blocks if block["type"] == "note"], images)
+    writer = writer_class(document, [block for block in blocks if block["type"] == "note"], images)
     writer.blocks(_Container(document), body_blocks(blocks))
     if annex:
         document.add_page_break()
@@ -240,19 +246,28 @@ class _Writer:
 
     def _text(self, paragraph, block: dict) -> None:
         for run in block.get("runs") or [{"text": block.get("text", "")}]:
-            if run.get("field") is not None:
-                _page_field(paragraph, run["field"])
-                continue
-            if run.get("note") is not None and self._note_reference(paragraph, run):
-                continue
-            if run.get("href"):
-                word_run = self._hyperlink_run(paragraph, run["href"])
-                word_run.text = _clean(run["text"])
-            else:
-                word_run = paragraph.add_run(_clean(run["text"]))
-            word_run.bold = True if run.get("bold") else None
-            word_run.italic = True if run.get("italic") else None
-            word_run.underline = True if run.get("underline") else None
+            self._run(paragraph, run)
+
+    def _run(self, paragraph, run: dict) -> None:
+        """One run of a block: text with its formatting, a link, a note reference or a page-number field."""
+        if run.get("field") is not None:
+            _page_field(paragraph, run["field"])
+            return
+        if run.get("note") is not None and self._note_reference(paragraph, run):
+            return
+        self._formatted_run(paragraph, run, run["text"])
+
+    def _formatted_run(self, paragraph, run: dict, text: str) -> Run:
+        """`text` written with `run`'s formatting and link, at the paragraph's end."""
+        if run.get("href"):
+            word_run = self._hyperlink_run(paragraph, run["href"])
+            word_run.text = _clean(text)
+        else:
+            word_run = paragraph.add_run(_clean(text))
+        word_run.bold = True if run.get("bold") else None
+        word_run.italic = True if run.get("italic") else None
+        word_run.underline = True if run.get("underline") else None
+        return word_run
 
     def _note_reference(self, paragraph, run: dict) -> bool:
         """Write a run that refers to a note as Word does; False when there is no such note to refer to."""

@@ -18,7 +18,7 @@ from storage.formats.docx_reader import read_docx
 from storage.formats.docx_redline import RedlineBlock, write_redline_docx
 from storage.formats.docx_writer import write_docx
 from storage.formats.importing import import_upload
-from tests.storage.tracked_changes import W, accept_all, document_xml, reject_all
+from tests.storage.tracked_changes import W, accepted, document_xml, rejected
 from workflows.domain.exports import redline_docx
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -108,18 +108,6 @@ def shape(blocks: list[dict]) -> list:
         else:
             out.append((block["type"], block.get("level"), block.get("label"), block["text"]))
     return out
-
-
-def accepted(data: bytes) -> list[dict]:
-    blocks, findings = read_docx(accept_all(data))
-    assert "tracked_changes" not in findings
-    return blocks
-
-
-def rejected(data: bytes) -> list[dict]:
-    blocks, findings = read_docx(reject_all(data))
-    assert "tracked_changes" not in findings
-    return blocks
 
 
 def revisions(data: bytes) -> list:

@@ -1,7 +1,8 @@
 """Word's "Accept all" and "Reject all" as transforms of a package's document.xml, for the tests.
 
-Independent of storage.formats.docx_reader (which accepts every change as it reads), so that a test can
-read the rejected text too and check the accepted text two ways.
+The transforms are independent of storage.formats.docx_reader (which accepts every change as it reads), so
+that a test can read the rejected text too and check the accepted text two ways; `accepted` and `rejected`
+read the transformed package with it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import io
 import zipfile
 
 from lxml import etree
+
+from storage.formats.docx_reader import read_docx
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 DOCUMENT = "word/document.xml"
@@ -23,6 +26,20 @@ def accept_all(data: bytes) -> bytes:
 
 def reject_all(data: bytes) -> bytes:
     return _transform(data, keep=W + "del", drop=W + "ins")
+
+
+def accepted(data: bytes) -> list[dict]:
+    """The blocks the reader finds after Accept all: none of the changes may be left."""
+    blocks, findings = read_docx(accept_all(data))
+    assert "tracked_changes" not in findings
+    return blocks
+
+
+def rejected(data: bytes) -> list[dict]:
+    """The blocks the reader finds after Reject all."""
+    blocks, findings = read_docx(reject_all(data))
+    assert "tracked_changes" not in findings
+    return blocks
 
 
 def document_xml(data: bytes) -> etree._Element:
