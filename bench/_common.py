@@ -38,6 +38,16 @@ def timed(factory, function, repeat: int) -> tuple[float, float, object]:
     return statistics.median(times), max(times), result
 
 
+def median_seconds(function, repeat: int) -> tuple[float, object]:
+    """Median seconds of `function()` over `repeat` runs, and the last run's result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 

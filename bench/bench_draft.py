@@ -12,7 +12,6 @@ is; with --libreoffice, LibreOffice's own Accept All and Reject All are compared
 from __future__ import annotations
 
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import GEN_AGREEMENT, load_average, machine, verdict  # noqa: E402
+from bench._common import GEN_AGREEMENT, load_average, machine, median_seconds, verdict  # noqa: E402
 from storage.blocks import block_text  # noqa: E402
 from storage.formats.docx_draft import TEXT_TYPES, TextChange, apply_changes, write_draft_docx  # noqa: E402
 from storage.formats.docx_reader import read_docx  # noqa: E402
@@ -54,15 +53,6 @@ def proposals(blocks: list[dict], count: int, chance: random.Random) -> list[Tex
     return changes
 
 
-def median_seconds(function) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def body_texts(blocks: list[dict]) -> list:
     return [[block_text(inner) for row in b["rows"] for cell in row for inner in cell["blocks"]]
             if b["type"] == "table" else block_text(b)
@@ -76,8 +66,8 @@ def main() -> int:
         blocks = import_upload("v1.docx", (Path(out) / "v1.docx").read_bytes()).blocks
     changes = proposals(blocks, count, random.Random(15))
 
-    yardstick, plain = median_seconds(lambda: write_docx(blocks))
-    seconds, draft = median_seconds(lambda: write_draft_docx(blocks, changes))
+    yardstick, plain = median_seconds(lambda: write_docx(blocks), REPEAT)
+    seconds, draft = median_seconds(lambda: write_draft_docx(blocks, changes), REPEAT)
 
     expected = apply_changes(blocks, changes)
     accepted_ok = [block_text(b) for b in read_docx(accept_all(draft))[0]] == \
