@@ -20,6 +20,7 @@ from service.views import (
     meetings,
     member,
     minutes,
+    minutes_document,
     organisations,
     privacy,
     staff,
@@ -68,7 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     for blueprint in (auth.bp, staff.bp, member.bp, api_tokens.bp, webhooks.bp, mail.bp, privacy.bp, organisations.bp,
-                      substitutes.bp, meetings.bp, minutes.bp):
+                      substitutes.bp, meetings.bp, minutes.bp, minutes_document.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)  # /healthz, /readyz: public, no session, no rate limit
     api.init_app(app, csrf)

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from service.api import (  # noqa: F401
     documents,
     mail,
+    meetings,
     networks,
     participation,
     reference,

@@ -14,9 +14,11 @@ from service.web import db
 from service.web.i18n import failure_text
 from service.web.rendering import download
 from storage.database.models import (
+    ActionPoint,
     Comment,
     Document,
     MailMessage,
+    Meeting,
     Membership,
     Organisation,
     Participant,
@@ -30,8 +32,10 @@ from workflows.errors import NotFound
 
 def network_of(obj) -> int | None:
     session = db.session()
-    if isinstance(obj, (Document, Membership, Organisation, Webhook, MailMessage)):
+    if isinstance(obj, (Document, Membership, Organisation, Webhook, MailMessage, Meeting)):
         return obj.network_id
+    if isinstance(obj, ActionPoint):
+        return session.get(Meeting, obj.meeting_id).network_id
     if isinstance(obj, WebhookDelivery):
         return session.get(Webhook, obj.webhook_id).network_id
     if isinstance(obj, Version):

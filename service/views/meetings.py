@@ -15,6 +15,7 @@ from service.web.field_errors import refuse
 from service.web.forms import ConfirmForm
 from service.web.i18n import error_message
 from service.web.meeting_forms import AgendaItemForm, AnswerForm, MeetingForm
+from service.web.minutes_document_forms import MinutesRoundForm, minutes_round_form
 from service.web.rendering import download, page_response, rendered_blocks
 from service.web.templating import when
 from storage.database.models import (
@@ -27,7 +28,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
-from workflows.domain import meeting_calendar, meetings, minutes, people
+from workflows.domain import meeting_calendar, meetings, minutes, minutes_document, people
 from workflows.domain.wording import TIMEZONE
 from workflows.errors import DomainError, InvalidInput
 from workflows.outbound import emails
@@ -237,7 +238,8 @@ def _agenda_form(network_id: int) -> AgendaItemForm:
 
 
 def _meeting_page(network: Network, meeting, own, *, item_form: AgendaItemForm | None = None, status: int = 200,
-                  error: str | None = None):
+                  error: str | None = None, minutes_form: MinutesRoundForm | None = None):
+    """`minutes_form`: putting the minutes to a round, refused (service.views.minutes_document)."""
     session = db.session()
     agenda = meetings.agenda_entries(session, meeting)
     return render_template(
@@ -249,7 +251,10 @@ def _meeting_page(network: Network, meeting, own, *, item_form: AgendaItemForm |
         organisations=[o.name for o in session.scalars(select(Organisation).where(
             Organisation.id.in_(meetings.organisation_ids(session, meeting))).order_by(Organisation.name))],
         item_form=item_form or _agenda_form(network.id), confirm=ConfirmForm(), error=error,
-        over=meeting.ends_at <= utcnow(), max_reminders=meetings.MAX_REMINDERS), status
+        over=meeting.ends_at <= utcnow(), max_reminders=meetings.MAX_REMINDERS,
+        # The minutes as a document of their own: put to a round, in one, or final.
+        minutes_state=minutes_document.state(session, meeting), minutes_form=minutes_form or minutes_round_form()), \
+        status
 
 
 @bp.get("/n/<int:network_id>/meetings/<int:meeting_id>")
@@ -343,6 +348,56 @@ def cancel(network_id: int, meeting_id: int):
         return _back(network, meeting)
     return render_template("staff/meeting_cancel.html", network=network, own=own, meeting=meeting, confirm=form,
                            attendance=meetings.attendance(db.session(), meeting))
+
+
+# Which comments ("kies": "niet_overgenomen", "niet_akkoord", "geen"; else those the item brings now) a GET of the
+# choosing page ticks before anyone touches a box.
+PRESELECTIONS = ("niet_overgenomen", "niet_akkoord", "geen")
+
+
+def _choose_page(network: Network, own, meeting, item, *, ticked: set[int], preselect: str = "", status: int = 200,
+                 error: str | None = None):
+    session = db.session()
+    return render_template(
+        "staff/meeting_comments.html", network=network, own=own, meeting=meeting, item=item,
+        passages=meetings.comments_by_passage(session, item.round), ticked=ticked, preselect=preselect,
+        niet_akkoord=set(meetings.selection_ids(session, item.round_id, "niet_akkoord")), confirm=ConfirmForm(),
+        error=error), status
+
+
+@bp.route("/n/<int:network_id>/meetings/<int:meeting_id>/agenda/<int:item_id>/comments", methods=["GET", "POST"])
+def choose_comments(network_id: int, meeting_id: int, item_id: int):
+    """Choose one by one the comments of its round an agenda item brings: a GET shows them with a box each, grouped
+    by passage (ticked: those it brings now, or those a rule names, "?kies=niet_overgenomen"); the POST saves."""
+    network, person, own = _staff(network_id)
+    meeting = _meeting(network, meeting_id)
+    item = next((i for i in meetings.agenda(db.session(), meeting.id) if i.id == item_id), None)
+    if item is None or item.round_id is None:
+        abort(404)
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        chosen = [int(v) for v in request.form.getlist("comment") if v.isascii() and v.isdigit() and len(v) < 10]
+        try:
+            count = meetings.choose_agenda_comments(db.session(), meeting, item.id, chosen, actor=person)
+        except DomainError as error:
+            db.session().rollback()
+            return _choose_page(network, own, meeting, item, ticked=set(chosen), status=error.status,
+                                error=error_message(error.code, error.params))
+        flash(_("The agenda item brings %(count)s comments.", count=count) if count
+              else _("The agenda item brings no comments one by one; it is about the round."))
+        return _back(network, meeting, f"item-{item.id}")
+    if meeting.is_cancelled:
+        abort(409)
+    preselect = request.args.get("kies", "")
+    if preselect == "geen":
+        ticked: set[int] = set()
+    elif preselect in PRESELECTIONS:
+        ticked = set(meetings.selection_ids(db.session(), item.round_id, preselect))
+    else:
+        preselect = ""
+        ticked = {c.id for c in meetings.agenda_comments(db.session(), [item.id])[item.id]}
+    return _choose_page(network, own, meeting, item, ticked=ticked, preselect=preselect)
 
 
 # The member's side -----------------------------------------------------------------------------------------------

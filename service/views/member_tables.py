@@ -8,7 +8,7 @@ from flask_babel import get_locale
 
 from service.views.member import _context, bp
 from service.web import db
-from workflows.domain import member_tables
+from workflows.domain import member_tables, minutes
 
 
 @bp.get("/review/<int:participant_id>/commentaartabel")
@@ -26,5 +26,7 @@ def commentaartabel(participant_id: int, round_id: int):
     """One round's table (a 404 for a round that is not over, not processed, or that the member was not in)."""
     table = member_tables.table_for(db.session(), round_id, participant.person_id, round_.document_id,
                                     str(get_locale()))
+    # Where a meeting's decision refers to a comment: one statement for the whole table.
+    discussed = minutes.discussed_in(db.session(), [r.comment_id for r in table.rows])
     return render_template("member/commentaartabel.html", participant=participant, round=round_,
-                           document=round_.document, table=table)
+                           document=round_.document, table=table, discussed=discussed)

@@ -5,6 +5,8 @@ records)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -141,52 +143,47 @@ def page(network_id: int, meeting_id: int):
     return _page(network, own, meeting)
 
 
+def _submit(network_id: int, meeting_id: int, key: str, form_type, act, *, done: str | Callable[[object], str],
+            anchor: str | None, missing_is_404: bool = False):
+    """The shape every form of the minutes shares: the staff's meeting, the form (with its prefix `key`) checked,
+    `act(meeting, form, person)` run by the rule, then a flash (`done`, or `done(result)`) and back to `anchor`; a
+    refusal shows the page again with the form as sent. `missing_is_404`: the rule's NotFound (a decision or action
+    point not of this meeting) is a 404 page rather than the minutes with an error."""
+    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
+    form = form_type(prefix=key)
+    if not form.validate_on_submit():
+        return _page(network, own, meeting, failed=(key, form), status=400)
+    try:
+        result = act(meeting, form, person)
+    except DomainError as error:
+        if missing_is_404 and error.status == 404:
+            abort(404)
+        return _refused(network, own, meeting, key, form, error)
+    flash(done(result) if callable(done) else done)
+    return _back(network, meeting, anchor)
+
+
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/items/<int:item_id>/notes")
 def notes(network_id: int, meeting_id: int, item_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    form = NotesForm(prefix=f"notes-{item_id}")
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=(f"notes-{item_id}", form), status=400)
-    try:
-        minutes.write_notes(db.session(), meeting, item_id, form.notes.data or "", actor=person)
-    except DomainError as error:
-        return _refused(network, own, meeting, f"notes-{item_id}", form, error)
-    flash(_("The notes are saved."))
-    return _back(network, meeting, f"item-{item_id}")
+    return _submit(network_id, meeting_id, f"notes-{item_id}", NotesForm, lambda meeting, form, person:
+                   minutes.write_notes(db.session(), meeting, item_id, form.notes.data or "", actor=person),
+                   done=_("The notes are saved."), anchor=f"item-{item_id}")
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/items/<int:item_id>/decisions")
 def add_decision(network_id: int, meeting_id: int, item_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    key = f"decision-{item_id}"
-    form = DecisionForm(prefix=key)
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=(key, form), status=400)
-    try:
-        minutes.add_decision(db.session(), meeting, item_id, form.text.data or "",
-                             comment_ids=_ids(form.comments.data), actor=person)
-    except DomainError as error:
-        return _refused(network, own, meeting, key, form, error)
-    flash(_("The decision is added to the minutes."))
-    return _back(network, meeting, f"item-{item_id}")
+    return _submit(network_id, meeting_id, f"decision-{item_id}", DecisionForm, lambda meeting, form, person:
+                   minutes.add_decision(db.session(), meeting, item_id, form.text.data or "",
+                                        comment_ids=_ids(form.comments.data), actor=person),
+                   done=_("The decision is added to the minutes."), anchor=f"item-{item_id}")
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/decisions/<int:decision_id>")
 def change_decision(network_id: int, meeting_id: int, decision_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    key = f"decision-edit-{decision_id}"
-    form = DecisionForm(prefix=key)
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=(key, form), status=400)
-    try:
-        minutes.change_decision(db.session(), meeting, decision_id, form.text.data or "",
-                                comment_ids=_ids(form.comments.data), actor=person)
-    except DomainError as error:
-        if error.status == 404:
-            abort(404)
-        return _refused(network, own, meeting, key, form, error)
-    flash(_("The decision is changed."))
-    return _back(network, meeting, f"decision-{decision_id}")
+    return _submit(network_id, meeting_id, f"decision-edit-{decision_id}", DecisionForm, lambda meeting, form, person:
+                   minutes.change_decision(db.session(), meeting, decision_id, form.text.data or "",
+                                           comment_ids=_ids(form.comments.data), actor=person),
+                   done=_("The decision is changed."), anchor=f"decision-{decision_id}", missing_is_404=True)
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/decisions/<int:decision_id>/remove")
@@ -211,33 +208,16 @@ def _action_input(form: ActionPointForm) -> minutes.ActionInput:
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions")
 def add_action(network_id: int, meeting_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    form = ActionPointForm(prefix="action")
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=("action", form), status=400)
-    try:
-        minutes.add_action_point(db.session(), meeting, _action_input(form), actor=person)
-    except DomainError as error:
-        return _refused(network, own, meeting, "action", form, error)
-    flash(_("The action point is added to the minutes."))
-    return _back(network, meeting, "actions")
+    return _submit(network_id, meeting_id, "action", ActionPointForm, lambda meeting, form, person:
+                   minutes.add_action_point(db.session(), meeting, _action_input(form), actor=person),
+                   done=_("The action point is added to the minutes."), anchor="actions")
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>")
 def change_action(network_id: int, meeting_id: int, action_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    key = f"action-edit-{action_id}"
-    form = ActionPointForm(prefix=key)
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=(key, form), status=400)
-    try:
-        minutes.change_action_point(db.session(), meeting, action_id, _action_input(form), actor=person)
-    except DomainError as error:
-        if error.status == 404:
-            abort(404)
-        return _refused(network, own, meeting, key, form, error)
-    flash(_("The action point is changed."))
-    return _back(network, meeting, f"action-{action_id}")
+    return _submit(network_id, meeting_id, f"action-edit-{action_id}", ActionPointForm, lambda meeting, form, person:
+                   minutes.change_action_point(db.session(), meeting, action_id, _action_input(form), actor=person),
+                   done=_("The action point is changed."), anchor=f"action-{action_id}", missing_is_404=True)
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>/remove")
@@ -257,34 +237,16 @@ def remove_action(network_id: int, meeting_id: int, action_id: int):
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/actions/<int:action_id>/done")
 def action_done(network_id: int, meeting_id: int, action_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    key = f"done-{action_id}"
-    form = DoneForm(prefix=key)
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=(key, form), status=400)
-    try:
-        minutes.mark_done(db.session(), meeting, action_id, note=form.note.data or "", actor=person)
-    except DomainError as error:
-        if error.status == 404:
-            abort(404)
-        return _refused(network, own, meeting, key, form, error)
-    flash(_("The action point is marked done."))
-    return _back(network, meeting, f"action-{action_id}")
+    return _submit(network_id, meeting_id, f"done-{action_id}", DoneForm, lambda meeting, form, person:
+                   minutes.mark_done(db.session(), meeting, action_id, note=form.note.data or "", actor=person),
+                   done=_("The action point is marked done."), anchor=f"action-{action_id}", missing_is_404=True)
 
 
 @bp.post("/n/<int:network_id>/meetings/<int:meeting_id>/minutes/attendance")
 def attendance(network_id: int, meeting_id: int):
-    network, person, own, meeting = _staff_meeting(network_id, meeting_id)
-    form = AttendanceForm(prefix="attendance")
-    if not form.validate_on_submit():
-        return _page(network, own, meeting, failed=("attendance", form), status=400)
-    try:
-        came = minutes.record_attendance(db.session(), meeting, _ids(form.present.data), actor=person)
-    except DomainError as error:
-        return _refused(network, own, meeting, "attendance", form, error)
-    flash(_("Attendance is recorded: %(count)s present.", count=came))
-    return _back(network, meeting, "attended")
-
+    return _submit(network_id, meeting_id, "attendance", AttendanceForm, lambda meeting, form, person:
+                   minutes.record_attendance(db.session(), meeting, _ids(form.present.data), actor=person),
+                   done=lambda came: _("Attendance is recorded: %(count)s present.", count=came), anchor="attended")
 
 
 # The owner's side -----------------------------------------------------------------------------------------------

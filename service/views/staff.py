@@ -56,6 +56,7 @@ from workflows.domain import (
     attention,
     comments,
     consequences,
+    deciders,
     decisions,
     documents,
     exports,
@@ -246,7 +247,8 @@ def _document_page(document: Document, status: int = 200, **forms):
     # Who stands where: a page of the current members with a vote × every round (a colleague's suggestion is
     # marked), each round with its figures (`known`); further pages behind the page links.
     voter_pages = listing.voters_page(session, document.network_id, page=routing.page_arg(),
-                                      total=agreement.total if agreement and rule == "person" else None)
+                                      total=agreement.total if agreement and rule == "person" else None,
+                                      among=deciders.among(document))
     voters = voter_pages.items
     round_ids = [r.id for r in chronological]
     # Per organisation: organisations × rounds (each expandable to its people), their verdict per round.

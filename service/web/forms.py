@@ -67,6 +67,7 @@ KIND_CHOICES = [
     SelectChoice("plan_van_aanpak", _l("Plan van aanpak")),
     SelectChoice("regioplan", _l("Regioplan")),
     SelectChoice("notitie", _l("Notitie")),
+    SelectChoice("notulen", _l("Notulen")),
     SelectChoice("anders", _l("Other")),
 ]
 VERDICT_CHOICES = [
@@ -257,6 +258,10 @@ WEBHOOK_EVENT_CHOICES = [
     SelectChoice("round.closed", _l("A round closes")),
     SelectChoice("verdict.given", _l("A verdict is given")),
     SelectChoice("document.final", _l("A document becomes final")),
+    SelectChoice("meeting.scheduled", _l("A meeting is planned")),
+    SelectChoice("meeting.changed", _l("A meeting changes or is cancelled")),
+    SelectChoice("meeting.minutes_final", _l("A meeting's minutes become final")),
+    SelectChoice("action.due", _l("An action point falls due")),
 ]
 
 

@@ -84,6 +84,8 @@ ERRORS = {
     "agenda_unknown_link": _l("Choose a version, round or comments of a document of this network."),
     "agenda_redline_versions": _l("A comparison needs two different versions of the same document."),
     "agenda_no_comments": _l("No comments of that round fit this choice."),
+    "agenda_comment_decided": _l("A decision in the minutes refers to a comment you left out: keep it chosen, or "
+                                 "change the decision first."),
     # The minutes of a meeting (workflows.domain.minutes).
     "agenda_item_has_minutes": _l("This agenda item has decisions or action points in the minutes: remove those "
                                   "first."),
@@ -97,6 +99,16 @@ ERRORS = {
     "action_due_before_meeting": _l("The due date cannot be before the meeting."),
     "action_already_done": _l("This action point has already been marked done."),
     "attendance_unknown_person": _l("Choose among those invited to this meeting."),
+    # The minutes put to a round as a document (workflows.domain.minutes_document).
+    "minutes_in_document": _l("The minutes have been put forward for agreement as a document: they change as new "
+                              "versions of that document, no longer here."),
+    "minutes_document_exists": _l("The minutes of this meeting have been put forward already: upload changes as a "
+                                  "new version of their document."),
+    "minutes_meeting_not_over": _l("The minutes can be put forward once the meeting is over."),
+    "minutes_empty": _l("The minutes are empty: write notes, decisions, action points or who attended first."),
+    "minutes_unknown_audience": _l("Choose who must agree: those who attended, or the whole network."),
+    "minutes_no_attendees": _l("Nobody who attended is still a member with a vote: record who attended first, or "
+                               "put the minutes to the whole network."),
     "control_characters": _l("Use a single line, without line breaks, tabs or other invisible control characters."),
     "text_control_characters": _l("The text holds invisible control characters (such as NUL) that cannot be "
                                   "stored. Remove them and try again."),
@@ -145,6 +157,13 @@ ERRORS = {
     "answer_required": _l("Give the member an answer when a comment is not, or only partly, taken over."),
     "processing_settled": _l("A newer version was uploaded after this comment was processed; its processing can "
                              "no longer be changed."),
+    "unknown_comment_kind": _l("Choose the type of the comment: general, technical or editorial."),
+    "proposal_needs_passage": _l("A proposed change is about a passage: select the words to change in it."),
+    "proposal_unchanged": _l("The proposed text is the same as the text it replaces."),
+    "not_a_proposal": _l("This comment proposes no wording, so no wording can be taken from it."),
+    "proposal_collision": _l("Comment %(number)s proposes other wording for the same words and its wording is "
+                             "already taken. Choose one of them, or write the text in one and mark the other "
+                             "as not or partly taken over."),
     "link_unknown": _l("This link is not valid. Ask the coordinator to send you a new one."),
     "link_revoked": _l("This link has been replaced or withdrawn. Use the most recent email, or ask the coordinator for a new link."),
     "link_expired": _l("This link has expired. Ask the coordinator for a new one."),

@@ -128,6 +128,7 @@ MAIL_KINDS = {
     "meeting_invitation": _l("invitation to a meeting"), "meeting_reminder": _l("reminder of a meeting"),
     "meeting_cancelled": _l("meeting cancelled"),
     "action_point": _l("action point"), "action_reminder": _l("reminder of an action point"),
+    "meeting_links": _l("links to meetings and action points"),
 }
 
 

@@ -75,12 +75,18 @@ DOCUMENT_KINDS = (
     "plan_van_aanpak",
     "regioplan",
     "notitie",
+    "notulen",
     "anders",
 )
+# Whose agreement counts on a document: every current member of its network, or (the minutes of a meeting put to
+# those who attended it) the attendees who are still members (workflows.domain.deciders).
+DOCUMENT_DECIDERS = ("network", "attendees")
 DOCUMENT_STATUSES = ("draft", "in_review", "final", "withdrawn")
 ROUND_STATUSES = ("open", "closed", "superseded")
 # Who sees a round's comments: every participant, or only the project group (each member sees their own).
 COMMENT_VISIBILITIES = ("all", "group")
+# What a comment is about, as the ISO/CEN commenting template types them: algemeen, inhoudelijk, redactioneel.
+COMMENT_KINDS = ("general", "technical", "editorial")
 VERDICTS = ("akkoord", "akkoord_met_opmerkingen", "niet_akkoord")
 APPROVING_VERDICTS = ("akkoord", "akkoord_met_opmerkingen")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
@@ -95,7 +101,8 @@ BOARD_KINDS = ("kerngroep", "bestuur")
 ORGANISATION_KINDS = ("patientenorganisatie", "expertisecentrum", "huisartsenpraktijk", "huisartsenpost", "apotheek",
                       "ziekenhuis", "gemeente", "zorgverzekeraar", "other")
 # The events a network's webhooks can receive.
-WEBHOOK_EVENTS = ("round.opened", "round.closed", "verdict.given", "document.final")
+WEBHOOK_EVENTS = ("round.opened", "round.closed", "verdict.given", "document.final", "meeting.scheduled",
+                  "meeting.changed", "meeting.minutes_final", "action.due")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -205,6 +212,7 @@ class Document(Base):
         CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind"),
         CheckConstraint(_in("status", DOCUMENT_STATUSES), name="status"),
         CheckConstraint("(status = 'final') = (final_version_id IS NOT NULL)", name="final_has_version"),
+        CheckConstraint(_in("deciders", DOCUMENT_DECIDERS), name="deciders"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
@@ -218,8 +226,13 @@ class Document(Base):
     final_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True, name="fk_documents_final_version_id_versions")
     )
+    # DOCUMENT_DECIDERS; "attendees" only for a meeting's minutes (`minutes_of`), set when the document is made.
+    deciders: Mapped[str] = mapped_column(String(20), default="network", server_default="network")
 
     network: Mapped[Network] = relationship()
+    # The meeting whose minutes this document holds (Meeting.minutes_document_id); loaded only when asked for.
+    minutes_of: Mapped[Meeting | None] = relationship(
+        "Meeting", primaryjoin="Meeting.minutes_document_id == Document.id", viewonly=True, uselist=False)
 
 
 class Version(Base):
@@ -414,6 +427,11 @@ class Comment(Base):
         CheckConstraint("parent_id IS NULL OR disposition IS NULL", name="reply_not_disposed"),
         # A member's page counts the round's comments (not replies) they see on every request: from the index.
         Index("ix_comments_round_thread", "round_id", "parent_id", "person_id"),
+        CheckConstraint(_in("kind", COMMENT_KINDS), name="kind"),
+        # A proposal replaces its quote, which starts at start_offset of its passage.
+        CheckConstraint("proposed_text IS NULL OR (block_id IS NOT NULL AND start_offset IS NOT NULL)",
+                        name="proposal_anchored"),
+        CheckConstraint("taken_text IS NULL OR proposed_text IS NOT NULL", name="taken_from_proposal"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -434,8 +452,24 @@ class Comment(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     processed_at: Mapped[dt.datetime | None]
+    kind: Mapped[str] = mapped_column(String(20), default="general", server_default="general")
+    # A proposal (voorgestelde wijziging): the text the member proposes instead of the quote ("" removes it;
+    # an empty quote is a place to insert it). None: a comment that proposes no wording.
+    proposed_text: Mapped[str | None] = mapped_column(Text)
+    # The wording the project group takes: the proposal as it is (overgenomen) or as they edited it (deels).
+    # It goes into the draft next version as a tracked change by the member.
+    taken_text: Mapped[str | None] = mapped_column(Text)
 
     person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
+
+    @property
+    def is_proposal(self) -> bool:
+        return self.proposed_text is not None
+
+    @property
+    def span_end(self) -> int | None:
+        """Where the quote a proposal replaces ends in its passage's text."""
+        return None if self.start_offset is None else self.start_offset + len(self.quote)
 
 
 class VersionAddress(Base):
@@ -682,6 +716,9 @@ class Meeting(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[dt.datetime | None]
+    # The document its minutes went into (workflows.domain.minutes_document): from then on the minutes change only
+    # as versions of that document, and are final when it is.
+    minutes_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), unique=True)
 
     chair: Mapped[Membership | None] = relationship(foreign_keys=[chair_id])
     minute_taker: Mapped[Membership | None] = relationship(foreign_keys=[minute_taker_id])

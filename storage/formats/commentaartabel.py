@@ -56,6 +56,8 @@ class CommentRow:
     answer: str
     # Under the per-organisation rule, in what capacity the author wrote (in words); shown under their name.
     capacity: str = ""
+    # The comment's id, for the pages that say more about it (not a cell of the table).
+    comment_id: int | None = None
 
     def cells(self) -> tuple[str, ...]:
         person = f"{self.person}\n{self.capacity}" if self.capacity else self.person

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from storage.database.models import (
+    ActionPoint,
     Comment,
     Document,
     MailMessage,
+    Meeting,
     Membership,
     Network,
     Organisation,
@@ -25,7 +27,7 @@ from storage.database.models import (
     utcnow,
 )
 from tests.factories import make_document, make_network, open_round, participant
-from workflows.domain import api_tokens, documents, organisations, rounds, substitutes, webhooks
+from workflows.domain import api_tokens, documents, meetings, minutes, organisations, rounds, substitutes, webhooks
 
 SECOND_TEXT = """# Samenwerkingsovereenkomst
 
@@ -64,6 +66,8 @@ class World:
     member_token: str
     organisation: Organisation  # one without people: the operations on organisations may end it
     substitution: Substitution  # the member's, by the editor of the same organisation, next week
+    meeting: Meeting  # in two weeks, with an agenda item; not yet announced
+    action_point: ActionPoint  # the member's, given two days ago by a meeting that took place, due in a week
 
     @property
     def ids(self) -> dict[str, int]:
@@ -74,6 +78,7 @@ class World:
             "document_id": self.document.id, "version_id": self.second.id, "round_id": self.round.id,
             "participant_id": self.participant.id, "comment_id": self.comment.id, "webhook_id": self.webhook.id,
             "delivery_id": self.delivery.id, "mail_id": self.mail.id, "substitution_id": self.substitution.id,
+            "meeting_id": self.meeting.id, "action_point_id": self.action_point.id,
         }
 
 
@@ -107,11 +112,28 @@ def build_world(db) -> World:
                                                ends_at=next_week + dt.timedelta(days=2), actor=people[1].person)
     _t, coordinator_token = api_tokens.create_token(db, network, coordinator, role="coordinator", name="script")
     _t, editor_token = api_tokens.create_token(db, network, editor.person, role="editor", name="export")
+    meeting, action_point = make_meetings(db, network, coordinator, people)
     db.commit()
     return World(network=network, coordinator=coordinator, members=people, document=document, first=first,
                  second=second, round=round_, participant=member, comment=comment, webhook=webhook, delivery=delivery,
                  mail=mail, coordinator_token=coordinator_token, editor_token=editor_token, member_token=member_token,
-                 organisation=organisation, substitution=substitution)
+                 organisation=organisation, substitution=substitution, meeting=meeting, action_point=action_point)
+
+
+def make_meetings(db, network, coordinator, people) -> tuple[Meeting, ActionPoint]:
+    """A meeting to come (not yet announced) and an action point of one that took place two days ago."""
+    now = utcnow()
+    meeting = meetings.plan_meeting(db, network, meetings.Plan(
+        title="Netwerkbijeenkomst", starts_at=now + dt.timedelta(days=14), duration_minutes=150, place="Utrecht",
+        chair_id=people[0].id), actor=coordinator)
+    meetings.add_agenda_item(db, meeting, title="Kennismaking", minutes=30, actor=coordinator)
+    held = meetings.plan_meeting(db, network, meetings.Plan(
+        title="Startbijeenkomst", starts_at=now - dt.timedelta(days=2), duration_minutes=150, place="Utrecht"),
+        actor=coordinator, now=now - dt.timedelta(days=30))
+    action_point = minutes.add_action_point(db, held, minutes.ActionInput(
+        text="Apothekers benaderen", owner_id=people[1].id, due_on=minutes.today(now) + dt.timedelta(days=7)),
+        actor=coordinator, now=now)
+    return meeting, action_point
 
 
 @pytest.fixture

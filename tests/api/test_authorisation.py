@@ -48,6 +48,10 @@ BODIES = {
     "set_board_membership": {"board": True, "discipline": "huisarts"},
     "participation_name_substitute": {"substitute_membership_id": 1, "starts_at": "2099-01-01T12:00:00+01:00",
                                       "ends_at": "2099-01-02T12:00:00+01:00"},
+    "plan_meeting": {"title": "Bijeenkomst", "starts_at": "2099-01-01T19:30:00+01:00", "duration_minutes": 150,
+                     "place": "Utrecht"},
+    "change_meeting": {"title": "Bijeenkomst", "starts_at": "2099-01-01T19:30:00+01:00", "duration_minutes": 150,
+                       "place": "Utrecht"},
 }
 
 

@@ -1,6 +1,8 @@
 """A network meeting over HTTP on real parts (worker, SMTP, database): planned with an agenda item on round 1's
 contested comments, invitations by mail, three sign up and one cancels through the links in their mails (a scanner's
-GET of each link records nothing), the time changes (same UID, higher SEQUENCE), and the meeting is cancelled."""
+GET of each link records nothing), the time changes (same UID, higher SEQUENCE), and the meeting is cancelled. And a
+meeting that took place: its minutes written on the pages, put to the attendees as a document, agreed to through the
+links in their mails, and made final like any document."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ import datetime as dt
 import icalendar
 from sqlalchemy import func, select
 
-from storage.database.models import AuditEvent, MeetingInvitation
+from storage.database.models import AuditEvent, Document, Meeting, MeetingInvitation, Version, utcnow
 from tests.factories import fresh, make_document, make_network, open_round, participant
-from tests.integration.test_whole_loop import path_of, post
+from tests.integration.test_whole_loop import csrf_version_id, path_of, post
 from tests.service.test_staff_pages import signed_in
-from workflows.domain import comments, rounds
+from workflows.domain import comments, meetings, rounds
 from workflows.domain.wording import TIMEZONE
 
 
@@ -143,3 +145,81 @@ def test_a_meeting_from_plan_to_cancellation(app, db, mail_store, run_worker):
     person = app.test_client()
     page = person.get(path_of(links[members[0].person.email]))
     assert 'name="answer"' not in person.get(page.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_minutes_go_through_a_round_to_final(app, db, mail_store, run_worker):
+    network, coordinator, people = make_network(db, members=4)
+    editor, *members = people
+    starts_at = utcnow() - dt.timedelta(days=3)
+    planned = starts_at - dt.timedelta(days=30)
+    meeting = meetings.plan_meeting(db, network, meetings.Plan(
+        title="Tweede netwerkbijeenkomst", starts_at=starts_at, duration_minutes=150, place="Utrecht",
+        minute_taker_id=editor.id), actor=coordinator, now=planned)
+    item = meetings.add_agenda_item(db, meeting, title="Het plan van aanpak", actor=coordinator)
+    meetings.invite(db, meeting, actor=coordinator, now=planned)
+    db.commit()
+    run_worker()
+    staff = signed_in(app, db, coordinator)
+    page = f"/n/{network.id}/meetings/{meeting.id}"
+    minutes_page = f"{page}/minutes"
+
+    # The minutes on their page: notes, two decisions, two action points, and four of six who attended.
+    def write(action: str, data: dict) -> None:
+        assert post(staff, minutes_page, f"{minutes_page}/{action}", data).status_code == 303, action
+
+    write(f"items/{item.id}/notes", {f"notes-{item.id}-notes": "Het plan is doorgenomen."})
+    write(f"items/{item.id}/decisions", {f"decision-{item.id}-text": "Artikel 4 wordt herschreven."})
+    write(f"items/{item.id}/decisions", {f"decision-{item.id}-text": "Versie 3 gaat in commentaarronde."})
+    due = (dt.datetime.now(TIMEZONE) + dt.timedelta(days=20)).date().isoformat()
+    for text, owner in (("Artikel 4 herschrijven", editor), ("De apotheek uitnodigen", members[0])):
+        write("actions", {"action-text": text, "action-owner": str(owner.id), "action-due_on": due,
+                          "action-item": str(item.id)})
+    came = [coordinator.id, editor.person_id, members[0].person_id, members[1].person_id]
+    fresh(db)
+    present = [str(i.id) for i in db.scalars(select(MeetingInvitation).where(
+        MeetingInvitation.meeting_id == meeting.id)) if i.person_id in came]
+    write("attendance", {"attendance-present": present})
+    run_worker()  # the owners' mails about their action points
+    mail_store.clear()
+
+    # Put to those who attended: only they are invited, by mail with their personal link.
+    response = post(staff, page, f"{page}/minutes/round",
+                    {"minutes_round-audience": "attendees", "minutes_round-deadline": "2099-01-01T12:00",
+                     "minutes_round-message": "Graag uw akkoord op de notulen."})
+    assert response.status_code == 303
+    run_worker()
+    invited = mail_store.wait_for(lambda ms: len([m for m in ms if "/l/" in (m.text_body() or "")]) == 4)
+    links = {m.to[0]: next(link for link in m.links() if "/l/" in link) for m in invited
+             if "/l/" in (m.text_body() or "")}
+    attendees = {coordinator.email, editor.person.email, members[0].person.email, members[1].person.email}
+    assert set(links) == attendees
+    fresh(db)
+    document = db.get(Document, db.get(Meeting, meeting.id).minutes_document_id)
+    document_path = f"/d/{document.id}"
+    # Each attendee reads the minutes from their link and says akkoord.
+    for email, link in links.items():
+        person = app.test_client()
+        review_path = person.get(path_of(link)).headers["Location"]
+        review = person.get(review_path).get_data(as_text=True)
+        assert "Artikel 4 wordt herschreven." in review and "De apotheek uitnodigen" in review
+        response = post(person, review_path, review_path + "verdict", {"value": "akkoord", "reason": ""})
+        assert response.status_code == 303, email
+
+    # Made final like any document; the final files go to the attendees, and the meeting says so.
+    mail_store.clear()
+    response = post(staff, document_path, f"{document_path}/finalise",
+                    {"version_id": csrf_version_id(staff.get(document_path).get_data(as_text=True)),
+                     "confirmed": "yes"})
+    assert response.status_code == 303
+    run_worker()
+    finals = mail_store.wait_for(lambda ms: len([m for m in ms if m.attachments()]) == 4)
+    assert {m.to[0] for m in finals if m.attachments()} == attendees
+    fresh(db)
+    version = db.get(Version, db.get(Document, document.id).final_version_id)
+    assert version.number == 1
+    event = db.scalar(select(AuditEvent).where(AuditEvent.network_id == network.id,
+                                               AuditEvent.kind == "minutes_finalised"))
+    assert event.data["meeting_id"] == meeting.id and event.document_id == document.id
+    html = staff.get(page).get_data(as_text=True)
+    assert f"{document_path}/final.docx" in html and f"{document_path}/final.pdf" in html
+    assert staff.get(f"{document_path}/final.docx").status_code == 200

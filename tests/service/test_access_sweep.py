@@ -90,7 +90,7 @@ RULES = {
     "privacy.erase": "coordinator",
     "meetings.index": "staff", "meetings.feed": "staff", "meetings.plan": "staff", "meetings.edit": "staff",
     "meetings.meeting": "staff", "meetings.add_item": "staff", "meetings.move_item": "staff",
-    "meetings.remove_item": "staff", "meetings.invite": "staff", "meetings.remind": "staff", "meetings.cancel": "staff",
+    "meetings.remove_item": "staff", "meetings.choose_comments": "staff", "meetings.invite": "staff", "meetings.remind": "staff", "meetings.cancel": "staff",
     "meetings.open_link": "public",
     "meetings.sign_up": "invitee", "meetings.answer": "invitee", "meetings.item": "invitee",
     "minutes.page": "staff", "minutes.notes": "staff", "minutes.add_decision": "staff",
@@ -98,6 +98,7 @@ RULES = {
     "minutes.change_action": "staff", "minutes.remove_action": "staff", "minutes.action_done": "staff",
     "minutes.attendance": "staff",
     "minutes.open_action_link": "public", "minutes.owner_page": "action_owner", "minutes.owner_done": "action_owner",
+    "minutes_document.put_to_round": "staff",
 }
 API_PUBLIC = {"api.openapi_json", "api.docs", "api.problem_type"}
 
@@ -150,12 +151,13 @@ def build(db):
     finalising.finalise_document(db, document, second, actor=coordinator)
     substitution = substitutes.name_substitute(db, member, editor.id, starts_at=utcnow(),
                                                ends_at=utcnow() + dt.timedelta(days=7), actor=member.person)
-    # A meeting with an agenda item about the second version; the member holds a link to its sign-up page.
+    # A meeting with an agenda item about the second version and its round (so the staff may choose its comments);
+    # the member holds a link to its sign-up page.
     meeting = meetings.plan_meeting(db, network, meetings.Plan(
         title="Bijeenkomst", starts_at=utcnow() + dt.timedelta(days=10), duration_minutes=120, place="Utrecht"),
         actor=coordinator)
     item = meetings.add_agenda_item(db, meeting, title="Versie 2", actor=coordinator,
-                                    link=meetings.AgendaLink(version_id=second.id))
+                                    link=meetings.AgendaLink(version_id=second.id, round_id=round_.id))
     meetings.invite(db, meeting, actor=coordinator)
     invitation = next(i for i in meetings.attendance(db, meeting).invitations if i.person_id == member.person_id)
     links["member_meeting"] = meetings.mint_link(db, invitation.id)
@@ -175,7 +177,8 @@ def build(db):
            "webhook_id": webhook.id, "delivery_id": delivery.id, "mail_id": mail.id, "token_id": token_row.id,
            "organisation_id": member.organisation_id, "person_id": member.person_id,
            "substitution_id": substitution.id, "meeting_id": meeting.id, "item_id": item.id,
-           "invitation_id": invitation.id, "decision_id": decision.id, "action_id": action.id}
+           "invitation_id": invitation.id, "decision_id": decision.id, "action_id": action.id,
+           "action_point_id": action.id}
     return network, coordinator, editor, leaving, links, ids
 
 

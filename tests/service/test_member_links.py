@@ -9,10 +9,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from storage.database.models import Comment, Participant, PersonalLink, Round, Verdict, utcnow
+from storage.database.models import Comment, MeetingInvitation, Participant, PersonalLink, Round, Verdict, utcnow
 from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
-from workflows.domain import rounds
+from workflows.domain import meetings, minutes, rounds
 
 
 @pytest.fixture
@@ -152,6 +152,18 @@ def test_another_members_review_page_is_not_reachable(app, db, invited):
     assert person.get(f"/review/{invited['observer'].id}/").status_code == 404
 
 
+def ask_for_links_again(app, email: str) -> None:
+    """Ask /link for the links of `email` and of an unknown address: the two answers are the same page."""
+    client = app.test_client()
+    page = client.get("/link").get_data(as_text=True)
+    answers = []
+    for address in (email, "niemand@example.org"):
+        response = client.post("/link", data={"email": address, "csrf_token": csrf_token(page)})
+        assert response.status_code == 200
+        answers.append(re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True).replace(address, "X")))
+    assert answers[0] == answers[1]
+
+
 def test_a_lost_link_can_be_asked_for_again_with_the_same_answer_for_unknown_addresses(app, db, run_worker, mail_store):
     network, coordinator, people = make_network(db, members=1)
     document, _ = make_document(db, network, coordinator)
@@ -162,14 +174,7 @@ def test_a_lost_link_can_be_asked_for_again_with_the_same_answer_for_unknown_add
     run_worker()
     mail_store.clear()
 
-    client = app.test_client()
-    page = client.get("/link").get_data(as_text=True)
-    answers = []
-    for email in (people[1].person.email.upper(), "niemand@example.org"):
-        response = client.post("/link", data={"email": email, "csrf_token": csrf_token(page)})
-        assert response.status_code == 200
-        answers.append(re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True).replace(email, "X")))
-    assert answers[0] == answers[1]
+    ask_for_links_again(app, people[1].person.email.upper())
     run_worker()
     (mail,) = mail_store.wait_for(lambda ms: len(ms) == 1)
     assert mail.to == [people[1].person.email]
@@ -192,3 +197,53 @@ def test_asking_for_links_is_rate_limited_per_client_and_never_per_address(app, 
         assert other.post("/link", data={"email": "iemand@example.org", "csrf_token": csrf_token(page)}
                           ).status_code == 200
     run_worker()  # handles the requests (unknown addresses: nothing is sent)
+
+
+def test_a_lost_link_request_also_brings_the_links_to_meetings_and_action_points_in_one_mail(
+        app, db, run_worker, mail_store):
+    """Besides a round's own invitation, one mail with a fresh link to each meeting still to come that the person is
+    invited to and to each open action point they own; not to a meeting that is over or an action point done. The
+    page answers the same for a known address and an unknown one."""
+    network, coordinator, people = make_network(db, members=2)
+    member = people[1]
+    now = utcnow()
+    day = dt.timedelta(days=1)
+
+    def planned(starts_at, title):
+        meeting = meetings.plan_meeting(db, network, meetings.Plan(title=title, starts_at=starts_at,
+                                                                   duration_minutes=90, place="Utrecht"),
+                                        actor=coordinator, now=min(now, starts_at - 20 * day))
+        meetings.invite(db, meeting, actor=coordinator, now=min(now, starts_at - 20 * day))
+        return meeting
+
+    past, coming = planned(now - 2 * day, "Voorjaarsbijeenkomst"), planned(now + 9 * day, "Najaarsbijeenkomst")
+    open_point, done_point = (minutes.add_action_point(db, past, minutes.ActionInput(
+        text=text, owner_id=member.id, due_on=(now + 5 * day).date()), actor=coordinator)
+        for text in ("Artikel 4 herschrijven", "Lijst rondsturen"))
+    minutes.mark_done(db, past, done_point.id, actor=coordinator)
+    document, _ = make_document(db, network, coordinator)
+    open_round(db, document, coordinator)
+    db.commit()
+    run_worker()
+    mail_store.clear()
+
+    ask_for_links_again(app, member.person.email)
+    run_worker()
+    mails = mail_store.wait_for(lambda ms: len(ms) == 2)
+    assert {tuple(m.to) for m in mails} == {(member.person.email,)}
+    [links_mail] = [m for m in mails if any("/m/" in link for link in m.links())]
+    text = links_mail.text_body()
+    assert "Najaarsbijeenkomst" in text and "Artikel 4 herschrijven" in text
+    assert "Voorjaarsbijeenkomst" not in text and "Lijst rondsturen" not in text
+    meeting_links = [link for link in links_mail.links() if "/m/" in link]
+    action_links = [link for link in links_mail.links() if "/a/" in link]
+    assert len(set(meeting_links)) == 1 and len(set(action_links)) == 1
+    visitor = app.test_client()
+    landed = visitor.get(meeting_links[0].removeprefix("http://localhost"))
+    invitation_id = db.scalar(select(MeetingInvitation.id).where(MeetingInvitation.meeting_id == coming.id,
+                                                                 MeetingInvitation.person_id == member.person_id))
+    assert landed.status_code == 303 and landed.headers["Location"].endswith(f"/meeting/{invitation_id}/")
+    landed = visitor.get(action_links[0].removeprefix("http://localhost"))
+    assert landed.status_code == 303 and landed.headers["Location"].endswith(f"/action/{open_point.id}/")
+    assert "Artikel 4 herschrijven" in visitor.get(landed.headers["Location"]).get_data(as_text=True)
+

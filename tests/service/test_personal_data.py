@@ -12,13 +12,18 @@ import json
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.database.models import (
+    ActionLink,
+    ActionPoint,
     ApiToken,
     AuditEvent,
     Comment,
     MailMessage,
+    Meeting,
+    MeetingInvitation,
+    MeetingLink,
     Membership,
     Participant,
     Person,
@@ -32,9 +37,21 @@ from tests.conftest import csrf_token
 from tests.factories import fresh, make_document, make_network, open_round, participant
 from tests.service.test_staff_pages import signed_in
 from workflows import audit
-from workflows.domain import api_tokens, finalising, membership, notifications, personal_data, rounds, substitutes
+from workflows.domain import (
+    action_followup,
+    api_tokens,
+    finalising,
+    meetings,
+    membership,
+    minutes,
+    notifications,
+    personal_data,
+    rounds,
+    substitutes,
+)
 
 AGENT = "Mozilla/5.0 (AVG-test)"
+DAY = dt.timedelta(days=1)
 
 
 def _act(app, token: str, *, comment: str, verdict: str = "akkoord"):
@@ -319,4 +336,95 @@ def test_a_substitutes_verdict_loses_only_the_erased_persons_part(app, db):
     row = db.get(Verdict, verdict_id)
     assert row.person_name.startswith("Verwijderde deelnemer ") and row.person_name != row.on_behalf_of_name
     assert (row.person_email, row.ip_address, row.user_agent) == ("", "", "")
+    assert audit.verify_chain(db, network.id) == []
+
+
+def _meetings_of(db, world) -> dict:
+    """Network A: a meeting held two days ago that Marit signed up for (with a remark) and attended, with an action
+    point she owns and its link; and one in ten days she signed up for ("ik kom online"), with its link. Network B:
+    a meeting she (as "M. de Boer") answered with a remark of its own."""
+    network, coordinator, marit = world["network"], world["coordinator"], world["marit"]
+    now = utcnow()
+
+    def planned(net, actor, starts_at, title):
+        meeting = meetings.plan_meeting(db, net, meetings.Plan(title=title, starts_at=starts_at, duration_minutes=90,
+                                                               place="Utrecht"), actor=actor,
+                                        now=min(now, starts_at - 20 * DAY))
+        meetings.invite(db, meeting, actor=actor, now=min(now, starts_at - 20 * DAY))
+        return meeting
+
+    def invitation_of(meeting, person_id):
+        return db.scalar(select(MeetingInvitation).where(MeetingInvitation.meeting_id == meeting.id,
+                                                         MeetingInvitation.person_id == person_id))
+
+    past = planned(network, coordinator, now - 2 * DAY, "Bijeenkomst in het voorjaar")
+    held = invitation_of(past, marit.person_id)
+    meetings.answer(db, held, value="aanmelden", remark="Ik neem een collega mee.", now=now - 5 * DAY)
+    meetings.mint_link(db, held.id)
+    minutes.record_attendance(db, past, [held.id], actor=coordinator)
+    action = minutes.add_action_point(db, past, minutes.ActionInput(
+        text="Artikel 4 herschrijven", owner_id=marit.id, due_on=(now + 7 * DAY).date()), actor=coordinator)
+    action_followup.mint_link(db, action.id)
+    coming = planned(network, coordinator, now + 10 * DAY, "Bijeenkomst in de herfst")
+    upcoming = invitation_of(coming, marit.person_id)
+    meetings.answer(db, upcoming, value="aanmelden", remark="Ik kom online.")
+    meetings.mint_link(db, upcoming.id)
+    foreign = planned(world["other"], world["other_coordinator"], now + 12 * DAY, "Overleg van netwerk B")
+    meetings.answer(db, invitation_of(foreign, marit.person_id), value="afmelden", remark="Opmerking voor B.")
+    db.commit()
+    return dict(past=past, held=held, action=action, coming=coming, upcoming=upcoming, foreign=foreign)
+
+
+def test_the_export_holds_her_meetings_and_erasure_treats_them_as_her_rounds(app, db, world, run_worker):
+    network, marit = world["network"], world["marit"]
+    made = _meetings_of(db, world)
+    coordinator = signed_in(app, db, world["coordinator"])
+    page = coordinator.get(f"/n/{network.id}/members/{marit.id}/privacy").get_data(as_text=True)
+    response = coordinator.post(f"/n/{network.id}/members/{marit.id}/export", data={"csrf_token": csrf_token(page)})
+    data, text = json.loads(response.get_data()), response.get_data(as_text=True)
+    invitations = {i["meeting"]: i for i in data["meeting_invitations"]}
+    assert set(invitations) == {"Bijeenkomst in het voorjaar", "Bijeenkomst in de herfst"}
+    assert (invitations["Bijeenkomst in het voorjaar"]["answer"], invitations["Bijeenkomst in het voorjaar"]["remark"],
+            invitations["Bijeenkomst in het voorjaar"]["attended"]) == ("aanmelden", "Ik neem een collega mee.", True)
+    assert (invitations["Bijeenkomst in de herfst"]["remark"], invitations["Bijeenkomst in de herfst"]["attended"]) \
+        == ("Ik kom online.", None)
+    [action] = data["action_points"]
+    assert (action["text"], action["status"], action["due_on"]) == (
+        "Artikel 4 herschrijven", "open", made["action"].due_on.isoformat())
+    assert {link["invitation_id"] for link in data["meeting_links"]} == {made["held"].id, made["upcoming"].id}
+    assert [link["action_point_id"] for link in data["action_links"]] == [made["action"].id]
+    assert all(set(link) == {"invitation_id", "created_at", "revoked_at", "first_used_at", "last_used_at"}
+               for link in data["meeting_links"])
+    # Network B's meeting and her remark there are B's, and no token or hash is in the export.
+    assert "Overleg van netwerk B" not in text and "Opmerking voor B." not in text and "token_hash" not in text
+
+    # The operator's export (everything) holds network B's meeting too.
+    everything = personal_data.export(db, db.get(Person, marit.person_id))
+    assert {i["meeting"] for i in everything["meeting_invitations"]} >= {"Overleg van netwerk B"}
+    db.rollback()
+
+    # Erased in network A: the attendance, the action point and its note stay (the minutes) under the pseudonym;
+    # the remarks go; the coming meeting's invitation is withdrawn; every link of hers in A is dead.
+    assert coordinator.post(f"/n/{network.id}/members/{marit.id}/erase",
+                            data={"csrf_token": csrf_token(page), "confirm": "yes"}).status_code == 303
+    fresh(db)
+    held, upcoming = db.get(MeetingInvitation, made["held"].id), db.get(MeetingInvitation, made["upcoming"].id)
+    assert (held.answer, held.attended, held.remark, held.removed_at) == ("aanmelden", True, "", None)
+    assert upcoming.remark == "" and upcoming.removed_at is not None
+    assert db.get(ActionPoint, made["action"].id).text == "Artikel 4 herschrijven"
+    assert db.scalar(select(func.count(MeetingLink.id)).where(
+        MeetingLink.invitation_id.in_([held.id, upcoming.id]), MeetingLink.revoked_at.is_(None))) == 0
+    assert db.scalar(select(func.count(ActionLink.id)).where(
+        ActionLink.action_point_id == made["action"].id, ActionLink.revoked_at.is_(None))) == 0
+    pseudonym = db.get(Membership, marit.id).name
+    minutes_page = coordinator.get(f"/n/{network.id}/meetings/{made['past'].id}/minutes").get_data(as_text=True)
+    assert pseudonym in minutes_page and "Marit Jansen" not in minutes_page
+    counts = meetings.attendance(db, db.get(Meeting, made["coming"].id)).counts
+    assert counts.get("aanmelden", 0) == 0  # she no longer counts for the coming meeting
+    # Network B's meeting is untouched: she is still there.
+    foreign = db.scalar(select(MeetingInvitation).where(MeetingInvitation.meeting_id == made["foreign"].id,
+                                                        MeetingInvitation.person_id == marit.person_id))
+    assert foreign.remark == "Opmerking voor B." and foreign.removed_at is None
+    event = db.scalar(select(AuditEvent).where(AuditEvent.network_id == network.id, AuditEvent.kind == "person_erased"))
+    assert event.data["meeting_invitations_withdrawn"] == 1 and "Ik kom online" not in json.dumps(event.data)
     assert audit.verify_chain(db, network.id) == []

@@ -9,7 +9,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select, update
 
-from storage.database.models import MailMessage, OutboxItem, PersonalLink, Round, utcnow
+from storage.database.models import ActionPoint, MailMessage, Meeting, OutboxItem, PersonalLink, Round, utcnow
 from tests.factories import fresh, make_document, make_network, open_round, unique
 from workflows.domain.notifications import queue_email, release
 from workflows.outbound import jobs, outbox
@@ -18,10 +18,13 @@ from workflows.outbound import jobs, outbox
 @pytest.fixture(autouse=True)
 def _no_mail_left_by_other_tests(db):
     """The sweep takes every pending row older than 30 s, also those other tests committed without a worker (mail
-    and webhook posts alike), and sends the reminders due in rounds other tests left open: neither may land in these
-    tests' mailbox or sweeps."""
+    and webhook posts alike), and the tick sends the reminders due in rounds and meetings other tests left open and
+    those of their open action points (with their action.due posts): none may land in these tests' mailbox or
+    sweeps."""
     db.execute(update(OutboxItem).where(OutboxItem.status.in_(("pending", "sending"))).values(status="cancelled"))
     db.execute(update(Round).where(Round.status == "open").values(reminder_days=[]))
+    db.execute(update(Meeting).where(Meeting.status == "planned").values(reminder_days=[]))
+    db.execute(update(ActionPoint).where(ActionPoint.status == "open").values(due_on=dt.date(2999, 12, 31)))
     db.commit()
 
 

@@ -1,5 +1,5 @@
-"""Retention: rows past their period go (dead links and sign-in tokens, delivered mail, stored API answers, old
-failed jobs), rows within it stay, evidence never goes (a dossier gathered before and after is the same and the audit
+"""Retention: rows past their period go (dead links to rounds, meetings and action points, sign-in tokens, delivered
+mail, stored API answers, old failed jobs), rows within it stay, evidence never goes (a dossier gathered before and after is the same and the audit
 chain holds), a dry run deletes nothing, and the workers' job runs once per period."""
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select, update
 
 from storage.database.models import (
+    ActionLink,
     Finalisation,
     IdempotencyRecord,
     MailMessage,
+    MeetingInvitation,
+    MeetingLink,
     OutboxItem,
     Participant,
     PersonalLink,
@@ -25,7 +28,7 @@ from storage.database.models import (
 )
 from tests.factories import fresh, make_document, make_network, open_round
 from workflows import audit
-from workflows.domain import dossier, finalising, retention, rounds, signin
+from workflows.domain import action_followup, dossier, finalising, meetings, minutes, retention, rounds, signin
 from workflows.outbound import housekeeping, jobs
 from workflows.outbound.clock import Clock
 
@@ -152,7 +155,7 @@ def test_rows_past_their_period_go_and_evidence_stays(db, final):
 
 def test_a_dry_run_deletes_nothing_and_counts_what_a_prune_deletes(db, final):
     later = utcnow() + 100 * DAY
-    tables = (PersonalLink, SignInToken, OutboxItem, IdempotencyRecord)
+    tables = (PersonalLink, MeetingLink, ActionLink, SignInToken, OutboxItem, IdempotencyRecord)
 
     def rows() -> dict:
         fresh(db)
@@ -230,3 +233,73 @@ def test_the_prune_command_prints_counts(app, db, final):
     result = runner.invoke(args=["prune"])
     assert result.exit_code == 0, result.output
     assert "failed jobs: " in result.output and "deleted " in result.output
+
+
+def test_dead_meeting_and_action_links_go_like_dead_round_links(app, db):
+    """A meeting's links go 30 days (the window) after they stopped working: 30 days after the meeting ended, or
+    from its cancellation; an action point's 30 days after the 30 days its done point shows, or from revocation.
+    Live links stay; the counts of a dry run are those of the prune, and the command prints them."""
+    network, coordinator, members = make_network(db, members=2)
+    now = utcnow()
+
+    def planned(starts_at, title):
+        meeting = meetings.plan_meeting(db, network, meetings.Plan(title=title, starts_at=starts_at,
+                                                                   duration_minutes=90, place="Utrecht"),
+                                        actor=coordinator, now=min(now, starts_at - 20 * DAY))
+        meetings.invite(db, meeting, actor=coordinator, now=min(now, starts_at - 20 * DAY))
+        for invitation_id in db.scalars(select(MeetingInvitation.id).where(
+                MeetingInvitation.meeting_id == meeting.id)):
+            meetings.mint_link(db, invitation_id)
+        return meeting
+
+    past, upcoming = planned(now - 2 * DAY, "Voorbij"), planned(now + 20 * DAY, "Komt nog")
+    cancelled = planned(now + 40 * DAY, "Gaat niet door")
+    meetings.cancel_meeting(db, cancelled, actor=coordinator)
+    done, still_open = (minutes.add_action_point(db, past, minutes.ActionInput(
+        text=text, owner_id=members[0].id, due_on=(now + 5 * DAY).date()), actor=coordinator)
+        for text in ("Klaar", "Nog open"))
+    for action in (done, still_open):
+        action_followup.mint_link(db, action.id)
+    minutes.mark_done(db, past, done.id, actor=coordinator)
+    action_followup.mint_link(db, still_open.id)
+    minutes.change_action_point(db, past, still_open.id, minutes.ActionInput(  # another owner: the first link dies
+        text="Nog open", owner_id=members[1].id, due_on=still_open.due_on), actor=coordinator)
+    action_followup.mint_link(db, still_open.id)
+    db.commit()
+
+    def meeting_links(meeting) -> set[int]:
+        return set(db.scalars(select(MeetingLink.id).join(MeetingInvitation).where(
+            MeetingInvitation.meeting_id == meeting.id)))
+
+    def action_links(action) -> set[int]:
+        return set(db.scalars(select(ActionLink.id).where(ActionLink.action_point_id == action.id)))
+
+    fresh(db)
+    before = {m.title: meeting_links(m) for m in (past, upcoming, cancelled)}
+    revoked = set(db.scalars(select(ActionLink.id).where(ActionLink.action_point_id == still_open.id,
+                                                         ActionLink.revoked_at.is_not(None))))
+    assert all(before.values()) and len(revoked) == 2 and len(action_links(done)) == 1
+    db.rollback()
+
+    # 35 days on: the cancelled meeting's links and the revoked action links are 35 days dead; the past meeting's
+    # links stopped working 5 days ago, the done point's still work.
+    counted = housekeeping.prune(now + 35 * DAY, dry_run=True)
+    done_now = housekeeping.prune(now + 35 * DAY)
+    assert counted["meeting_links"] == done_now["meeting_links"] >= len(before["Gaat niet door"])
+    assert counted["action_links"] == done_now["action_links"] >= 2
+    fresh(db)
+    assert meeting_links(cancelled) == set()
+    assert meeting_links(past) == before["Voorbij"] and meeting_links(upcoming) == before["Komt nog"]
+    assert action_links(still_open) & revoked == set() and len(action_links(still_open)) == 1
+    assert len(action_links(done)) == 1
+    db.rollback()
+
+    # 65 days on: the past meeting's links and the done point's are gone; the coming meeting's and the open
+    # point's live link stay.
+    housekeeping.prune(now + 65 * DAY)
+    fresh(db)
+    assert meeting_links(past) == set() and action_links(done) == set()
+    assert meeting_links(upcoming) == before["Komt nog"] and len(action_links(still_open)) == 1
+    db.rollback()
+    result = app.test_cli_runner().invoke(args=["prune", "--dry-run"])
+    assert "meeting links: " in result.output and "action links: " in result.output

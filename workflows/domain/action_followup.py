@@ -22,6 +22,9 @@ from workflows.tokens import hash_token, new_token
 REMINDER_DAYS = (3, 0)
 REMINDER_TIME = dt.time(9, 0)  # the start of the working day, Dutch time
 MAX_DONE_NOTE_LENGTH = 2_000
+# In reminder_slots with the due day ("due:2026-05-04"): the point's `action_point_due` event was recorded. Named by
+# the day like the reminder slots, so a new due day falls due again.
+DUE_MARK = "due:"
 # A personal link keeps showing a done action point this long after it was done.
 LINK_LIFETIME_AFTER_DONE = dt.timedelta(days=30)
 
@@ -41,9 +44,10 @@ def tell_owner(session: Session, action: ActionPoint) -> None:
 
 
 def owner_changed(session: Session, action: ActionPoint) -> None:
-    """A new owner: a new sequence (their own mail), and reminders start over for them."""
+    """A new owner: a new sequence (their own mail), and reminders start over for them (the point fell due once,
+    whoever owns it: that mark stays)."""
     action.sequence += 1
-    action.reminder_slots = []
+    action.reminder_slots = [s for s in action.reminder_slots if s.startswith(DUE_MARK)]
     session.flush()
     tell_owner(session, action)
 
@@ -175,3 +179,34 @@ def send_due_reminders(session: Session, *, now: dt.datetime | None = None) -> i
                      action_point_id=action.id, slot=slot, owner_id=owner.id)
         queued += 1
     return queued
+
+
+# Falling due -----------------------------------------------------------------------------------------------------
+
+def record_due(session: Session, *, now: dt.datetime | None = None) -> int:
+    """The periodic tick: an open action point (of a meeting not cancelled) falls due at 09:00 Dutch time on its due
+    day, when the due-day reminder goes. Its `action_point_due` event (the `action.due` webhook) is recorded once,
+    whether or not its owner can be mailed; a day the tick missed altogether is not caught up, as with reminders.
+    Asked again under the point's lock, so two ticks record it once. Returns how many fell due."""
+    now = now or utcnow()
+    today = now.astimezone(TIMEZONE).date()
+    if now < slot_time(today, 0):
+        return 0
+    mark = f"{DUE_MARK}{today.isoformat()}"
+    recorded = 0
+    for action_id, used in session.execute(
+            select(ActionPoint.id, ActionPoint.reminder_slots)
+            .join(Meeting, ActionPoint.meeting_id == Meeting.id)
+            .where(ActionPoint.status == "open", Meeting.status != "cancelled", ActionPoint.due_on == today)
+            .order_by(ActionPoint.id)).all():
+        if mark in used:
+            continue
+        action = lock(session, ActionPoint, action_id)
+        if action.status != "open" or action.due_on != today or mark in action.reminder_slots:
+            continue
+        action.reminder_slots = [*action.reminder_slots, mark]
+        meeting = session.get(Meeting, action.meeting_id)
+        audit.record(session, meeting.network_id, "action_point_due", actor_id=None, meeting_id=meeting.id,
+                     action_point_id=action.id, due_on=action.due_on.isoformat(), owner_id=action.owner_id)
+        recorded += 1
+    return recorded

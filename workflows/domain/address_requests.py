@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import ADDRESS_REQUEST_PURPOSES, AddressRequest, utcnow
-from workflows.domain import rounds, signin
+from workflows.domain import lost_links, rounds, signin
 from workflows.domain.people import normalise_email
 
 # The ids of the requests this transaction wrote; the outbound layer hands each to a worker after it commits.
@@ -41,6 +41,7 @@ def handle(session: Session, request_id: int) -> bool:
         signin.request_sign_in(session, row.email)
     else:
         rounds.resend_links_for(session, row.email)
+        lost_links.resend_links_for(session, row.email)
     return True
 
 

@@ -157,7 +157,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
         select(Comment.block_id, Comment.quote, Comment.body, Comment.disposition, Comment.answer,
                Comment.version_id, Membership.name, Organisation.name,
                Round.decision_rule, Participant.can_vote, Membership.representative, Organisation.has_vote,
-               Organisation.left_at, _stood_in_for(), Comment.person_id)
+               Organisation.left_at, _stood_in_for(), Comment.person_id, Comment.id)
         .select_from(Comment)
         .join(Round, Round.id == Comment.round_id)
         .join(Participant, Participant.id == Comment.participant_id)
@@ -173,7 +173,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
         sections[version_id] = _sections(blocks or [])
     rows = []
     for number, (block_id, quote, body, disposition, answer, version_id, person, organisation, rule, can_vote,
-                 representative, has_vote, left_at, stood_in_for, person_id) in enumerate(found, 1):
+                 representative, has_vote, left_at, stood_in_for, person_id, comment_id) in enumerate(found, 1):
         if only_person is not None and person_id != only_person:
             continue
         rows.append(CommentRow(
@@ -186,6 +186,7 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
             answer=answer or "",
             capacity=_capacity(_, rule, can_vote, organisation, bool(has_vote) and left_at is None,
                                representative, stood_in_for),
+            comment_id=comment_id,
         ))
     return rows
 

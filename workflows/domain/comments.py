@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from storage.database.engine import lock
 from storage.database.models import (
     DISPOSITIONS,
     Comment,
@@ -19,7 +20,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import inputs
+from workflows.domain import inputs, proposals
 from workflows.domain.people import name_in_network
 from workflows.errors import AlreadyFinal, Conflict, InvalidInput
 from workflows.text.anchoring import Placement, anchor_of, reanchor
@@ -49,11 +50,17 @@ def own_threads(person_id) -> ColumnElement[bool]:
                                      .correlate_except(root)))
 
 
-def process_comment(session: Session, comment: Comment, *, disposition: str, answer: str, actor: Person) -> Comment:
+def process_comment(session: Session, comment: Comment, *, disposition: str, answer: str, actor: Person,
+                    taken_text: str | None = None) -> Comment:
     """Give a comment its disposition (overgenomen / deels / niet overgenomen / voor kennisgeving) and an answer;
     it may be changed until the next version is uploaded, each change leaves an audit event. A final document's
-    comments are settled."""
-    round_ = session.get(Round, comment.round_id)
+    comments are settled.
+
+    A proposal's wording goes into the draft next version when it is taken: as it is when overgenomen, as the
+    project group edited it (`taken_text`) when deels overgenomen (without one, none of its wording). Of the
+    proposals on the same words at most one is taken (`proposals.collides`): the others are chosen against, or
+    their wording is written into the one taken."""
+    round_ = lock(session, Round, comment.round_id)  # one decision at a time on a round's overlapping proposals
     document = session.get(Document, round_.document_id)
     if document.status == "final":
         raise AlreadyFinal()
@@ -68,12 +75,34 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
         raise InvalidInput("answer_required")
     if comment.processed_at is not None and newer_version(session, round_) is not None:
         raise Conflict("processing_settled")  # the next version was made from it: what it says stays as it was
-    comment.disposition, comment.answer = disposition, answer
+    taken = _taken_wording(session, comment, disposition, taken_text)
+    comment.disposition, comment.answer, comment.taken_text = disposition, answer, taken
     comment.processed_by_id, comment.processed_at = actor.id, utcnow()
     session.flush()
     audit.record(session, document.network_id, "comment_processed", actor_id=actor.id, document_id=document.id,
-                 round_id=round_.id, comment_id=comment.id, disposition=disposition)
+                 round_id=round_.id, comment_id=comment.id, disposition=disposition, wording_taken=taken is not None)
     return comment
+
+
+def _taken_wording(session: Session, comment: Comment, disposition: str, taken_text: str | None) -> str | None:
+    if comment.proposed_text is None:
+        if taken_text is not None:
+            raise InvalidInput("not_a_proposal")
+        return None
+    if disposition == "overgenomen":
+        taken = comment.proposed_text
+    elif disposition == "deels_overgenomen" and taken_text is not None:
+        taken = taken_text.replace("\r\n", "\n").replace("\r", "\n")
+        if inputs.refused_in_text(taken):
+            raise InvalidInput("text_control_characters", field="taken_text")
+        if taken == comment.quote:
+            raise InvalidInput("proposal_unchanged")
+    else:
+        return None
+    other = proposals.taken_collision(session, comment)
+    if other is not None:
+        raise Conflict("proposal_collision", number=numbered(session, comment.round_id).index(other) + 1)
+    return taken
 
 
 def newer_version(session: Session, round_: Round) -> int | None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import Comment, Document, Membership, Participant, Round, Version
-from workflows.domain import decisions, finalising, reminders, timeline
+from workflows.domain import deciders, decisions, finalising, reminders, timeline
 from workflows.domain.people import active_members
 from workflows.errors import Conflict, RoundClosed
 
@@ -98,7 +98,7 @@ def reminding_now(session: Session, round_: Round) -> Reminding:
 def finalising_version(session: Session, document: Document, version: Version) -> Finalising:
     finalising.check_finalisable(session, document, version)
     open_ = open_round_of(session, document.id)
-    return Finalising(members=len(active_members(session, document.network_id)), open_round=open_,
+    return Finalising(members=len(deciders.members(session, document)), open_round=open_,
                       open_round_participants=_participant_count(session, open_.id) if open_ else 0)
 
 

@@ -25,7 +25,7 @@ from storage.database.models import (
     Version,
 )
 from workflows import audit
-from workflows.domain.people import active_members
+from workflows.domain import deciders
 from workflows.errors import Conflict, InvalidInput, NotAllowed
 
 # What a participant's verdict is under the round's rule (`capacity`).
@@ -181,7 +181,7 @@ def organisation_standings(session: Session, document: Document, version: Versio
     """Under the per-organisation rule: every counting organisation with a voting member, then everyone with a
     vote and no organisation. Three statements whatever the size: the members, the participants on this version
     (with their current verdicts), and the organisations' verdicts on it (the latest counts)."""
-    voters = [m for m in active_members(session, document.network_id) if m.can_vote]
+    voters = deciders.voters(session, document)
     rows = session.execute(
         select(Participant.person_id, Verdict)
         .join(Round, Participant.round_id == Round.id)

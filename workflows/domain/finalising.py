@@ -23,10 +23,9 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import decisions
+from workflows.domain import deciders, decisions, minutes_document
 from workflows.domain.exports import FinalFiles, store_blob
 from workflows.domain.notifications import Recipient, queue_emails, release
-from workflows.domain.people import active_members
 from workflows.domain.rounds import close_round
 from workflows.errors import AlreadyFinal, InvalidInput, NotUnanimous, StaleVersion
 
@@ -45,7 +44,7 @@ class Standing:
 
 
 def standings(session: Session, document: Document, version: Version) -> list[Standing]:
-    voters = [m for m in active_members(session, document.network_id) if m.can_vote]
+    voters = deciders.voters(session, document)
     rows = session.execute(
         select(Participant, Verdict)
         .join(Round, Participant.round_id == Round.id)
@@ -103,12 +102,13 @@ def agreement(session: Session, document: Document, version: Version, *, rule: s
     first = []
     if limit and total:
         latest = _latest_participations([version.id])
+        circle = deciders.among(document)
         for membership, verdict, asked in session.execute(
             select(Membership, Verdict, latest.c.person_id)
             .outerjoin(latest, latest.c.person_id == Membership.person_id)
             .outerjoin(Verdict, Verdict.id == latest.c.verdict_id)
             .where(Membership.network_id == document.network_id, Membership.left_at.is_(None),
-                   Membership.role.in_(VOTING_ROLES))
+                   Membership.role.in_(VOTING_ROLES), *(() if circle is None else (circle,)))
             .order_by(case((Verdict.value.in_(APPROVING_VERDICTS), 1), else_=0), Membership.id).limit(limit)
         ):
             state = verdict.value if verdict is not None else "no_verdict" if asked is not None else "not_invited"
@@ -117,8 +117,9 @@ def agreement(session: Session, document: Document, version: Version, *, rule: s
 
 
 def person_approvals(session: Session, version_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """version id -> (how many current members with a vote its network has, how many of them said akkoord to it),
-    as `standings` decides per person: one statement for any number of versions."""
+    """version id -> (how many current members with a vote must agree on it (its network's, or for a meeting's
+    minutes those who attended: `deciders`), how many of them said akkoord to it), as `standings` decides per
+    person: one statement for any number of versions."""
     if not version_ids:
         return {}
     latest = _latest_participations(version_ids)
@@ -126,7 +127,7 @@ def person_approvals(session: Session, version_ids: list[int]) -> dict[int, tupl
         select(Version.id, func.count(Membership.id), func.count(case((Verdict.value.in_(APPROVING_VERDICTS), 1))))
         .join(Document, Document.id == Version.document_id)
         .join(Membership, and_(Membership.network_id == Document.network_id, Membership.left_at.is_(None),
-                               Membership.role.in_(VOTING_ROLES)))
+                               Membership.role.in_(VOTING_ROLES), deciders.among_documents()))
         .outerjoin(latest, and_(latest.c.version_id == Version.id, latest.c.person_id == Membership.person_id))
         .outerjoin(Verdict, Verdict.id == latest.c.verdict_id)
         .where(Version.id.in_(version_ids)).group_by(Version.id))
@@ -193,10 +194,12 @@ def finalise_document(session: Session, document: Document, version: Version, *,
                  version_id=version.id, content_hash=version.content_hash,
                  approvals=[{"person_id": p.membership.person_id, "verdict_id": p.verdict.id} if p.membership else
                             {"organisation_id": p.organisation.id, "verdict_id": p.verdict.id} for p in current])
+    minutes_document.note_final(session, document, actor=actor)  # a meeting's minutes: final with it
     # Held until the final files exist: every mail carries exactly the files made once (`store_final_files`).
+    # To those who take part in its rounds (the network, or a meeting's attendees).
     queue_emails(session, "final_document", [
         Recipient(m.person, f"final_document:{document.id}:{m.person_id}", {"document_id": document.id})
-        for m in active_members(session, document.network_id)], network_id=document.network_id, held=True)
+        for m in deciders.members(session, document)], network_id=document.network_id, held=True)
     return finalisation
 
 

@@ -264,11 +264,12 @@ def _matches(search: str):
 # A document's people × rounds ---------------------------------------------------------------------------------------
 
 def voters_page(session: Session, network_id: int, *, page: int = 1, per_page: int = PER_PAGE,
-                total: int | None = None) -> Page:
+                total: int | None = None, among=None) -> Page:
     """One page of the network's current members with a vote (in the order they joined), with their organisation;
-    counted unless the caller knows how many there are (`finalising.agreement` counts them per person)."""
+    counted unless the caller knows how many there are (`finalising.agreement` counts them per person). `among`:
+    a further condition on the members (`deciders.among`: a meeting's minutes are decided by its attendees)."""
     condition = and_(Membership.network_id == network_id, Membership.left_at.is_(None),
-                     Membership.role.in_(VOTING_ROLES))
+                     Membership.role.in_(VOTING_ROLES), *(() if among is None else (among,)))
     if total is None:
         total = session.scalar(select(func.count(Membership.id)).where(condition))
     result = page_of(select(Membership).outerjoin(Organisation, Membership.organisation_id == Organisation.id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from storage.blocks import block_text
 from storage.database.engine import lock
 from storage.database.models import (
     AGENDA_COMMENT_SELECTIONS,
@@ -22,6 +23,7 @@ from storage.database.models import (
     Document,
     Meeting,
     MeetingDecision,
+    MeetingDecisionComment,
     MeetingInvitation,
     MeetingLink,
     MeetingOrganisation,
@@ -272,6 +274,18 @@ def _in_network(session: Session, network_id: int, document_id: int) -> Document
     return document
 
 
+def selection_ids(session: Session, round_id: int, selection: str) -> list[int]:
+    """The ids of the round's comments (not replies) a selection by rule names: "niet_overgenomen", or
+    "niet_akkoord" (the passages members said niet akkoord about: their comments on passages)."""
+    top = select(Comment.id).where(Comment.round_id == round_id, Comment.parent_id.is_(None))
+    if selection == "niet_overgenomen":
+        return list(session.scalars(top.where(Comment.disposition == "niet_overgenomen").order_by(Comment.id)))
+    return list(session.scalars(
+        top.join(Participant, Comment.participant_id == Participant.id)
+        .join(Verdict, Participant.current_verdict_id == Verdict.id)
+        .where(Verdict.value == "niet_akkoord", Comment.block_id.is_not(None)).order_by(Comment.id)))
+
+
 def _selected_comments(session: Session, round_: Round, link: AgendaLink) -> list[int]:
     """The ids of the round's comments (not replies) the selection names."""
     top = select(Comment.id).where(Comment.round_id == round_.id, Comment.parent_id.is_(None))
@@ -281,13 +295,7 @@ def _selected_comments(session: Session, round_: Round, link: AgendaLink) -> lis
         if not wanted or found != wanted:
             raise InvalidInput("agenda_no_comments", field="link")
         return sorted(found)
-    if link.comment_selection == "niet_overgenomen":
-        ids = list(session.scalars(top.where(Comment.disposition == "niet_overgenomen").order_by(Comment.id)))
-    else:  # niet_akkoord: the passages members said niet akkoord about (their comments on passages)
-        ids = list(session.scalars(
-            top.join(Participant, Comment.participant_id == Participant.id)
-            .join(Verdict, Participant.current_verdict_id == Verdict.id)
-            .where(Verdict.value == "niet_akkoord", Comment.block_id.is_not(None)).order_by(Comment.id)))
+    ids = selection_ids(session, round_.id, link.comment_selection)
     if not ids:
         raise InvalidInput("agenda_no_comments", field="link")
     return ids
@@ -356,6 +364,60 @@ def add_agenda_item(session: Session, meeting: Meeting, *, title: str, presenter
                  version_id=columns["version_id"], compare_version_id=columns["compare_version_id"],
                  comment_selection=columns["comment_selection"], comments=len(comment_ids))
     return item
+
+
+def choose_agenda_comments(session: Session, meeting: Meeting, item_id: int, comment_ids: list[int], *,
+                           actor: Person) -> int:
+    """The comments of its round an agenda item brings to the table, chosen one by one (they replace what it
+    brought); none chosen: the item is about the round only. A comment a decision under the item refers to stays
+    chosen (the minutes rest on it). Returns how many are chosen."""
+    meeting = _lock_planned(session, meeting)
+    item = _item_of(session, meeting, item_id)
+    if item.round_id is None:
+        raise NotFound()
+    wanted = sorted(set(comment_ids))
+    decided = set(session.scalars(
+        select(MeetingDecisionComment.comment_id).join(MeetingDecision)
+        .where(MeetingDecision.agenda_item_id == item.id)))
+    if not decided <= set(wanted):
+        raise InvalidInput("agenda_comment_decided", field="comments")
+    if wanted:
+        wanted = _selected_comments(session, item.round, AgendaLink(comment_selection="chosen", comment_ids=wanted))
+    session.execute(AgendaItemComment.__table__.delete().where(AgendaItemComment.agenda_item_id == item.id))
+    if wanted:
+        session.execute(insert(AgendaItemComment.__table__),
+                        [{"agenda_item_id": item.id, "comment_id": c} for c in wanted])
+    item.comment_selection = "chosen" if wanted else None
+    meeting.updated_at = utcnow()
+    session.flush()
+    audit.record(session, meeting.network_id, "agenda_comments_chosen", actor_id=actor.id, meeting_id=meeting.id,
+                 item_id=item.id, round_id=item.round_id, comments=wanted)
+    return len(wanted)
+
+
+@dataclass
+class Passage:
+    """A passage of the round's version (or "general": no passage) with the comments on it, for choosing."""
+
+    label: str
+    comments: list[tuple[Comment, str]]  # with the name the network knows its author by
+
+
+def comments_by_passage(session: Session, round_: Round) -> list[Passage]:
+    """The round's comments (not replies), grouped by passage in the order of the text, general comments last;
+    two statements."""
+    rows = session.execute(
+        select(Comment, Membership.name).join(Participant, Comment.participant_id == Participant.id)
+        .join(Membership, Participant.membership_id == Membership.id)
+        .where(Comment.round_id == round_.id, Comment.parent_id.is_(None)).order_by(Comment.id)).all()
+    blocks = session.scalar(select(Version.blocks).where(Version.id == round_.version_id)) or []
+    order = {block["id"]: n for n, block in enumerate(blocks)}
+    texts = {block["id"]: block_text(block) for block in blocks}
+    grouped: dict[str | None, list[tuple[Comment, str]]] = {}
+    for comment, name in rows:
+        grouped.setdefault(comment.block_id if comment.block_id in order else None, []).append((comment, name))
+    return [Passage(label=texts[block_id] if block_id is not None else "", comments=found)
+            for block_id, found in sorted(grouped.items(), key=lambda pair: order.get(pair[0], len(order)))]
 
 
 def _item_of(session: Session, meeting: Meeting, item_id: int) -> AgendaItem:

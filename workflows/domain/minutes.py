@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from storage.database.engine import lock
@@ -58,6 +58,8 @@ def _writable(session: Session, meeting: Meeting, actor: Person, now: dt.datetim
         raise Conflict("meeting_cancelled")
     if meeting.starts_at > now:
         raise Conflict("minutes_before_meeting")
+    if meeting.minutes_document_id is not None:  # they went into a document: they change as its versions
+        raise Conflict("minutes_in_document")
     return meeting
 
 
@@ -373,6 +375,20 @@ def overdue(session: Session, network_ids: list[int], *, now: dt.datetime | None
         _listed().where(Meeting.network_id.in_(network_ids), Meeting.status != "cancelled",
                         ActionPoint.status == "open", ActionPoint.due_on < day)
         .order_by(ActionPoint.due_on, ActionPoint.id).limit(limit)).all(), day)
+
+
+def action_points_of(network_id: int, *, status: str | None = None, overdue: bool = False,
+                     now: dt.datetime | None = None) -> Select:
+    """The network's action points as a query a caller pages through: all, those of a status, or only the overdue
+    ones (as `overdue` says: open, of a meeting not cancelled, their due day passed)."""
+    statement = (select(ActionPoint).join(Meeting, ActionPoint.meeting_id == Meeting.id)
+                 .where(Meeting.network_id == network_id))
+    if status is not None:
+        statement = statement.where(ActionPoint.status == status)
+    if overdue:
+        statement = statement.where(ActionPoint.status == "open", Meeting.status != "cancelled",
+                                    ActionPoint.due_on < today(now))
+    return statement
 
 
 # Attendance ------------------------------------------------------------------------------------------------------

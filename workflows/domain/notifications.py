@@ -16,7 +16,8 @@ from storage.database.models import MailMessage, OutboxItem, Person, utcnow
 EMAILS = ("sign_in", "invitation", "verdict_confirmation", "final_document", "reminder", "deadline_extended",
           "round_summary", "round_outcome", "substitution_named", "substitute_named", "substitute_invitation",
           "substitute_verdict", "substitution_ended", "organisation_left", "substitute_reminder", "round_superseded",
-          "meeting_invitation", "meeting_reminder", "meeting_cancelled", "action_point", "action_reminder")
+          "meeting_invitation", "meeting_reminder", "meeting_cancelled", "action_point", "action_reminder",
+          "meeting_links")
 
 # The (channel, id) of the outbox items this transaction made due; handed to the workers after it commits.
 PENDING_IDS = "akkoord_outbox_ids"

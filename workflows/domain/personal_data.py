@@ -18,12 +18,17 @@ from sqlalchemy.orm import Session
 
 from storage.database.engine import lock
 from storage.database.models import (
+    ActionLink,
+    ActionPoint,
     AddressRequest,
     ApiToken,
     AuditEvent,
     Comment,
     Document,
     MailMessage,
+    Meeting,
+    MeetingInvitation,
+    MeetingLink,
     Membership,
     Network,
     Participant,
@@ -150,6 +155,8 @@ def export(session: Session, person: Person, *, network_id: int | None = None, a
         "processed_at": _iso(c.processed_at),
     } for c, document_id, title in comments]
 
+    data.update(_meeting_data(session, pid, networks, membership_ids))
+
     mail = select(MailMessage).where(MailMessage.person_id == pid)
     mail = mail.where(MailMessage.network_id == network_id) if network_id is not None else mail
     data["mails"] = [{
@@ -198,6 +205,41 @@ def export(session: Session, person: Person, *, network_id: int | None = None, a
         audit.record(session, concerned, "personal_data_exported", actor_id=actor.id if actor else None,
                      person_id=pid, scope="network" if network_id is not None else "all")
     return data
+
+
+def _meeting_data(session: Session, person_id: int, networks: list[int], membership_ids: list[int]) -> dict[str, Any]:
+    """Their meetings: the invitations with their answer, remark and whether they came; the action points they own
+    (what, by when, done with which note); and their personal links to both (without tokens: only hashes are held)."""
+    invitations = session.execute(
+        select(MeetingInvitation, Meeting).join(Meeting, MeetingInvitation.meeting_id == Meeting.id)
+        .where(MeetingInvitation.person_id == person_id, Meeting.network_id.in_(networks))
+        .order_by(MeetingInvitation.id)).all()
+    actions = session.execute(
+        select(ActionPoint, Meeting).join(Meeting, ActionPoint.meeting_id == Meeting.id)
+        .where(ActionPoint.owner_id.in_(membership_ids or [-1]), Meeting.network_id.in_(networks))
+        .order_by(ActionPoint.id)).all()
+    meeting_links = _chunked(session, MeetingLink, MeetingLink.invitation_id, [i.id for i, _m in invitations])
+    action_links = session.scalars(select(ActionLink).where(ActionLink.owner_id.in_(membership_ids or [-1]))
+                                   .order_by(ActionLink.id)).all()
+
+    def used(link) -> dict[str, Any]:
+        return {"created_at": _iso(link.created_at), "revoked_at": _iso(link.revoked_at),
+                "first_used_at": _iso(link.first_used_at), "last_used_at": _iso(link.last_used_at)}
+
+    return {
+        "meeting_invitations": [{
+            "network_id": m.network_id, "meeting_id": m.id, "meeting": m.title, "starts_at": _iso(m.starts_at),
+            "meeting_status": m.status, "invited_at": _iso(i.invited_at), "answer": i.answer, "remark": i.remark,
+            "answered_at": _iso(i.answered_at), "attended": i.attended, "removed_at": _iso(i.removed_at),
+        } for i, m in invitations],
+        "action_points": [{
+            "network_id": m.network_id, "meeting_id": m.id, "meeting": m.title, "id": a.id, "text": a.text,
+            "due_on": a.due_on.isoformat(), "status": a.status, "done_note": a.done_note, "done_at": _iso(a.done_at),
+            "created_at": _iso(a.created_at),
+        } for a, m in actions],
+        "meeting_links": [{"invitation_id": link.invitation_id, **used(link)} for link in meeting_links],
+        "action_links": [{"action_point_id": link.action_point_id, **used(link)} for link in action_links],
+    }
 
 
 def _chunked(session: Session, model, column, ids: list[int]) -> list:
@@ -326,17 +368,53 @@ def _erase_from_network(session: Session, network_id: int, person: Person, *, ac
     session.execute(update(MailMessage).where(MailMessage.person_id == person.id, MailMessage.network_id == network_id)
                     .values(to_address=PLACEHOLDER.format(id=person.id)).execution_options(synchronize_session=False))
     cancelled = _cancel_unsent(session, person.id, network_id, now)
+    withdrawn = _erase_meeting_data(session, network_id, person, membership_ids, now)
     scrubbed = _scrub_verdicts(session, network_id, person, membership_ids, name)
     comments = session.scalar(select(func.count(Comment.id)).join(Round, Comment.round_id == Round.id)
                               .join(Document, Round.document_id == Document.id)
                               .where(Document.network_id == network_id, Comment.person_id == person.id))
     session.flush()
     done = {"network_id": network_id, "pseudonym": name, "memberships_ended": left, "verdicts_scrubbed": scrubbed,
-            "comments_pseudonymised": comments, "mails_cancelled": cancelled}
+            "comments_pseudonymised": comments, "mails_cancelled": cancelled,
+            "meeting_invitations_withdrawn": withdrawn}
     # No personal data here: the chain keeps it for good.
     audit.record(session, network_id, "person_erased", actor_id=actor.id if actor else None, person_id=person.id,
                  scope=scope, **{key: value for key, value in done.items() if key != "network_id"})
     return done
+
+
+def _erase_meeting_data(session: Session, network_id: int, person: Person, membership_ids: list[int],
+                        now: dt.datetime) -> int:
+    """Their meetings, under the policy of their rounds: what the network's record of a meeting rests on stays and
+    names them only by the pseudonym (their membership's name), as comments do; what no record needs goes, as a
+    verdict's personal evidence does. So: an answer and whether they came stay (the attendance in the minutes, like
+    a verdict's value); the action points they own stay, with their text and done note (the minutes, like a comment's
+    body), and stop reminding them (they left); the remark with their answer is blanked (it is in no record: a
+    note to the organisers, like a verdict's user agent); invitations to meetings still to come are withdrawn, as
+    they stop counting in open rounds; every personal link to a meeting or an action point dies now, as their
+    round links do. The audit chain is not touched (the module's rule). Returns how many invitations were
+    withdrawn."""
+    meeting_ids = select(Meeting.id).where(Meeting.network_id == network_id)
+    invitation_ids = select(MeetingInvitation.id).where(MeetingInvitation.person_id == person.id,
+                                                        MeetingInvitation.meeting_id.in_(meeting_ids))
+    withdrawn = session.execute(
+        update(MeetingInvitation).where(
+            MeetingInvitation.id.in_(invitation_ids), MeetingInvitation.removed_at.is_(None),
+            MeetingInvitation.meeting_id.in_(meeting_ids.where(Meeting.starts_at > now, Meeting.status == "planned")))
+        .values(removed_at=now).execution_options(synchronize_session=False)).rowcount
+    session.execute(update(MeetingInvitation).where(MeetingInvitation.id.in_(invitation_ids),
+                                                    MeetingInvitation.remark != "")
+                    .values(remark="").execution_options(synchronize_session=False))
+    session.execute(update(MeetingLink).where(MeetingLink.invitation_id.in_(invitation_ids),
+                                              MeetingLink.revoked_at.is_(None))
+                    .values(revoked_at=now).execution_options(synchronize_session=False))
+    session.execute(update(ActionLink).where(ActionLink.owner_id.in_(membership_ids or [-1]),
+                                             ActionLink.revoked_at.is_(None))
+                    .values(revoked_at=now).execution_options(synchronize_session=False))
+    for obj in list(session.identity_map.values()):  # what the session had loaded of them is stale now
+        if isinstance(obj, MeetingInvitation | MeetingLink | ActionLink):
+            session.expire(obj)
+    return withdrawn
 
 
 def _cancel_unsent(session: Session, person_id: int, network_id: int | None, now: dt.datetime) -> int:

@@ -1,5 +1,5 @@
-"""Retention: which rows nobody needs any more (dead personal links and sign-in tokens, delivered mail and webhook
-deliveries, stored API answers past their window), counted or deleted in bounded batches. Never evidence: a
+"""Retention: which rows nobody needs any more (dead personal links to rounds, meetings and action points, sign-in
+tokens, delivered mail and webhook deliveries, stored API answers past their window), counted or deleted in bounded batches. Never evidence: a
 verdict's link, the invitations a dossier lists, mail of a round still open (its keys stop a second mail), or any
 row a foreign key points at; verdicts, finalisations, stored files and audit events are not touched at all."""
 
@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from storage.database.models import (
     OUTBOX_STATUSES,
+    ActionLink,
+    ActionPoint,
     IdempotencyRecord,
+    Meeting,
+    MeetingInvitation,
+    MeetingLink,
     OutboxItem,
     PersonalLink,
     Round,
@@ -21,9 +26,11 @@ from storage.database.models import (
     Verdict,
 )
 from workflows.domain import idempotency
+from workflows.domain.action_followup import LINK_LIFETIME_AFTER_DONE
+from workflows.domain.meetings import LINK_LIFETIME_AFTER_MEETING, MAX_DURATION
 
 # In this order: a link deleted first frees the mail it points at in the same run.
-KINDS = ("personal_links", "sign_in_tokens", "outbox", "idempotency_records")
+KINDS = ("personal_links", "meeting_links", "action_links", "sign_in_tokens", "outbox", "idempotency_records")
 _OUTBOX = OutboxItem.__table__.c
 # Every status but sent and cancelled, named: an IN list reads the outbox's status index, a NOT IN reads every row.
 _UNDELIVERED = tuple(status for status in OUTBOX_STATUSES if status not in ("sent", "cancelled"))
@@ -53,11 +60,36 @@ def _dead_link(cutoff: dt.datetime):
     )
 
 
+def _dead_meeting_link(cutoff: dt.datetime):
+    """A meeting link that stopped working before `cutoff`, as `_dead_link` for a round's: revoked, its invitation
+    withdrawn, its meeting cancelled (a cancellation ends what the link was for, as a revocation does), or 30 days
+    after the meeting ended (`meetings.check_link`). The meeting's end is starts_at + duration, a sum the two
+    databases write differently: it is taken as the longest a meeting may last, so a link is kept at most 12 hours
+    longer than needed and the test reads the index on meetings.starts_at. No evidence names a meeting link (an
+    answer's audit event keeps only its id)."""
+    latest_start = cutoff - LINK_LIFETIME_AFTER_MEETING - dt.timedelta(minutes=MAX_DURATION)
+    ended = select(Meeting.id).where(or_(Meeting.starts_at < latest_start, Meeting.cancelled_at < cutoff))
+    return or_(MeetingLink.revoked_at < cutoff,
+               MeetingLink.invitation_id.in_(select(MeetingInvitation.id).where(or_(
+                   MeetingInvitation.removed_at < cutoff, MeetingInvitation.meeting_id.in_(ended)))))
+
+
+def _dead_action_link(cutoff: dt.datetime):
+    """An action link that stopped working before `cutoff`: revoked (another owner), or 30 days after its point was
+    done (`action_followup.check_link`). A removed point's links went with it."""
+    return or_(ActionLink.revoked_at < cutoff, ActionLink.action_point_id.in_(
+        select(ActionPoint.id).where(ActionPoint.done_at < cutoff - LINK_LIFETIME_AFTER_DONE)))
+
+
 def _candidates(kind: str, now: dt.datetime, policy: Policy):
     """The ids of the rows of `kind` that may go, as a SELECT."""
     links_cutoff = now - policy.links
     if kind == "personal_links":
         return select(PersonalLink.id).where(_dead_link(links_cutoff))
+    if kind == "meeting_links":
+        return select(MeetingLink.id).where(_dead_meeting_link(links_cutoff))
+    if kind == "action_links":
+        return select(ActionLink.id).where(_dead_action_link(links_cutoff))
     if kind == "sign_in_tokens":
         # A sign-in mail still to be sent (or resent after it failed) reads its token when it is rendered.
         unsent = select(_OUTBOX.id).where(
@@ -85,7 +117,8 @@ def _candidates(kind: str, now: dt.datetime, policy: Policy):
     raise ValueError(f"unknown kind of row: {kind!r}")
 
 
-_TABLES = {"personal_links": PersonalLink.__table__, "sign_in_tokens": SignInToken.__table__,
+_TABLES = {"personal_links": PersonalLink.__table__, "meeting_links": MeetingLink.__table__,
+           "action_links": ActionLink.__table__, "sign_in_tokens": SignInToken.__table__,
            "outbox": OutboxItem.__table__, "idempotency_records": IdempotencyRecord.__table__}
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from storage.blocks import block_text
 from storage.database.engine import lock
 from storage.database.models import (
+    COMMENT_KINDS,
     COMMENT_VISIBILITIES,
     VERDICTS,
     Comment,
@@ -27,7 +28,7 @@ from storage.database.models import (
     utcnow,
 )
 from workflows import audit
-from workflows.domain import decisions, inputs
+from workflows.domain import deciders, decisions, inputs
 from workflows.domain.notifications import Recipient, queue_email, queue_emails
 from workflows.domain.people import active_members, active_membership, normalise_email
 from workflows.domain.versions import WORD_COMMENTS, latest_version
@@ -88,7 +89,7 @@ def open_round(session: Session, document: Document, *, deadline: dt.datetime, m
     session.add(round_)
     document.status = "in_review"
     session.flush()
-    members = active_members(session, document.network_id)
+    members = deciders.members(session, document)  # the network, or a meeting's attendees
     participants = [
         Participant(round_id=round_.id, person_id=m.person_id, membership_id=m.id, can_vote=m.can_vote, added_at=now)
         for m in members
@@ -133,12 +134,16 @@ def _bring_in_word_comments(session: Session, round_: Round, version: Version, p
                 added[index].quote = comment["quote"][:QUOTE_LENGTH]
 
 
-def add_participant(session: Session, round_: Round, membership: Membership, *, actor: Person | None
-                    ) -> Participant | None:
+def add_participant(session: Session, round_: Round, membership: Membership, *, actor: Person | None,
+                    standing_in: bool = False) -> Participant | None:
     """A member who joins during an open round is added to it and invited (invariant 4); under the round's lock,
-    so a finalisation sees them or the round they would join is closed by then (then None)."""
+    so a finalisation sees them or the round they would join is closed by then (then None). Not added (None) to
+    the round of a document they have no say on (a meeting's minutes put to its attendees), unless they stand in
+    for someone who has (`standing_in`: a substitute)."""
     round_ = lock(session, Round, round_.id)
     if not round_.is_open:
+        return None
+    if not standing_in and not deciders.takes_part(session, round_.document, membership):
         return None
     participant = session.scalar(
         select(Participant).where(Participant.round_id == round_.id, Participant.person_id == membership.person_id)
@@ -375,11 +380,24 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
 
 
 def add_comment(session: Session, participant: Participant, *, body: str, block_id: str | None = None,
-                start: int | None = None, end: int | None = None, selected: str = "") -> Comment:
+                start: int | None = None, end: int | None = None, selected: str = "", kind: str = "general",
+                proposed_text: str | None = None) -> Comment:
     """A general comment, one on a passage of the round's version, or one on a span of text selected in a
-    passage ([start, end) of its text, with the text the reader saw selected); quoted, with a little context."""
+    passage ([start, end) of its text, with the text the reader saw selected); quoted, with a little context.
+
+    `kind`: general, technical or editorial (algemeen, inhoudelijk, redactioneel). `proposed_text` makes it a
+    proposal: that wording instead of the selection (the whole passage when nothing is selected; at `start`
+    when start == end and nothing is selected, an insertion); its reason (`body`) may then be left empty."""
     round_ = _lock_open_round(session, participant)
-    body = _checked_body(body)
+    if kind not in COMMENT_KINDS:
+        raise InvalidInput("unknown_comment_kind")
+    if proposed_text is None:
+        body = _checked_body(body)
+    else:
+        body = _checked_body(body, required=False)
+        proposed_text = _checked_proposal(proposed_text)
+        if not block_id:
+            raise InvalidInput("proposal_needs_passage")
     version = session.get(Version, round_.version_id)
     quote = before = after = ""
     offset = None
@@ -388,7 +406,15 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
         if block is None:
             raise InvalidInput("unknown_passage")
         text = block_text(block)
-        if start is not None or end is not None or selected:
+        if proposed_text is not None and not selected and (start is None or start == end):
+            # A proposal for the whole passage, or text to insert at one place.
+            span = (0, len(text)) if start is None else (start, start)
+            if not 0 <= span[0] <= len(text):
+                raise InvalidInput("selection_not_found")
+            if span[1] - span[0] > MAX_SELECTION_LENGTH:
+                raise InvalidInput("too_long", limit=MAX_SELECTION_LENGTH)
+            offset = span[0]
+        elif start is not None or end is not None or selected:
             span = locate_selection(text, start or 0, end if end is not None else 0, selected)
             if span is None:
                 raise InvalidInput("selection_not_found")
@@ -400,24 +426,39 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
             span = (0, min(len(text), QUOTE_LENGTH))
         anchor = anchor_at(block, *span)
         quote, before, after = anchor.quote, anchor.before, anchor.after
+        if proposed_text is not None and proposed_text == quote:
+            raise InvalidInput("proposal_unchanged")
     note_opened(session, participant)
     comment = Comment(round_id=round_.id, version_id=version.id, participant_id=participant.id,
                       person_id=participant.person_id, block_id=block_id or None, quote=quote, start_offset=offset,
-                      context_before=before, context_after=after, body=body, created_at=utcnow())
+                      context_before=before, context_after=after, body=body, created_at=utcnow(), kind=kind,
+                      proposed_text=proposed_text)
     session.add(comment)
     session.flush()
     audit.record(session, round_.document.network_id, "comment_added", actor_id=participant.person_id,
-                 document_id=round_.document_id, round_id=round_.id, comment_id=comment.id, block_id=block_id)
+                 document_id=round_.document_id, round_id=round_.id, comment_id=comment.id, block_id=block_id,
+                 comment_kind=kind, proposal=proposed_text is not None)
     return comment
 
 
-def _checked_body(body: str) -> str:
+def _checked_body(body: str, *, required: bool = True) -> str:
     body = inputs.text(body or "", "body")
-    if not body:
+    if not body and required:
         raise InvalidInput("comment_required")
     if len(body) > MAX_COMMENT_LENGTH:
         raise InvalidInput("too_long", limit=MAX_COMMENT_LENGTH)
     return body
+
+
+def _checked_proposal(text: str) -> str:
+    """Proposed wording as typed: its spaces count (" en partners" inserted after a word), only line breaks
+    are made one kind."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if inputs.refused_in_text(text):
+        raise InvalidInput("text_control_characters", field="proposed_text")
+    if len(text) > MAX_SELECTION_LENGTH:
+        raise InvalidInput("too_long", limit=MAX_SELECTION_LENGTH)
+    return text
 
 
 def thread_root(session: Session, comment_id: int, round_id: int | None = None) -> Comment:

@@ -143,7 +143,7 @@ def _invite_to(session: Session, substitution: Substitution, round_: Round) -> P
     mine = session.scalar(select(Participant).where(Participant.round_id == round_.id,
                                                     Participant.person_id == substitution.substitute.person_id))
     if mine is None or mine.removed_at is not None:
-        mine = rounds.add_participant(session, round_, substitution.substitute, actor=None)
+        mine = rounds.add_participant(session, round_, substitution.substitute, actor=None, standing_in=True)
         if mine is None:  # the round closed meanwhile
             return None
     queue_email(session, "substitute_invitation", substitution.substitute.person,

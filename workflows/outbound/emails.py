@@ -36,6 +36,7 @@ from storage.database.models import (
 from workflows.domain import (
     action_followup,
     comments,
+    lost_links,
     meeting_calendar,
     meetings,
     minutes,
@@ -97,9 +98,10 @@ def environment(locale: str) -> jinja2.Environment:
     return env
 
 
-def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str | None:
-    """In the transaction that claims the mail: the token its link carries, if it has one. A link minted for an
-    earlier attempt at the same mail is revoked, so a mail sent again never leaves two live links."""
+def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str | dict | None:
+    """In the transaction that claims the mail: the token its link carries, if it has one (the lost-link mail for
+    meetings and action points: a dict of them, `lost_links.mint`). A link minted for an earlier attempt at the same
+    mail is revoked, so a mail sent again never leaves two live links."""
     if message.email in LINK_EMAILS:
         return rounds.mint_link(session, message.params["participant_id"], outbox_id=message.id,
                                 revoke_earlier=not first_attempt)
@@ -118,6 +120,8 @@ def mint(session: Session, message: MailMessage, *, first_attempt: bool) -> str 
     if message.email in ACTION_LINK_EMAILS:
         return action_followup.mint_link(session, message.params["action_point_id"], outbox_id=message.id,
                                          revoke_earlier=not first_attempt)
+    if message.email == lost_links.EMAIL:
+        return lost_links.mint(session, message.id, message.params, first_attempt=first_attempt)
     return None
 
 
@@ -251,6 +255,8 @@ class Batch:
                 raise NothingToSend("the owner left the network or the meeting was cancelled")
             if message.email == "action_reminder" and message.params["due_on"] != action.due_on.isoformat():
                 raise NothingToSend("the action point is due on another day since")
+        if message.email == lost_links.EMAIL and not lost_links.still_due(self.session, message.params):
+            raise NothingToSend("no meeting is still to come and no action point still open")
         if message.email == "final_document":
             finalisation = self.finalisations.get(message.params["document_id"])
             if finalisation is None or finalisation.docx_sha256 is None:
@@ -565,6 +571,23 @@ def action_reminder_variables(batch: Batch, params: dict, token: str | None):
     return _action_mail(batch, params, token), []
 
 
+def meeting_links_variables(batch: Batch, params: dict, tokens: dict | None):
+    """The lost-link mail: each meeting and action point the links were minted for, with its link."""
+    tokens = tokens or {"meetings": {}, "actions": {}}
+    session = batch.session
+    invitations = [session.get(MeetingInvitation, i) for i in tokens["meetings"]]
+    actions = [session.get(ActionPoint, a) for a in tokens["actions"]]
+    networks = {n.id: n for n in _load(session, Network, {i.meeting.network_id for i in invitations}
+                                       | {session.get(Meeting, a.meeting_id).network_id for a in actions})}
+    return {
+        "meetings": [{"meeting": i.meeting, "network": networks[i.meeting.network_id],
+                      "url": f"{batch.base_url}/m/{tokens['meetings'][i.id]}"} for i in invitations],
+        "actions": [{"action": a, "meeting": session.get(Meeting, a.meeting_id),
+                     "network": networks[session.get(Meeting, a.meeting_id).network_id],
+                     "url": f"{batch.base_url}/a/{tokens['actions'][a.id]}"} for a in actions],
+    }, []
+
+
 VARIABLES = {
     "sign_in": sign_in_variables,
     "invitation": invitation_variables,
@@ -587,6 +610,7 @@ VARIABLES = {
     "meeting_cancelled": meeting_cancelled_variables,
     "action_point": action_point_variables,
     "action_reminder": action_reminder_variables,
+    "meeting_links": meeting_links_variables,
 }
 # The meeting mails' .ics description is rendered in the recipient's language.
 LOCALISED_VARIABLES = ("meeting_invitation", "meeting_reminder", "meeting_cancelled")

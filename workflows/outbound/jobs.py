@@ -291,6 +291,8 @@ def tick(now_iso: str | None = None) -> dict:
     # Action points: their owners' reminders before and on the due day.
     action_reminders = run_transaction(runtime.session_factory,
                                        lambda session: action_followup.send_due_reminders(session, now=now))
+    # Action points whose due day has come: their action.due event, once each, whether or not the mail can go.
+    actions_due = run_transaction(runtime.session_factory, lambda session: action_followup.record_due(session, now=now))
     # Substitutes whose period began, or rounds opened during one: the substitute's invitation.
     substitutes_invited = run_transaction(runtime.session_factory,
                                           lambda session: substitutes.invite_due(session, now=now))
@@ -321,7 +323,7 @@ def tick(now_iso: str | None = None) -> dict:
             "closed_rounds": closed, "reminders": reminded, "substitutes_invited": substitutes_invited,
             "final_files": len(unmade), "gave_up": gave_up, "idempotency_records_forgotten": forgotten,
             "web_sessions_deleted": sessions_deleted, "meeting_reminders": meeting_reminders,
-            "action_reminders": action_reminders}
+            "action_reminders": action_reminders, "actions_due": actions_due}
 
 
 def periodic_tick() -> dict:

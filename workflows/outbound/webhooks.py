@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 
 from storage.database.models import (
     VERDICTS,
+    ActionPoint,
     AuditEvent,
     Document,
+    Meeting,
+    Membership,
     Participant,
     Round,
     Verdict,
@@ -41,7 +44,15 @@ EVENT_OF_KIND = {
     "round_closed": "round.closed",
     "verdict_given": "verdict.given",
     "document_finalised": "document.final",
+    # Meetings (workflows.domain.meetings, action_followup; "minutes_finalised" when a meeting's minutes, put to a
+    # round as a document, become final).
+    "meeting_planned": "meeting.scheduled",
+    "meeting_changed": "meeting.changed",
+    "meeting_cancelled": "meeting.changed",
+    "minutes_finalised": "meeting.minutes_final",
+    "action_point_due": "action.due",
 }
+MEETING_KINDS = ("meeting_planned", "meeting_changed", "meeting_cancelled", "minutes_finalised", "action_point_due")
 TIMEOUT = 5  # seconds, for connecting and for each read
 RESPONSE_EXCERPT = 200
 USER_AGENT = "Akkoord-Webhooks/1"
@@ -107,8 +118,42 @@ def _round_figures(session: Session, round_id: int) -> dict:
             "verdicts": {value: counts.get(value, 0) for value in VERDICTS}}
 
 
+def _meeting(meeting: Meeting) -> dict:
+    return {"id": meeting.id, "title": meeting.title, "starts_at": _iso(meeting.starts_at),
+            "ends_at": _iso(meeting.ends_at), "duration_minutes": meeting.duration_minutes, "place": meeting.place,
+            "online_url": meeting.online_url, "status": meeting.status, "sequence": meeting.sequence,
+            "uid": meeting.uid, "invited_at": _iso(meeting.invited_at), "cancelled_at": _iso(meeting.cancelled_at)}
+
+
+def _meeting_data(session: Session, event: AuditEvent) -> dict:
+    """A meeting event: the meeting as it is now (and what changed); for action.due the action point and its owner
+    by the name the network knows them by; for the minutes the document and its final version."""
+    if event.kind == "action_point_due":
+        action = session.get(ActionPoint, event.data["action_point_id"])
+        owner = session.get(Membership, action.owner_id)
+        return {"meeting": _meeting(session.get(Meeting, action.meeting_id)),
+                "action_point": {"id": action.id, "text": action.text, "due_on": action.due_on.isoformat(),
+                                 "status": action.status, "meeting_id": action.meeting_id,
+                                 "owner": {"membership_id": owner.id, "name": owner.name,
+                                           "email": owner.person.email}}}
+    data: dict = {"meeting": _meeting(session.get(Meeting, event.data["meeting_id"]))}
+    if event.kind == "meeting_changed":
+        data["changes"] = {"before": event.data.get("before", {}), "after": event.data.get("after", {})}
+    if event.kind == "minutes_finalised":
+        document = session.get(Document, event.document_id or event.data["document_id"])
+        version = session.get(Version, document.final_version_id) if document.final_version_id else None
+        data["document"] = {"id": document.id, "title": document.title, "kind": document.kind,
+                            "status": document.status}
+        data["version"] = {"id": version.id, "number": version.number, "content_hash": version.content_hash} \
+            if version else None
+        data["finalised_at"] = _iso(event.created_at)
+    return data
+
+
 def _event_data(session: Session, event: AuditEvent) -> dict:
     """What a receiver needs to act on the event without calling back: ids, numbers, the content hash."""
+    if event.kind in MEETING_KINDS:
+        return _meeting_data(session, event)
     document = session.get(Document, event.document_id)
     data: dict = {"document": {"id": document.id, "title": document.title, "kind": document.kind,
                                "status": document.status}}
