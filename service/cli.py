@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import json
 import logging
 import re
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 
 import click
+import docx
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
@@ -27,13 +29,25 @@ from sqlalchemy import func, select
 from service.web import logs
 from service.web.i18n import CSV_PROBLEMS, error_message, failure_text
 from storage.database.engine import upgrade
-from storage.database.models import AuditEvent, Document, MailMessage, Membership, Network, Person, Round, utcnow
+from storage.database.models import (
+    AuditEvent,
+    Document,
+    MailMessage,
+    Membership,
+    Network,
+    Participant,
+    Person,
+    Round,
+    utcnow,
+)
 from workflows import audit
 from workflows.domain import (
     api_tokens,
     commentaartabel,
+    comments,
     documents,
     dossier,
+    exports,
     meetings,
     membership,
     minutes,
@@ -42,6 +56,8 @@ from workflows.domain import (
     organisations,
     people,
     personal_data,
+    returned_files,
+    rounds,
     signin,
     undelivered,
 )
@@ -266,6 +282,60 @@ def _seed_cluster(session, coordinator: Person) -> None:
         privacy_statement="Het cluster bewaart van zijn leden naam, e-mailadres, organisatie en rol, en hun commentaar "
                           "en akkoord in Akkoord.", board_kind="bestuur", actor=coordinator)
     cluster.decision_rule = "person"
+    _seed_cluster_round(session, cluster, coordinator)
+
+
+DEMO_AGREEMENTS = """# Medicatieafspraken Huisartsencluster Regio West
+
+## Artikel 1 Medicatieoverdracht
+
+Na ontslag uit het ziekenhuis stuurt de apotheek het actuele medicatieoverzicht binnen 24 uur naar de huisarts.
+
+De huisarts bespreekt wijzigingen in de medicatie met de patiënt bij het eerstvolgende contact.
+
+## Artikel 2 Spoedzorg
+
+De huisartsenpost heeft buiten kantooruren inzage in het medicatieoverzicht van de patiënt.
+
+Dit document wordt definitief zodra iedereen akkoord is.
+"""
+
+
+def _seed_cluster_round(session, cluster: Network, coordinator: Person) -> None:
+    """The cluster's open round on its medicatieafspraken: two members propose wording for the same words (one is
+    taken over, so the draft next version has it as a tracked change), and one returned their edited Word file
+    (a typed edit and a Word comment), submitted as a proposal and a comment."""
+    document = documents.create_document(session, cluster, kind="plan_van_aanpak",
+                                         title="Medicatieafspraken huisartsencluster", actor=coordinator)
+    version = documents.upload_version(session, document, filename="medicatieafspraken.md",
+                                       data=DEMO_AGREEMENTS.encode(), change_note="Eerste concept.", actor=coordinator)
+    round_ = rounds.open_round(session, document, deadline=utcnow() + dt.timedelta(days=14),
+                               message="Graag uw commentaar en voorstellen voor tekst.", actor=coordinator)
+    by_email = {p.membership.person.email: p for p in session.scalars(
+        select(Participant).where(Participant.round_id == round_.id))}
+    gerrit, ivo, hanneke = (by_email[row[1]] for row in DEMO_CLUSTER_PEOPLE[:3])
+    block = next(b for b in version.blocks if "binnen 24 uur" in b.get("text", ""))
+    at = block["text"].index("binnen 24 uur")
+    taken = rounds.add_comment(session, gerrit, body="Na ontslag is de eerste dag het risicovolst.",
+                               block_id=block["id"], start=at, end=at + len("binnen 24 uur"),
+                               selected="binnen 24 uur", kind="technical", proposed_text="dezelfde dag")
+    rounds.add_comment(session, hanneke, body="24 uur is in het weekend niet haalbaar.", block_id=block["id"],
+                       start=at + len("binnen "), end=at + len("binnen 24 uur"), selected="24 uur",
+                       kind="technical", proposed_text="48 uur")
+    comments.process_comment(session, taken, disposition="overgenomen", answer="", actor=coordinator)
+    word = docx.Document(io.BytesIO(exports.version_docx(session, version)[1]))
+    paragraph = next(p for p in word.paragraphs if p.text.startswith("De huisarts bespreekt"))
+    for run in paragraph.runs[1:]:
+        run._r.getparent().remove(run._r)
+    paragraph.runs[0].text = paragraph.text.replace("bij het eerstvolgende contact", "binnen een week")
+    spoed = next(p for p in word.paragraphs if p.text.startswith("De huisartsenpost"))
+    word.add_comment(spoed.runs, text="Geldt dit ook voor de apotheek met dienst?", author="Ivo Peters")
+    edited = io.BytesIO()
+    word.save(edited)
+    returned = returned_files.upload_returned(session, ivo, filename="medicatieafspraken Ivo.docx",
+                                              data=edited.getvalue(), now=utcnow())
+    returned_files.submit_returned(session, ivo, returned,
+                                  chosen={item["number"] for item in returned_files.items(returned)})
 
 
 @click.command("create-network")

@@ -100,12 +100,13 @@ def participation_comments(query: s.PageQuery):
     return page(statement, Comment.id, query, lambda comment: comment_out(comment, authors), s.CommentPage)
 
 
-@operation(bp, "POST", "/participation/comments", summary="Comment, in general or on a passage (block_id)",
-           tag=TAG, caller="member", body=s.MemberCommentIn, response=s.CommentOut, status=201, errors=(400, 409),
-           idempotent=True)
+@operation(bp, "POST", "/participation/comments", summary="Comment, in general or on a passage (block_id), or "
+           "propose wording for it (proposed_text)", tag=TAG, caller="member", body=s.MemberCommentIn,
+           response=s.CommentOut, status=201, errors=(400, 409), idempotent=True)
 def participation_comment(body: s.MemberCommentIn):
     comment = rounds.add_comment(db.session(), caller().participant, body=body.body, block_id=body.block_id,
-                                 start=body.start, end=body.end, selected=body.selected)
+                                 start=body.start, end=body.end, selected=body.selected, kind=body.kind,
+                                 proposed_text=body.proposed_text)
     rounds.note_link_used(db.session(), caller().link)
     return comment_out(comment)
 

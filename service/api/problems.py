@@ -63,6 +63,7 @@ FIELDS = {
     "substitute_not_member": "substitute_membership_id", "substitute_self": "substitute_membership_id",
     "substitute_other_organisation": "substitute_membership_id", "substitute_no_vote": "substitute_membership_id",
     "substitution_ends_before_start": "ends_at", "substitution_in_past": "ends_at",
+    "proposal_unchanged": "proposed_text", "proposal_not_text": "proposed_text", "proposal_needs_passage": "block_id",
 }
 
 

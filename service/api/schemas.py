@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from storage.database.models import (
+    COMMENT_KINDS,
     DECISION_RULES,
     DISPOSITIONS,
     DOCUMENT_KINDS,
@@ -30,6 +31,7 @@ Role = Literal[ROLES]
 Kind = Literal[DOCUMENT_KINDS]
 Verdict = Literal[VERDICTS]
 Disposition = Literal[DISPOSITIONS]
+CommentKind = Literal[COMMENT_KINDS]
 DecisionRule = Literal[DECISION_RULES]
 OrganisationKind = Literal[ORGANISATION_KINDS]
 # Text from a client never holds a NUL or another control character but tab and line breaks (PostgreSQL cannot
@@ -509,6 +511,13 @@ class CommentOut(Output):
     disposition: Disposition | None
     answer: str
     processed_at: dt.datetime | None
+    kind: CommentKind = Field(description="general, technical or editorial (algemeen, inhoudelijk, redactioneel), "
+                                          "the types of the ISO/CEN commenting template.")
+    proposed_text: str | None = Field(description="A proposal (voorgestelde wijziging): the wording proposed instead "
+                                                  "of `quote`, which starts at `start_offset` of the passage (\"\": "
+                                                  "delete it; an empty quote: insert there). Null: no proposal.")
+    taken_text: str | None = Field(description="The wording the project group took from the proposal (as proposed "
+                                               "or edited). Null: none taken (yet).")
 
 
 class ProcessIn(Input):
@@ -541,13 +550,19 @@ class Commentaartabel(Output):
 # The member's side --------------------------------------------------------------------------------------
 
 class MemberCommentIn(Input):
-    body: Text = Field(min_length=1, max_length=10000)
+    body: Text = Field("", max_length=10000, description="The comment; with a proposal, its reason (then optional).")
     block_id: Text | None = Field(None, max_length=40,
                                   description="The passage commented on; none for a general comment.")
     start: int | None = Field(None, ge=0, le=10**9, description="A selection in the passage: where it starts in the "
                                                                "passage's text.")
     end: int | None = Field(None, ge=0, le=10**9, description="Where the selection ends (exclusive).")
     selected: Text = Field("", max_length=10000, description="The selected text as the reader saw it.")
+    kind: CommentKind = Field("general", description="general, technical or editorial (algemeen, inhoudelijk, "
+                                                     "redactioneel).")
+    proposed_text: Text | None = Field(None, max_length=5000, description=(
+        "Makes the comment a proposal: this wording instead of the selection (\"\" deletes it), or instead of the "
+        "whole passage when nothing is selected, or inserted at `start` when start == end and nothing is selected. "
+        "Only for text passages (headings, paragraphs, list items); the same wording as the selection is refused."))
 
 
 class VerdictIn(Input):

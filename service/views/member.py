@@ -26,10 +26,15 @@ from service.web.rendering import (
 from service.web.sessions import LINKS
 from storage.blocks import block_text
 from storage.database.models import Verdict
+from storage.formats.docx_draft import TEXT_TYPES
 from workflows.domain import address_requests, comments, decisions, dossier, minutes, rounds, substitutes, successors
 from workflows.errors import InvalidInput
 from workflows.text import anchoring, redlines
 from workflows.text.labels import find_words
+
+# A proposal's field is offered filled with the words it would replace: not for a passage longer than a proposal may be
+# (rounds.MAX_SELECTION_LENGTH), where the member selects the words to change instead.
+_PROPOSAL_LIMIT = rounds.MAX_SELECTION_LENGTH
 
 bp = Blueprint("member", __name__)
 
@@ -215,8 +220,17 @@ def comment_form(participant_id: int, form: CommentForm | None = None, status: i
     elif form.selected.data:  # the selection is not in the passage as read: comment on the whole passage
         flash(_("The selected text was not found in that passage; your comment will be on the whole passage."))
         form.start.data = form.end.data = form.selected.data = ""
+    proposable = _proposable(block)
+    if proposable and form.proposed_text.data is None:  # a fresh form: the words it would replace, to edit
+        form.proposed_text.data = form.selected.data if span else text
     return render_template("member/comment.html", participant=participant, round=round_, document=round_.document,
-                           version=version, block=block, text=text, span=span, form=form), status
+                           version=version, block=block, text=text, span=span, form=form,
+                           proposable=proposable), status
+
+
+def _proposable(block: dict | None) -> bool:
+    """Whether a member may propose wording for this passage here: its text (not a table, image or note)."""
+    return block is not None and block["type"] in TEXT_TYPES and len(block_text(block)) <= _PROPOSAL_LIMIT
 
 
 def _reply_page(participant, round_, form: CommentForm, status: int):
@@ -246,8 +260,19 @@ def add_comment(participant_id: int):
         if form.parent_id.data or form.block_id.data or form.start.data or form.selected.data:
             return comment_form(participant_id, form=form, status=400)  # back to the form it came from
         return review(participant_id, comment_form=form, status=400)
+    from_passage = not form.selected.data  # the proposal's field was filled with the whole passage
     if form.words.data and not form.parent_id.data and not _named_words(version, form):
         return comment_form(participant_id, form=form, status=400)
+    proposal = None if form.parent_id.data else _proposal(version, form, from_passage)
+    if proposal is False:
+        return comment_form(participant_id, form=form, status=400)
+    if proposal is None and not (form.body.data or "").strip():  # the reason may be left out of a proposal only
+        offered = not form.parent_id.data and _proposable(_block(version, form.block_id.data))
+        refuse(form.body, _("Type your comment, or change the proposed text to propose other wording.") if offered
+               else InvalidInput("comment_required"))
+        if form.parent_id.data or form.block_id.data:
+            return comment_form(participant_id, form=form, status=400)
+        return review(participant_id, comment_form=form, status=400)
     session = db.session()
     rounds.note_link_used(session, link)
     if form.parent_id.data:
@@ -255,14 +280,20 @@ def add_comment(participant_id: int):
         flash(_("Your reply was saved."))
         return redirect(url_for("member.all_comments", participant_id=participant_id, _anchor=f"comment-{reply.id}"),
                         303)
-    start = int(form.start.data) if form.start.data else None
-    end = int(form.end.data) if form.end.data else None
+    if proposal is not None:
+        start, end, selected, proposed_text = proposal
+    else:
+        start = int(form.start.data) if form.start.data else None
+        end = int(form.end.data) if form.end.data else None
+        selected, proposed_text = form.selected.data or "", None
     try:
-        rounds.add_comment(session, participant, body=form.body.data, block_id=form.block_id.data or None,
-                           start=start, end=end, selected=form.selected.data or "")
-    except InvalidInput as refused:  # shown at the comment's field, on the form it came from
+        rounds.add_comment(session, participant, body=form.body.data or "", block_id=form.block_id.data or None,
+                           start=start, end=end, selected=selected, kind=form.kind.data or "general",
+                           proposed_text=proposed_text)
+    except InvalidInput as refused:  # shown at the field it is about, on the form it came from
         session.rollback()
-        refuse(form.body, refused)
+        about_proposal = refused.code in _PROPOSAL_REFUSALS or refused.params.get("field") == "proposed_text"
+        refuse(form.proposed_text if about_proposal and proposal is not None else form.body, refused)
         if form.block_id.data or form.start.data or form.selected.data:
             return comment_form(participant_id, form=form, status=400)
         return review(participant_id, comment_form=form, status=400)
@@ -271,6 +302,55 @@ def add_comment(participant_id: int):
         return redirect(url_for("member.review", participant_id=participant_id, _anchor=form.block_id.data), 303)
     flash(_("Your comment was saved."))
     return redirect(url_for("member.review", participant_id=participant_id, _anchor="comments"), 303)
+
+
+# Refusals of rounds.add_comment about the proposed wording, shown at its field.
+_PROPOSAL_REFUSALS = {"proposal_unchanged", "proposal_not_text", "proposal_needs_passage", "too_long",
+                      "selection_not_found"}
+
+
+def _block(version, block_id: str | None) -> dict | None:
+    return next((b for b in version.blocks if b["id"] == block_id), None) if block_id else None
+
+
+def _proposal(version, form: CommentForm, from_passage: bool):
+    """The wording a member proposes, as rounds.add_comment takes it: (start, end, selected, proposed text), None
+    when they propose none (the field left as it was offered), False when the form says two things at once.
+
+    The field was offered filled with the selected words, or with the whole passage (`from_passage`); edited there,
+    only the words changed are proposed (edited_span), so "60 maanden" in a long passage reads "60 → 12". Deleting is
+    a tick ("Delete these words"), not an emptied field, so that clearing the field by mistake proposes nothing."""
+    block = _block(version, form.block_id.data)
+    offered = bool(form.proposed_text.raw_data)
+    if block is None or not (offered or form.delete.data):
+        return None
+    text = block_text(block)
+    typed = (form.proposed_text.data or "").replace("\r\n", "\n").replace("\r", "\n")
+    named = from_passage and bool(form.selected.data)  # words named on the form became the selection
+    original = text if from_passage else form.selected.data
+    start = int(form.start.data) if form.start.data else None
+    end = int(form.end.data) if form.end.data else None
+    # Only other words count: an emptied field proposes nothing (deleting is the tick), nor does a line break or a
+    # space a keyboard left in it on the way to the button.
+    changed = offered and typed.split() != original.split() and bool(typed.strip())
+    if form.delete.data:
+        if changed:
+            refuse(form.proposed_text, _("Either delete the words or change them, not both: untick the box or undo "
+                                         "the change."))
+            return False
+        if named:
+            form.proposed_text.data = form.selected.data  # as the form now shows them: the named words, marked
+        return start, end, form.selected.data or "", ""
+    if not changed:
+        if named:
+            form.proposed_text.data = form.selected.data
+        return None
+    if not from_passage:
+        return start, end, form.selected.data or "", typed
+    if named:  # the words named only point; the change made in the passage is the proposal
+        form.start.data = form.end.data = form.selected.data = ""
+    start, end, wording = anchoring.edited_span(text, typed)
+    return start, end, text[start:end], wording
 
 
 def _named_words(version, form: CommentForm) -> bool:
@@ -350,5 +430,6 @@ def dossier_json(participant_id: int):
 
 
 # Routes on this blueprint kept in modules of their own: the text's table of contents, search, downloads and print
-# views (member_document), and the commentaartabel of processed rounds, for members (member_tables).
-from service.views import member_document, member_tables  # noqa: E402,F401
+# views (member_document), the commentaartabel of processed rounds, for members (member_tables), and a member's
+# returned Word file (member_returned).
+from service.views import member_document, member_returned, member_tables  # noqa: E402,F401

@@ -65,6 +65,7 @@ from workflows.domain import (
     membership,
     minutes,
     people,
+    proposals,
     reminders,
     rounds,
     timeline,
@@ -275,7 +276,11 @@ def _document_page(document: Document, status: int = 200, **forms):
         history=list(reversed(timeline.timeline(session, document, known, finalisation))),
         document=document, network=document.network, person=person, own=own, versions=versions, rounds=round_list,
         open_round=known.open_round, latest=latest, standings=standing, agreement=agreement,
-        version_form=VersionForm(), round_form=RoundForm(version_id=latest.id if latest else ""),
+        # The next version after proposals' wording was taken (the draft next version): it addresses the comments
+        # taken over, those proposals among them.
+        version_form=VersionForm(taken_over=bool(round_list and latest and round_list[0].version_id == latest.id
+                                                 and known.figures[round_list[0].id].taken)),
+        round_form=RoundForm(version_id=latest.id if latest else ""),
         superseding=consequences.superseding_round(session, document, known),
         finalise_form=FinaliseForm(version_id=latest.id if latest else ""), missing=None,
         next_step=attention.next_step(session, document, known,
@@ -500,13 +505,23 @@ def processing(round_id: int, failed: tuple[int, ProcessForm] | None = None, sta
         .where(Comment.parent_id.in_([c.id for c, _name, _organisation in shown])).order_by(Comment.id)
     ):
         threads.setdefault(reply.parent_id, []).append((reply, name))
+    progress = comments.progress(session, round_.id)
+    # What comes next shows once every comment is processed; its newest version also says whether a version came
+    # after this round's (then the processing is settled), so that the page costs no more statements with it.
+    step = attention.next_step(session, document) if progress.total and progress.done else None
+    if step is not None and step.version is not None:
+        settled_by = step.version.number if step.version.id != round_.version_id else None
+    else:
+        settled_by = comments.newer_version(session, round_)
+    # Proposals on the page: the others on the same words (maybe on another page), and whose wording is taken.
+    on_words = proposals.overview(session, round_.id) \
+        if any(c.proposed_text is not None for c, _name, _organisation in shown) else None
     return render_template("staff/processing.html", round=round_, document=document, network=document.network,
                            own=own, rows=shown, more=len(rows) > PROCESSING_PAGE, page=page, threads=threads,
-                           todo_only=todo_only, progress=comments.progress(session, round_.id),
+                           todo_only=todo_only, progress=progress,
                            form=ProcessForm(formdata=None), failed=failed, reply_form=ReplyForm(),
-                           failed_reply=failed_reply,
-                           settled_by=comments.newer_version(session, round_),
-                           next_step=attention.next_step(session, document),
+                           failed_reply=failed_reply, settled_by=settled_by, next_step=step,
+                           proposals=on_words, per_page=PROCESSING_PAGE,
                            addressed=comments.addressed_in(session, [c.id for c, _name, _organisation in shown]),
                            discussed=minutes.discussed_in(session, [c.id for c, _name, _organisation in shown])), status
 
@@ -527,6 +542,23 @@ def commentaartabel(round_id: int):
                            own=own, rows=rows)
 
 
+@bp.get("/r/<int:round_id>/draft")
+def draft_next_version(round_id: int):
+    """The draft next version as .docx: the round's version with the wording taken from its proposals as Word
+    tracked changes by the members who proposed them (reading it changes nothing)."""
+    round_ = _round_with_document(round_id)
+    auth.require_role(round_.document.network_id, *STAFF)
+    if not comments.progress(db.session(), round_.id).taken:  # an empty draft would only be the version itself
+        flash(_("No proposal's wording is taken yet: there is no draft next version."))
+        return redirect(url_for("staff.processing", round_id=round_.id), 303)
+    filename, data = proposals.draft_docx(db.session(), round_)
+    return download(data, DOCX, filename)
+
+
+# The refusals of processing a proposal shown at its form's field (any other is the error page).
+PROPOSAL_REFUSALS = ("proposal_collision", "proposal_unchanged", "text_control_characters", "too_long")
+
+
 @bp.post("/comments/<int:comment_id>/process")
 def process_comment(comment_id: int):
     comment = _get(Comment, comment_id)
@@ -535,10 +567,23 @@ def process_comment(comment_id: int):
     form = ProcessForm()
     # The page shows a form per comment: the ids of this one's fields, for the error summary's links.
     form.disposition.id, form.answer.id = f"disposition-{comment.id}", f"answer-{comment.id}"
+    form.take_text.id, form.taken_text.id = f"take-text-{comment.id}", f"taken-text-{comment.id}"
     if not form.validate_on_submit():
         return processing(round_.id, failed=(comment.id, form), status=400)  # the page it came from, at the field
-    comments.process_comment(db.session(), comment, disposition=form.disposition.data, answer=form.answer.data or "",
-                             actor=person)
+    # Deels overgenomen takes the edited text when it is ticked (overgenomen takes the proposed text as it is).
+    edited = form.taken_text.data or "" if comment.proposed_text is not None and form.take_text.data \
+        and form.disposition.data == "deels_overgenomen" else None
+    try:
+        comments.process_comment(db.session(), comment, disposition=form.disposition.data,
+                                 answer=form.answer.data or "", actor=person, taken_text=edited)
+    except (Conflict, InvalidInput) as refused:
+        if refused.code not in PROPOSAL_REFUSALS:
+            raise
+        # Another proposal on the same words is taken, or the edited text cannot be taken: nothing changes, and
+        # the page says so at the field it is about.
+        db.session().rollback()
+        refuse(form.taken_text if edited is not None else form.disposition, refused)
+        return processing(round_.id, failed=(comment.id, form), status=409 if isinstance(refused, Conflict) else 400)
     flash(_("The processing of the comment was saved."))
     back = auth.safe_next(request.form.get("next"), url_for("staff.processing", round_id=round_.id))
     return redirect(f"{back.split('#')[0]}#comment-{comment.id}", 303)

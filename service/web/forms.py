@@ -182,10 +182,23 @@ class VerdictForm(FlaskForm):
     reason = TextAreaField(_l("Reason or remarks"), validators=[Optional(), Length(max=5000), StorableText()])
 
 
+COMMENT_KIND_CHOICES = [
+    SelectChoice("general", _l("General")),
+    SelectChoice("technical", _l("Technical (about what the text says)")),
+    SelectChoice("editorial", _l("Editorial (wording, spelling, layout)")),
+]
+
+
 class CommentForm(FlaskForm):
     # Words of the passage a member names by typing or pasting them: the keyboard's way to comment on a selection.
     words = StringField(_l("Which words? (optional)"), validators=[Optional(), Length(max=2000), StorableText()])
-    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=10000), StorableText()])
+    # The types of the ISO/CEN commenting template. Not sent (a reply, an older form): general.
+    kind = RadioField(_l("Type of comment"), default="general", choices=COMMENT_KIND_CHOICES)
+    # Wording instead of the selection (or the passage): offered filled with it; left as it is, no proposal.
+    proposed_text = TextAreaField(_l("Proposed text (optional)"), validators=[Length(max=5000), StorableText()])
+    delete = BooleanField(_l("Delete these words"))
+    # Required, except with a proposal (service/views/member.py decides, as only it knows the passage's text).
+    body = TextAreaField(_l("Your comment"), validators=[Optional(), Length(max=10000), StorableText()])
     block_id = HiddenField()
     # A span selected in the passage: offsets into its text and the text the reader saw selected.
     start = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
@@ -213,6 +226,10 @@ class ProcessForm(FlaskForm):
                                                          *DISPOSITION_CHOICES],
                               validators=[DataRequired(_l("Choose how this comment was processed."))])
     answer = TextAreaField(_l("Answer to the member"), validators=[Optional(), Length(max=10000), StorableText()])
+    # A proposal's wording: overgenomen takes it as proposed; deels overgenomen this text, as edited, when ticked.
+    take_text = BooleanField(_l("Take this text into the draft next version"))
+    taken_text = TextAreaField(_l("Text taken over"), validators=[Optional(strip_whitespace=False), Length(max=5000),
+                                                                  StorableText()])
 
     def validate(self, extra_validators=None) -> bool:
         """Also the rule of workflows.domain.comments.process_comment, so its message shows at the field (an empty

@@ -160,10 +160,25 @@ ERRORS = {
     "unknown_comment_kind": _l("Choose the type of the comment: general, technical or editorial."),
     "proposal_needs_passage": _l("A proposed change is about a passage: select the words to change in it."),
     "proposal_unchanged": _l("The proposed text is the same as the text it replaces."),
+    "proposal_not_text": _l("Only text can be changed by a proposal, not a table, an image or a note. Describe "
+                            "the change in your comment instead."),
     "not_a_proposal": _l("This comment proposes no wording, so no wording can be taken from it."),
     "proposal_collision": _l("Comment %(number)s proposes other wording for the same words and its wording is "
                              "already taken. Choose one of them, or write the text in one and mark the other "
                              "as not or partly taken over."),
+    # A member's returned Word file (workflows.domain.returned_files)
+    "returned_docx_only": _l("Upload your edited copy as a Word document (.docx)."),
+    "returned_older_version": _l("This file is a copy of version %(number)s, an older version. Download the "
+                                 "version under review, make your changes in it and upload that file."),
+    "returned_other_document": _l("This file is not a copy of the version under review: it seems to be another "
+                                  "document. Download the version under review, make your changes in it and upload "
+                                  "that file."),
+    "returned_unchanged": _l("No changes and no Word comments were found in this file: it is the same as the "
+                             "version under review."),
+    "returned_nothing_chosen": _l("Tick what you want to submit, or choose “Submit nothing”."),
+    "returned_unknown_item": _l("The list of what was found has changed. Reload the page and choose again."),
+    "returned_already_submitted": _l("What you chose from this file has already been submitted."),
+    "returned_discarded": _l("You chose to submit nothing from this file. Upload it again to choose again."),
     "link_unknown": _l("This link is not valid. Ask the coordinator to send you a new one."),
     "link_revoked": _l("This link has been replaced or withdrawn. Use the most recent email, or ask the coordinator for a new link."),
     "link_expired": _l("This link has expired. Ask the coordinator for a new one."),

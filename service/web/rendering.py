@@ -211,7 +211,11 @@ def comment_rows(session: Session, round_id: int, conditions: list, *, newest: i
     organisation = Organisation.name.label("organisation")
     comments = session.execute(
         select(Comment.id, Comment.block_id, Comment.quote, Comment.body, Comment.created_at, name,
-               Comment.disposition, Comment.answer, Comment.start_offset, organisation)
+               Comment.disposition, Comment.answer, Comment.start_offset, organisation,
+               # A proposal's redline and type (partials/proposal.html); taken_text changes only with processed_at,
+               # which the caches' keys hold (comment_stats, passage_comments._signatures).
+               Comment.kind, Comment.proposed_text, Comment.taken_text, Comment.context_before,
+               Comment.context_after)
         .outerjoin(Participant, Comment.participant_id == Participant.id)
         .outerjoin(Membership, Participant.membership_id == Membership.id)
         .outerjoin(Organisation, Membership.organisation_id == Organisation.id)

@@ -459,6 +459,8 @@ class Comment(Base):
     # The wording the project group takes: the proposal as it is (overgenomen) or as they edited it (deels).
     # It goes into the draft next version as a tracked change by the member.
     taken_text: Mapped[str | None] = mapped_column(Text)
+    # The member's returned Word file this comment came from (its evidence); None: typed on the page.
+    returned_file_id: Mapped[int | None] = mapped_column(ForeignKey("returned_files.id"), index=True)
 
     person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
 
@@ -470,6 +472,30 @@ class Comment(Base):
     def span_end(self) -> int | None:
         """Where the quote a proposal replaces ends in its passage's text."""
         return None if self.start_offset is None else self.start_offset + len(self.quote)
+
+
+class ReturnedFile(Base):
+    """A member's edited copy of the round's version (.docx), kept byte for byte as the evidence of the comments it
+    produced, with what its comparison with the version found (`found`: "changes" and "comments" as plain dicts,
+    numbered by their place); the member submits what they choose of it, or discards it."""
+
+    __tablename__ = "returned_files"
+    __table_args__ = (CheckConstraint("submitted_at IS NULL OR discarded_at IS NULL", name="submitted_or_discarded"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))  # the version it was compared with
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    found: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    discarded_at: Mapped[dt.datetime | None]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.submitted_at is None and self.discarded_at is None
 
 
 class VersionAddress(Base):

@@ -24,13 +24,16 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
-DUTCH_HEADERS = ["Nr.", "Naam", "Organisatie", "Passage of paragraaf", "Commentaar", "Verwerking", "Antwoord"]
-ENGLISH_HEADERS = ["No.", "Name", "Organisation", "Passage or section", "Comment", "Disposition", "Answer"]
+# The columns of the ISO/CEN commenting template's kind: the comment's type, and the change it proposes.
+DUTCH_HEADERS = ["Nr.", "Naam", "Organisatie", "Passage of paragraaf", "Type", "Commentaar", "Voorgestelde wijziging",
+                 "Verwerking", "Antwoord"]
+ENGLISH_HEADERS = ["No.", "Name", "Organisation", "Passage or section", "Type", "Comment", "Proposed change",
+                   "Disposition", "Answer"]
 
-# Share of the text width per column: number narrow, comment and answer wide.
-_COLUMN_SHARES = (0.045, 0.11, 0.12, 0.165, 0.25, 0.105, 0.205)
+# Share of the text width per column: number and type narrow, comment, proposed change and answer wide.
+_COLUMN_SHARES = (0.04, 0.09, 0.095, 0.12, 0.07, 0.19, 0.16, 0.08, 0.155)
 # Column widths in the sheet, in Excel's character units.
-_SHEET_WIDTHS = (6, 22, 26, 36, 70, 20, 55)
+_SHEET_WIDTHS = (6, 22, 26, 36, 14, 60, 45, 18, 50)
 # The verdicts per organisation: organisation, kind, verdict, reason, given by.
 _VERDICT_SHARES = (0.22, 0.16, 0.14, 0.28, 0.20)
 _VERDICT_SHEET_WIDTHS = (32, 24, 24, 60, 36)
@@ -58,11 +61,15 @@ class CommentRow:
     capacity: str = ""
     # The comment's id, for the pages that say more about it (not a cell of the table).
     comment_id: int | None = None
+    # Its type in words (algemeen, inhoudelijk, redactioneel), and the change it proposes as text ("«old» → «new»",
+    # with the text taken over below it when that differs); empty for a comment that proposes no wording.
+    kind: str = ""
+    proposal: str = ""
 
     def cells(self) -> tuple[str, ...]:
         person = f"{self.person}\n{self.capacity}" if self.capacity else self.person
-        return (str(self.number), person, self.organisation, self.passage, self.comment, self.disposition,
-                self.answer)
+        return (str(self.number), person, self.organisation, self.passage, self.kind, self.comment, self.proposal,
+                self.disposition, self.answer)
 
 
 @dataclass

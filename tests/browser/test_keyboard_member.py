@@ -93,8 +93,8 @@ def test_a_member_comments_on_words_and_gives_a_verdict_by_keyboard(db, live_ser
     screenshot(page, "keyboard-comment-in-place")
     audit.visit(page, "keyboard/comment form in place", reload=False)
     page.locator('.comment-panel textarea[name="body"]').focus()  # the audit's resizing may move focus
-    page.keyboard.press("Tab")
-    assert page.evaluate(ACTIVE)["tag"] == "button"
+    # On by the proposal's field (the passage, left as it is), the tick to delete, the type: to the button.
+    assert tab_to(page, lambda a: a["tag"] == "button", limit=5)["text"] == "Commentaar opslaan"
     page.keyboard.press("Enter")
 
     # The words are not there: the comment page says so at the field, with what was typed kept.
@@ -193,7 +193,7 @@ def test_with_caret_browsing_a_member_selects_words_and_comments_on_them_by_keyb
         audit.visit(page, "keyboard/comment on a caret selection", reload=False)
         audit.check(set())
         page.locator('.comment-panel textarea[name="body"]').focus()  # the audit's resizing may move focus
-        page.keyboard.press("Tab")
+        tab_to(page, lambda a: a["tag"] == "button", limit=5)  # by the proposal's field, the tick, the type
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(rf"#{paragraph['id']}$"))
     finally:

@@ -1,16 +1,18 @@
 """seed-demo: the demo zorgnetwerk decides per organisation (a patiëntenorganisatie and an expertisecentrum in its
 kerngroep, representatives, its own record), a second demo network decides per person; running it twice adds
 nothing. The demo zorgnetwerk has held a meeting with minutes (two decisions, open action points, who came) and plans
-the next one with its agenda."""
+the next one with its agenda; the cluster's open round has proposals, one of them taken, and a returned Word file."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from service.cli import DEMO_CLUSTER, DEMO_NETWORK
-from storage.database.models import Membership, Network, Organisation
+from storage.blocks import block_text
+from storage.database.models import Comment, Document, Membership, Network, Organisation, ReturnedFile, Round
 from tests.factories import fresh
-from workflows.domain import meetings, minutes, network_record
+from tests.storage.tracked_changes import accepted
+from workflows.domain import meetings, minutes, network_record, proposals
 
 
 def test_seed_demo_makes_both_decision_rules_and_a_complete_record(app, db):
@@ -52,6 +54,16 @@ def test_seed_demo_makes_both_decision_rules_and_a_complete_record(app, db):
     assert record.present.count == 4
     assert len(meetings.agenda_entries(db, coming)) == 2 and coming.invited_at is None
     assert len(minutes.open_before(db, coming)) == 3
+    # The cluster's open round has proposals (two on the same words, one taken) and a returned Word file.
+    round_ = db.scalar(select(Round).join(Document).where(Document.network_id == cluster.id, Round.status == "open"))
+    found = proposals.of_round(db, round_.id)
+    assert len(found) == 3 and len(proposals.collisions(db, round_.id)) == 2
+    assert [p.taken_text for p in found if p.taken_text is not None] == ["dezelfde dag"]
+    returned = db.scalar(select(ReturnedFile).where(ReturnedFile.round_id == round_.id))
+    assert returned.submitted_at is not None
+    assert db.scalar(select(func.count(Comment.id)).where(Comment.returned_file_id == returned.id)) == 2
+    _name, draft = proposals.draft_docx(db, round_)
+    assert any("dezelfde dag" in block_text(b) for b in accepted(draft))
     # Idempotent.
     before = db.scalar(select(func.count()).select_from(Organisation))
     again = runner.invoke(args=["seed-demo"])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 
+import docx
 import pytest
 from sqlalchemy import select, text
 
@@ -31,10 +33,12 @@ from workflows.domain import (
     meetings,
     membership,
     minutes,
+    returned_files,
     rounds,
     substitutes,
     webhooks,
 )
+from workflows.domain.exports import version_docx
 
 ACTORS = ("anonymous", "other_coordinator", "member", "observer", "editor", "coordinator", "removed_coordinator",
           "removed_member")
@@ -65,10 +69,14 @@ RULES = {
     "member.print_version": "participant", "member.final_docx": "participant", "member.final_pdf": "participant",
     "member.print_final": "participant",
     "member.commentaartabellen": "participant", "member.commentaartabel": "participant",
+    "member.returned_upload_page": "participant", "member.upload_returned": "participant",
+    "member.returned_file": "participant", "member.submit_returned": "participant",
+    "member.discard_returned": "participant", "member.returned_file_download": "staff",
     "staff.dossier_pdf": "staff", "staff.dossier_json": "staff",
     "staff.network": "staff", "staff.document": "staff", "staff.version": "staff", "staff.version_docx": "staff",
     "staff.version_original": "staff", "staff.compare": "staff", "staff.compare_docx": "staff",
     "staff.round_page": "staff", "staff.processing": "staff", "staff.commentaartabel": "staff",
+    "staff.draft_next_version": "staff",
     "staff.final_pdf": "staff", "staff.final_docx": "staff", "staff.create_document": "staff",
     "staff.upload_version": "staff", "staff.process_comment": "staff", "staff.reply_to_comment": "staff",
     "webhooks.index": "staff", "api_tokens.tokens": "staff", "api_tokens.create": "staff",
@@ -140,6 +148,13 @@ def build(db):
     db.commit()
     mine = participant(db, round_, member)
     comment = rounds.add_comment(db, mine, body="Graag ook de apotheek noemen.", block_id=second.blocks[1]["id"])
+    # The member's edited copy of the version, back from Word with a comment (kept as evidence, not submitted).
+    word = docx.Document(io.BytesIO(version_docx(db, second)[1]))
+    commented = next(p for p in word.paragraphs if p.runs)
+    word.add_comment(commented.runs, text="Klopt dit?", author="Lid")
+    copy = io.BytesIO()
+    word.save(copy)
+    returned = returned_files.upload_returned(db, mine, filename="terug.docx", data=copy.getvalue(), now=utcnow())
     token_row, _ = api_tokens.create_token(db, network, coordinator, role="coordinator", name="sweep")
     links = {name: rounds.mint_link(db, participant(db, round_, who).id)
              for name, who in (("member", member), ("observer", observer), ("removed_member", leaving))}
@@ -178,7 +193,7 @@ def build(db):
            "organisation_id": member.organisation_id, "person_id": member.person_id,
            "substitution_id": substitution.id, "meeting_id": meeting.id, "item_id": item.id,
            "invitation_id": invitation.id, "decision_id": decision.id, "action_id": action.id,
-           "action_point_id": action.id}
+           "returned_file_id": returned.id, "action_point_id": action.id}
     return network, coordinator, editor, leaving, links, ids
 
 
@@ -227,6 +242,8 @@ def fingerprint(db, network_id: int) -> str:
         "ORDER BY c.decision_id, c.comment_id",
         "SELECT a.id, a.text, a.owner_id, a.due_on, a.status, a.done_note, a.sequence, a.reminder_slots "
         "FROM action_points a JOIN meetings m ON m.id = a.meeting_id WHERE m.network_id = :n ORDER BY a.id",
+        "SELECT f.id, f.submitted_at, f.discarded_at FROM returned_files f JOIN rounds r ON r.id = f.round_id "
+        "JOIN documents d ON d.id = r.document_id WHERE d.network_id = :n ORDER BY f.id",
         "SELECT l.id, l.revoked_at, l.first_used_at FROM action_links l JOIN action_points a ON "
         "a.id = l.action_point_id JOIN meetings m ON m.id = a.meeting_id WHERE m.network_id = :n ORDER BY l.id",
     ]

@@ -122,6 +122,8 @@ CASES = {
     "member substitute": Case("member", "/review/{w.participant}/substitutes", "/review/{w.participant}/substitutes",
                               {"substitute": "{w.people[0].id}", "starts_at": _local(10), "ends_at": _local(9)},
                               "ends_at", f'value="{_local(10)}"'),
+    "returned file not Word": Case("member", "/review/{w.participant}/returned", "/review/{w.participant}/returned",
+                                   {}, "file", files={"file": (b"De partijen werken samen.", "terug.txt")}),
     "request link": Case("anonymous", "/link", "/link", {"email": "geen-adres"}, "email", 'value="geen-adres"'),
     "sign in": Case("anonymous", "/signin", "/signin", {"email": "kees@"}, "email", 'value="kees@"'),
 }

@@ -7,9 +7,11 @@ audit chain intact."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 
+import docx
 import openpyxl
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ from storage.database.models import (
     ActionPoint,
     ApiToken,
     AuditEvent,
+    Blob,
     Comment,
     MailMessage,
     Meeting,
@@ -28,6 +31,7 @@ from storage.database.models import (
     Participant,
     Person,
     PersonalLink,
+    ReturnedFile,
     Substitution,
     Verdict,
     WebSession,
@@ -46,9 +50,11 @@ from workflows.domain import (
     minutes,
     notifications,
     personal_data,
+    returned_files,
     rounds,
     substitutes,
 )
+from workflows.domain.exports import version_docx
 
 AGENT = "Mozilla/5.0 (AVG-test)"
 DAY = dt.timedelta(days=1)
@@ -428,3 +434,48 @@ def test_the_export_holds_her_meetings_and_erasure_treats_them_as_her_rounds(app
     event = db.scalar(select(AuditEvent).where(AuditEvent.network_id == network.id, AuditEvent.kind == "person_erased"))
     assert event.data["meeting_invitations_withdrawn"] == 1 and "Ik kom online" not in json.dumps(event.data)
     assert audit.verify_chain(db, network.id) == []
+
+
+def test_the_export_lists_her_returned_word_files_and_erasure_keeps_only_those_her_comments_came_from(app, db):
+    network, coordinator, people = make_network(db, members=1)
+    member = people[1]
+    document, version = make_document(db, network, coordinator)
+    round_ = open_round(db, document, coordinator)
+    mine = participant(db, round_, member)
+
+    def copy(old: str, new: str) -> bytes:
+        word = docx.Document(io.BytesIO(version_docx(db, version)[1]))
+        paragraph = next(p for p in word.paragraphs if old in p.text)
+        text = paragraph.text.replace(old, new)
+        for run in paragraph.runs[1:]:
+            run._r.getparent().remove(run._r)
+        paragraph.runs[0].text = text
+        buffer = io.BytesIO()
+        word.save(buffer)
+        return buffer.getvalue()
+
+    submitted = returned_files.upload_returned(db, mine, filename="Overeenkomst (Marit).docx",
+                                               data=copy("goede zorg", "betere zorg"), now=utcnow())
+    returned_files.submit_returned(db, mine, submitted, chosen={1})
+    waiting_bytes = copy("definitief", "vastgesteld")
+    waiting = returned_files.upload_returned(db, mine, filename="tweede poging.docx", data=waiting_bytes,
+                                             now=utcnow())
+    db.commit()
+
+    exported = personal_data.export(db, member.person, network_id=network.id, actor=coordinator)
+    listed = {f["filename"]: f for f in exported["returned_files"]}
+    assert set(listed) == {"Overeenkomst (Marit).docx", "tweede poging.docx"}
+    assert listed["Overeenkomst (Marit).docx"]["submitted_at"] and listed["tweede poging.docx"]["submitted_at"] is None
+    assert all(set(f) >= {"created_at", "submitted_at", "discarded_at"} and "data" not in f
+               for f in exported["returned_files"])
+    json.dumps(exported)  # no bytes in it: it serialises as it is
+
+    done = personal_data.erase_in_network(db, network.id, member.person, actor=coordinator)
+    db.commit()
+    fresh(db)
+    assert (done["returned_files_kept"], done["returned_files_deleted"]) == (1, 1)
+    assert db.get(ReturnedFile, waiting.id) is None
+    assert db.get(Blob, hashlib.sha256(waiting_bytes).hexdigest()) is None
+    kept = db.get(ReturnedFile, submitted.id)
+    assert kept is not None and db.get(Blob, kept.sha256) is not None
+    assert db.scalar(select(Comment.returned_file_id).where(Comment.person_id == member.person_id)) == kept.id

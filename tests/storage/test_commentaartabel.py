@@ -16,18 +16,20 @@ from storage.formats.commentaartabel import DUTCH_HEADERS, ENGLISH_HEADERS, Comm
 
 ROWS = [
     CommentRow(1, "Anne de Vries", "Patiëntenvereniging Zeldzaam", "Artikel 1 Doel",
-               "Graag 'zeldzame aandoening' definiëren.\nZie ook artikel 3.", "overgenomen", "Definitie toegevoegd."),
-    CommentRow(2, "Jürgen Ünal", "", "Algemeen", "Prima stuk & <goed> leesbaar — 👍", "", ""),
+               "Graag 'zeldzame aandoening' definiëren.\nZie ook artikel 3.", "overgenomen", "Definitie toegevoegd.",
+               kind="inhoudelijk"),
+    CommentRow(2, "Jürgen Ünal", "", "Algemeen", "Prima stuk & <goed> leesbaar — 👍", "", "", kind="algemeen"),
     CommentRow(3, "Søren 李", "Huisartsenpost Noord", "De partijen werken samen aan goede zorg…",
-               "Kolom a\tkolom b\r\nnieuwe regel", "voor kennisgeving", "=1+1"),
+               "Kolom a\tkolom b\r\nnieuwe regel", "voor kennisgeving", "=1+1", kind="redactioneel",
+               proposal="«60 maanden» → «12 maanden»\nOvergenomen: «24 maanden»"),
 ]
 TITLE = "Commentaartabel — Samenwerkingsovereenkomst v1"
 SUBTITLE = "Ronde 1, gesloten 12 maart 2026"
 
 
 def expected_cells(row: CommentRow) -> list[str]:
-    return [str(row.number), row.person, row.organisation, row.passage, row.comment.replace("\r\n", "\n"),
-            row.disposition, row.answer]
+    return [str(row.number), row.person, row.organisation, row.passage, row.kind, row.comment.replace("\r\n", "\n"),
+            row.proposal, row.disposition, row.answer]
 
 
 def test_docx_is_a_landscape_word_table_with_a_repeating_header():
@@ -47,9 +49,14 @@ def test_docx_is_a_landscape_word_table_with_a_repeating_header():
     assert header_pr is not None and header_pr.find(qn("w:tblHeader")) is not None
     assert all(row._tr.trPr is None or row._tr.trPr.find(qn("w:tblHeader")) is None for row in table.rows[1:])
     # Line breaks are paragraphs of their own in the cell; tabs are Word tabs.
-    assert [p.text for p in table.rows[1].cells[4].paragraphs] == ["Graag 'zeldzame aandoening' definiëren.",
+    assert [p.text for p in table.rows[1].cells[5].paragraphs] == ["Graag 'zeldzame aandoening' definiëren.",
                                                                    "Zie ook artikel 3."]
-    assert table.rows[3].cells[4]._tc.xpath(".//w:tab")
+    assert table.rows[3].cells[5]._tc.xpath(".//w:tab")
+    # The type and the proposed change, the text taken over on a line of its own below it.
+    assert [row.cells[4].text for row in table.rows[1:]] == ["inhoudelijk", "algemeen", "redactioneel"]
+    assert [p.text for p in table.rows[3].cells[6].paragraphs] == ["«60 maanden» → «12 maanden»",
+                                                                   "Overgenomen: «24 maanden»"]
+    assert table.rows[1].cells[6].text == ""  # a comment that proposes no wording
 
 
 def test_docx_column_widths_suit_the_content():
@@ -59,9 +66,9 @@ def test_docx_column_widths_suit_the_content():
     section = document.sections[0]
     text_width = (section.page_width - section.left_margin - section.right_margin) / 635  # EMU per twip
     assert abs(sum(widths) - text_width) <= 1
-    number, name, _organisation, passage, comment, _disposition, answer = widths
-    assert number == min(widths)
-    assert comment == max(widths) and answer > passage > name
+    number, name, _organisation, passage, kind, comment, proposal, _disposition, answer = widths
+    assert number == min(widths) and kind < name
+    assert comment == max(widths) and answer > passage > name and proposal > passage
     assert all(int(tc.tcPr.tcW.get(qn("w:w"))) == width for tc, width in zip(table.rows[1]._tr.tc_lst, widths))
 
 
@@ -79,17 +86,18 @@ def test_xlsx_reads_back_with_frozen_filtered_header_and_wrapped_text():
     [sheet] = workbook.worksheets
     assert sheet.title == TITLE[:31].strip()
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:G4"
+    assert sheet.auto_filter.ref == "A1:I4"
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0] == DUTCH_HEADERS
     expected = [[row.number, *expected_cells(row)[1:]] for row in ROWS]
     # openpyxl reads an empty string cell back as None.
     assert [[value if value is not None else "" for value in row] for row in values[1:]] == expected
-    assert sheet["G4"].data_type == "s" and sheet["G4"].value == "=1+1"  # text, never a formula
+    assert sheet["I4"].data_type == "s" and sheet["I4"].value == "=1+1"  # text, never a formula
+    assert sheet["E4"].value == "redactioneel" and sheet["G4"].value == "«60 maanden» → «12 maanden»\nOvergenomen: «24 maanden»"
     assert all(cell.alignment.wrap_text for row in sheet.iter_rows(min_row=2) for cell in row)
     assert sheet["A1"].font.b
-    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFG"]
-    assert widths[0] == min(widths) and widths[4] == max(widths)
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHI"]
+    assert widths[0] == min(widths) and widths[5] == max(widths)
     assert sheet.page_setup.orientation == "landscape"
 
 
@@ -102,16 +110,16 @@ def test_hostile_and_huge_texts():
     title = "Titel: met / vreemde * tekens [en] meer dan eenendertig tekens lang?"
     table = docx.Document(io.BytesIO(write_docx(title, "", rows, DUTCH_HEADERS))).tables[0]
     assert table.rows[1].cells[1].text == "ABC"
-    assert table.rows[1].cells[4].text == long_comment
-    assert table.rows[2].cells[4].text == rows[1].comment
+    assert table.rows[1].cells[5].text == long_comment
+    assert table.rows[2].cells[5].text == rows[1].comment
 
     workbook = openpyxl.load_workbook(io.BytesIO(write_xlsx(title, "", rows, DUTCH_HEADERS)))
     sheet = workbook.active
     assert len(sheet.title) <= 31 and not set(sheet.title) & set("[]:*?/\\")
     assert sheet["B2"].value == "ABC"
-    assert len(sheet["E2"].value) == 32_767 and sheet["E2"].value.endswith(" […]")
-    assert sheet["E3"].data_type == "s" and sheet["E3"].value.startswith("=HYPERLINK")
-    assert sheet["G3"].value == "@SUM(1)"
+    assert len(sheet["F2"].value) == 32_767 and sheet["F2"].value.endswith(" […]")
+    assert sheet["F3"].data_type == "s" and sheet["F3"].value.startswith("=HYPERLINK")
+    assert sheet["I3"].value == "@SUM(1)"
 
 
 def test_wrong_number_of_headers_is_refused():

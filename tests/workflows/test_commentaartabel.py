@@ -83,9 +83,13 @@ def test_rows_are_numbered_in_comment_order_with_passage_and_disposition_words(d
     assert quoted.startswith("“Deze alinea is bewust heel lang") and quoted.endswith("…”")
     assert len(quoted) <= commentaartabel.PASSAGE_LENGTH + 2
 
+    # Comments of the default type that propose no wording: the type in words, no proposed change.
+    assert [row.kind for row in rows] == ["algemeen"] * 5 and [row.proposal for row in rows] == [""] * 5
+
     english = commentaartabel.rows_for_round(db, round_.id, locale="en")
     assert [row.disposition for row in english] == ["partly adopted", "", "noted", "not adopted", "adopted"]
     assert english[1].passage == "General"
+    assert english[0].kind == "general"
 
 
 def test_a_round_without_comments_has_no_rows(db):
@@ -110,7 +114,8 @@ def test_docx_export_holds_the_table(db, commented_round):
     table = word.tables[0]
     assert [cell.text for cell in table.rows[0].cells] == DUTCH_HEADERS
     assert [[cell.text for cell in row.cells] for row in table.rows[1:]] == [
-        [str(r.number), r.person, r.organisation, r.passage, r.comment, r.disposition, r.answer] for r in rows]
+        [str(r.number), r.person, r.organisation, r.passage, r.kind, r.comment, r.proposal, r.disposition, r.answer]
+        for r in rows]
 
 
 def test_xlsx_export_holds_the_table(db, commented_round):
@@ -126,7 +131,8 @@ def test_xlsx_export_holds_the_table(db, commented_round):
     assert "closed" in workbook.properties.subject
     values = [[cell.value if cell.value is not None else "" for cell in row] for row in workbook.active.iter_rows()]
     assert values == [ENGLISH_HEADERS] + [
-        [r.number, r.person, r.organisation, r.passage, r.comment, r.disposition, r.answer] for r in rows]
+        [r.number, r.person, r.organisation, r.passage, r.kind, r.comment, r.proposal, r.disposition, r.answer]
+        for r in rows]
 
 
 def test_unknown_round_and_format(db, commented_round):
@@ -135,3 +141,59 @@ def test_unknown_round_and_format(db, commented_round):
         commentaartabel.export(db, 10**9, "docx")
     with pytest.raises(ValueError):
         commentaartabel.export(db, round_.id, "pdf")
+
+
+def test_proposals_have_their_type_and_change_and_the_text_taken_over_when_it_differs(db):
+    from workflows.domain import comments as processing
+
+    network, coordinator, people = make_network(db, members=1)
+    text = "Het contract duurt 60 maanden en wordt daarna verlengd."
+    document, version = make_document(db, network, coordinator, text=text)
+    round_ = open_round(db, document, coordinator)
+    member = participant(db, round_, people[1])
+    block_id = version.blocks[0]["id"]
+
+    def propose(words: str, new: str, kind: str, at: int | None = None):
+        start = text.index(words) if at is None else at
+        return rounds.add_comment(db, member, body="", block_id=block_id, start=start, end=start + len(words),
+                                  selected=words, proposed_text=new, kind=kind)
+
+    shorter = propose("60 maanden", "12 maanden", "technical")
+    edited = propose("wordt daarna verlengd", "wordt daarna stilzwijgend verlengd", "editorial")
+    inserted = propose("", " ten hoogste", "editorial", at=text.index(" 60"))
+    dropped = propose("en wordt daarna verlengd", "", "technical")
+    plain = rounds.add_comment(db, member, body="Wie betaalt?", block_id=None, kind="technical")
+    processing.process_comment(db, shorter, disposition="overgenomen", answer="", actor=coordinator)
+    processing.process_comment(db, edited, disposition="deels_overgenomen", answer="Zonder stilzwijgend.",
+                               actor=coordinator, taken_text="wordt daarna ieder jaar verlengd")
+    db.flush()
+
+    rows = commentaartabel.rows_for_round(db, round_.id)
+    assert [row.kind for row in rows] == ["inhoudelijk", "redactioneel", "redactioneel", "inhoudelijk", "inhoudelijk"]
+    assert [row.proposal for row in rows] == [
+        "«60 maanden» → «12 maanden»",  # taken as it is: nothing more to say
+        "«wordt daarna verlengd» → «wordt daarna stilzwijgend verlengd»\n"
+        "Overgenomen: «wordt daarna ieder jaar verlengd»",
+        "invoegen: « ten hoogste»",
+        "schrappen: «en wordt daarna verlengd»",
+        "",
+    ]
+    assert [row.comment_id for row in rows] == [c.id for c in (shorter, edited, inserted, dropped, plain)]
+    english = commentaartabel.rows_for_round(db, round_.id, locale="en")
+    assert [row.kind for row in english][:2] == ["technical", "editorial"]
+    assert english[1].proposal.endswith("\nTaken over: «wordt daarna ieder jaar verlengd»")
+    assert english[2].proposal == "insert: « ten hoogste»" and english[3].proposal.startswith("delete: «")
+
+    # Both downloads carry the two columns, read back by python-docx and openpyxl.
+    _filename, _mimetype, data = commentaartabel.export(db, round_.id, "docx")
+    table = docx.Document(io.BytesIO(data)).tables[0]
+    type_column, change_column = DUTCH_HEADERS.index("Type"), DUTCH_HEADERS.index("Voorgestelde wijziging")
+    assert [row.cells[type_column].text for row in table.rows[1:]] == [row.kind for row in rows]
+    assert [row.cells[change_column].text for row in table.rows[1:]] == [row.proposal for row in rows]
+    assert [p.text for p in table.rows[2].cells[change_column].paragraphs] == rows[1].proposal.split("\n")
+    _filename, _mimetype, data = commentaartabel.export(db, round_.id, "xlsx", locale="en")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    values = [[cell.value or "" for cell in row] for row in sheet.iter_rows()]
+    assert values[0][4:7] == ["Type", "Comment", "Proposed change"]
+    assert [row[4] for row in values[1:]] == [row.kind for row in english]
+    assert [row[6] for row in values[1:]] == [row.proposal for row in english]

@@ -142,7 +142,7 @@ def test_docx_names_capacities_and_ends_with_the_verdicts_per_organisation(db, o
         "Coördinator",
         "Huisarts 0 van 3\n" + nl("colleague at %(organisation)s", organisation=org[3]),
     ]
-    assert [row[4] for row in cells] == [c.body for c in made]
+    assert [row[5] for row in cells] == [c.body for c in made]  # after the type
     heading = next(p for p in word.paragraphs if p.text == nl("Verdicts per organisation"))
     assert heading.style.name == "Heading 2"
     body = list(word.element.body.iterchildren())

@@ -77,6 +77,20 @@ def test_proposals_that_do_not_fit_are_refused_and_change_nothing(db, review, ar
     assert db.scalar(select(func.count(Comment.id)).where(Comment.round_id == round_.id)) == before
 
 
+def test_only_text_takes_a_proposal_not_a_table(db):
+    network, coordinator, people = make_network(db, members=1)
+    _document, version = make_document(db, network, coordinator, text=(
+        "Tarieven:\n\n| Taak | Uren |\n| --- | --- |\n| Overleg | 12 |\n"))
+    round_ = open_round(db, _document, coordinator)
+    member = participant(db, round_, people[1])
+    table = next(b for b in version.blocks if b["type"] == "table")
+    with pytest.raises(InvalidInput) as refused:
+        rounds.add_comment(db, member, body="", block_id=table["id"], proposed_text="Overleg | 6")
+    assert refused.value.code == "proposal_not_text"
+    # A comment on the table that proposes no wording is still welcome.
+    assert rounds.add_comment(db, member, body="Liever 6 uur.", block_id=table["id"]).proposed_text is None
+
+
 def test_a_comment_without_wording_still_needs_its_text(db, review):
     *_, block_id, members, _people = review
     with pytest.raises(InvalidInput) as refused:

@@ -42,6 +42,9 @@ _WORDS = {
         "headers": DUTCH_HEADERS,
         "dispositions": DISPOSITION_WORDS,
         "general": "Algemeen",
+        "kinds": {"general": "algemeen", "technical": "inhoudelijk", "editorial": "redactioneel"},
+        "replace": "«{old}» → «{new}»", "insert": "invoegen: «{new}»", "delete": "schrappen: «{old}»",
+        "taken": "Overgenomen: «{text}»",
         "title": "Commentaartabel — {title}",
         "subtitle": "Commentaarronde {round} op versie {version}, geopend {opened}, {end}",
         "deadline": "deadline {date}",
@@ -53,6 +56,9 @@ _WORDS = {
         "dispositions": {"overgenomen": "adopted", "deels_overgenomen": "partly adopted",
                          "niet_overgenomen": "not adopted", "voor_kennisgeving": "noted"},
         "general": "General",
+        "kinds": {"general": "general", "technical": "technical", "editorial": "editorial"},
+        "replace": "«{old}» → «{new}»", "insert": "insert: «{new}»", "delete": "delete: «{old}»",
+        "taken": "Taken over: «{text}»",
         "title": "Comment table — {title}",
         "subtitle": "Comment round {round} on version {version}, opened {opened}, {end}",
         "deadline": "deadline {date}",
@@ -111,6 +117,22 @@ def _passage(block_id: str | None, quote: str, sections: dict[str, tuple[str | N
     return f"“{quoted}”"
 
 
+def _proposal(quote: str, proposed: str | None, taken: str | None, words: dict) -> str:
+    """The change a comment proposes as text ("" for one that proposes none), and below it the text the project
+    group took over when that is not the proposed text (deels overgenomen)."""
+    if proposed is None:
+        return ""
+    if not quote:
+        change = words["insert"].format(new=proposed)
+    elif not proposed:
+        change = words["delete"].format(old=quote)
+    else:
+        change = words["replace"].format(old=quote, new=proposed)
+    if taken is not None and taken != proposed:
+        change += "\n" + words["taken"].format(text=taken)
+    return change
+
+
 _Absent = aliased(Membership, name="absent_membership")
 
 
@@ -146,8 +168,9 @@ def _capacity(_, rule: str, can_vote: bool, organisation: str | None, counts: bo
 def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
                    only_person: int | None = None) -> list[CommentRow]:
     """Every comment of the round in the order given, numbered from 1: name, organisation, passage (the section's
-    heading and the quoted text, or "Algemeen"), comment, disposition in words, answer; under the per-organisation
-    rule with the author's capacity. One statement, and one per version the comments' passages are in.
+    heading and the quoted text, or "Algemeen"), type, comment, proposed change, disposition in words, answer;
+    under the per-organisation rule with the author's capacity. One statement, and one per version the comments'
+    passages are in.
     `only_person`: only that person's rows, keeping their numbers in the whole table (what a member sees of a round
     whose comments only the project group sees)."""
     words = _words(locale)
@@ -157,7 +180,8 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
         select(Comment.block_id, Comment.quote, Comment.body, Comment.disposition, Comment.answer,
                Comment.version_id, Membership.name, Organisation.name,
                Round.decision_rule, Participant.can_vote, Membership.representative, Organisation.has_vote,
-               Organisation.left_at, _stood_in_for(), Comment.person_id, Comment.id)
+               Organisation.left_at, _stood_in_for(), Comment.person_id, Comment.id, Comment.kind,
+               Comment.proposed_text, Comment.taken_text)
         .select_from(Comment)
         .join(Round, Round.id == Comment.round_id)
         .join(Participant, Participant.id == Comment.participant_id)
@@ -173,7 +197,8 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
         sections[version_id] = _sections(blocks or [])
     rows = []
     for number, (block_id, quote, body, disposition, answer, version_id, person, organisation, rule, can_vote,
-                 representative, has_vote, left_at, stood_in_for, person_id, comment_id) in enumerate(found, 1):
+                 representative, has_vote, left_at, stood_in_for, person_id, comment_id, kind, proposed,
+                 taken) in enumerate(found, 1):
         if only_person is not None and person_id != only_person:
             continue
         rows.append(CommentRow(
@@ -187,6 +212,8 @@ def rows_for_round(session: Session, round_id: int, locale: str = "nl", *,
             capacity=_capacity(_, rule, can_vote, organisation, bool(has_vote) and left_at is None,
                                representative, stood_in_for),
             comment_id=comment_id,
+            kind=words["kinds"].get(kind, kind),
+            proposal=_proposal(quote, proposed, taken, words),
         ))
     return rows
 

@@ -26,6 +26,7 @@ from workflows.errors import AlreadyFinal, Conflict, InvalidInput
 from workflows.text.anchoring import Placement, anchor_of, reanchor
 
 MAX_ANSWER_LENGTH = 10_000
+MAX_TAKEN_LENGTH = 5_000  # as long as a proposal may be (rounds.MAX_SELECTION_LENGTH)
 # The member is owed the reason their comment was not (wholly) taken over.
 ANSWER_REQUIRED = ("deels_overgenomen", "niet_overgenomen")
 
@@ -34,6 +35,9 @@ ANSWER_REQUIRED = ("deels_overgenomen", "niet_overgenomen")
 class Progress:
     processed: int
     total: int
+    # The proposals, and those whose wording is taken (what the draft next version carries).
+    proposals: int = 0
+    taken: int = 0
 
     @property
     def done(self) -> bool:
@@ -60,6 +64,7 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
     project group edited it (`taken_text`) when deels overgenomen (without one, none of its wording). Of the
     proposals on the same words at most one is taken (`proposals.collides`): the others are chosen against, or
     their wording is written into the one taken."""
+    actor_id = actor.id  # read before anything changes: a stale actor reloads, and would flush half a processing
     round_ = lock(session, Round, comment.round_id)  # one decision at a time on a round's overlapping proposals
     document = session.get(Document, round_.document_id)
     if document.status == "final":
@@ -77,9 +82,9 @@ def process_comment(session: Session, comment: Comment, *, disposition: str, ans
         raise Conflict("processing_settled")  # the next version was made from it: what it says stays as it was
     taken = _taken_wording(session, comment, disposition, taken_text)
     comment.disposition, comment.answer, comment.taken_text = disposition, answer, taken
-    comment.processed_by_id, comment.processed_at = actor.id, utcnow()
+    comment.processed_by_id, comment.processed_at = actor_id, utcnow()
     session.flush()
-    audit.record(session, document.network_id, "comment_processed", actor_id=actor.id, document_id=document.id,
+    audit.record(session, document.network_id, "comment_processed", actor_id=actor_id, document_id=document.id,
                  round_id=round_.id, comment_id=comment.id, disposition=disposition, wording_taken=taken is not None)
     return comment
 
@@ -95,6 +100,8 @@ def _taken_wording(session: Session, comment: Comment, disposition: str, taken_t
         taken = taken_text.replace("\r\n", "\n").replace("\r", "\n")
         if inputs.refused_in_text(taken):
             raise InvalidInput("text_control_characters", field="taken_text")
+        if len(taken) > MAX_TAKEN_LENGTH:
+            raise InvalidInput("too_long", limit=MAX_TAKEN_LENGTH)
         if taken == comment.quote:
             raise InvalidInput("proposal_unchanged")
     else:
@@ -192,11 +199,12 @@ def earlier_count(session: Session, person_id: int, version: Version) -> int:
 
 
 def progress(session: Session, round_id: int) -> Progress:
-    total, processed = session.execute(
-        select(func.count(Comment.id), func.count(Comment.processed_at))
+    total, processed, proposed, taken = session.execute(
+        select(func.count(Comment.id), func.count(Comment.processed_at), func.count(Comment.proposed_text),
+               func.count(Comment.taken_text))
         .where(Comment.round_id == round_id, Comment.parent_id.is_(None))
     ).one()
-    return Progress(processed=processed, total=total)
+    return Progress(processed=processed, total=total, proposals=proposed, taken=taken)
 
 
 # The order of a round's comments in its commentaartabel: comment number n is the n-th.

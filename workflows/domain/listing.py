@@ -296,14 +296,16 @@ def matrix_cells(session: Session, round_ids: list[int], person_ids: list[int]) 
 
 def comment_figures(session: Session, round_id: int) -> tuple[tuple, comments.Progress, int]:
     """In one statement: the stats of the round's comments `service.web.rendering.comment_stats` keys its cache by
-    (count, newest id, last processing time), how far they are processed, and how many reminders the round had."""
+    (count, newest id, last processing time), how far they are processed (with how many proposals there are and
+    how many have their wording taken), and how many reminders the round had."""
     top = Comment.parent_id.is_(None)
-    count, newest, processed_at, processed, reminded = session.execute(
+    count, newest, processed_at, processed, proposed, taken, reminded = session.execute(
         select(_count_if(top), func.max(Comment.id), func.max(Comment.processed_at),
-               func.count(case((top, Comment.processed_at))),
-               reminders.reminders_sent_query(round_id).scalar_subquery())
+               func.count(case((top, Comment.processed_at))), func.count(Comment.proposed_text),
+               func.count(Comment.taken_text), reminders.reminders_sent_query(round_id).scalar_subquery())
         .where(Comment.round_id == round_id)).one()
-    return (count, newest, processed_at), comments.Progress(processed=processed, total=count), reminded or 0
+    return ((count, newest, processed_at),
+            comments.Progress(processed=processed, total=count, proposals=proposed, taken=taken), reminded or 0)
 
 
 def comment_page_count(total: int, per_page: int = PER_PAGE) -> int:

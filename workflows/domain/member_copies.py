@@ -3,6 +3,7 @@ a draft of that round on its first page (and on every PDF page), and the final v
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,10 @@ from storage.database.models import Finalisation, Round, Version
 from storage.formats.docx_writer import write_docx
 from storage.formats.pdf_writer import write_pdf
 from workflows.domain.exports import image_bytes, safe_filename
-from workflows.domain.wording import translator
+from workflows.domain.wording import LOCALES, translator
+
+# The draft notice's words, as extracted for translation in draft_notice below (this copy is for recognising it).
+NOTICE = "Draft for review in round %(round)s (version %(version)s). This is not the final text."
 
 
 def draft_notice(round_: Round, locale: str = "nl") -> str:
@@ -21,6 +25,16 @@ def draft_notice(round_: Round, locale: str = "nl") -> str:
     _ = translator(locale)
     return _("Draft for review in round %(round)s (version %(version)s). This is not the final text.",
              round=round_.number, version=round_.version.number)
+
+
+def is_draft_notice(text: str) -> bool:
+    """Whether a paragraph is the draft notice of a member's copy (of any round, in any language): a member who
+    edits their copy and sends it back did not write it."""
+    for locale in LOCALES:
+        pattern = re.escape(translator(locale)(NOTICE, round="\x00", version="\x01"))
+        if re.fullmatch(pattern.replace("\x00", "[0-9]+").replace("\x01", "[0-9]+"), text.strip()):
+            return True
+    return False
 
 
 def draft_filename(round_: Round, suffix: str, locale: str = "nl") -> str:

@@ -23,8 +23,10 @@ from storage.database.models import (
     AddressRequest,
     ApiToken,
     AuditEvent,
+    Blob,
     Comment,
     Document,
+    Finalisation,
     MailMessage,
     Meeting,
     MeetingInvitation,
@@ -34,6 +36,7 @@ from storage.database.models import (
     Participant,
     Person,
     PersonalLink,
+    ReturnedFile,
     Round,
     SignInToken,
     Substitution,
@@ -154,6 +157,17 @@ def export(session: Session, person: Person, *, network_id: int | None = None, a
         "created_at": _iso(c.created_at), "disposition": c.disposition, "answer": c.answer,
         "processed_at": _iso(c.processed_at),
     } for c, document_id, title in comments]
+    # Their returned Word files: what was sent and when, not the file's bytes (the project group holds those).
+    returned = session.execute(
+        select(ReturnedFile, Document.id, Document.title).join(Round, ReturnedFile.round_id == Round.id)
+        .join(Document, Round.document_id == Document.id)
+        .where(ReturnedFile.person_id == pid, Document.network_id.in_(networks)).order_by(ReturnedFile.id)).all()
+    data["returned_files"] = [{
+        "id": f.id, "document_id": document_id, "document": title, "round_id": f.round_id, "filename": f.filename,
+        "sha256": f.sha256, "created_at": _iso(f.created_at), "submitted_at": _iso(f.submitted_at),
+        "discarded_at": _iso(f.discarded_at), "changes_found": len(f.found.get("changes", [])),
+        "word_comments_found": len(f.found.get("comments", [])),
+    } for f, document_id, title in returned]
 
     data.update(_meeting_data(session, pid, networks, membership_ids))
 
@@ -370,17 +384,41 @@ def _erase_from_network(session: Session, network_id: int, person: Person, *, ac
     cancelled = _cancel_unsent(session, person.id, network_id, now)
     withdrawn = _erase_meeting_data(session, network_id, person, membership_ids, now)
     scrubbed = _scrub_verdicts(session, network_id, person, membership_ids, name)
+    returned_kept, returned_deleted = _erase_returned_files(session, network_id, person)
     comments = session.scalar(select(func.count(Comment.id)).join(Round, Comment.round_id == Round.id)
                               .join(Document, Round.document_id == Document.id)
                               .where(Document.network_id == network_id, Comment.person_id == person.id))
     session.flush()
     done = {"network_id": network_id, "pseudonym": name, "memberships_ended": left, "verdicts_scrubbed": scrubbed,
             "comments_pseudonymised": comments, "mails_cancelled": cancelled,
-            "meeting_invitations_withdrawn": withdrawn}
+            "meeting_invitations_withdrawn": withdrawn, "returned_files_kept": returned_kept,
+            "returned_files_deleted": returned_deleted}
     # No personal data here: the chain keeps it for good.
     audit.record(session, network_id, "person_erased", actor_id=actor.id if actor else None, person_id=person.id,
                  scope=scope, **{key: value for key, value in done.items() if key != "network_id"})
     return done
+
+
+def _erase_returned_files(session: Session, network_id: int, person: Person) -> tuple[int, int]:
+    """Their returned Word files, as their comments: a file their comments came from stays as those comments'
+    evidence (shown under the pseudonym, like the comments); a file nothing came from (not submitted, or nothing
+    chosen) is evidence of nothing and goes, with its bytes unless something else holds the same bytes."""
+    files = session.scalars(select(ReturnedFile).join(Round, ReturnedFile.round_id == Round.id)
+                            .join(Document, Round.document_id == Document.id)
+                            .where(Document.network_id == network_id, ReturnedFile.person_id == person.id)).all()
+    gone = [f for f in files if f.submitted_at is None]
+    for returned in gone:
+        session.delete(returned)
+    session.flush()
+    for sha256 in {f.sha256 for f in gone}:
+        held = session.scalar(select(ReturnedFile.id).where(ReturnedFile.sha256 == sha256).limit(1)) or \
+            session.scalar(select(Version.id).where(Version.original_sha256 == sha256).limit(1)) or \
+            session.scalar(select(Finalisation.id).where(or_(
+                Finalisation.docx_sha256 == sha256, Finalisation.pdf_sha256 == sha256,
+                Finalisation.dossier_json_sha256 == sha256, Finalisation.dossier_pdf_sha256 == sha256)).limit(1))
+        if held is None:
+            session.execute(delete(Blob).where(Blob.sha256 == sha256))
+    return len(files) - len(gone), len(gone)
 
 
 def _erase_meeting_data(session: Session, network_id: int, person: Person, membership_ids: list[int],

@@ -4,7 +4,9 @@ tracked change by the member who proposed it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.database.models import Comment, Document, Person, Round, Version
@@ -41,17 +43,52 @@ def of_round(session: Session, round_id: int) -> list[Comment]:
 
 def collisions(session: Session, round_id: int) -> dict[int, list[int]]:
     """Proposal id -> the ids of the round's other proposals on the same words (only those that have any)."""
+    return _colliding((p.id, p.block_id, span(p)) for p in of_round(session, round_id))
+
+
+def _colliding(spans) -> dict[int, list[int]]:
+    """(id, block id, span) in the order of the text -> id: the ids on the same words of the same passage."""
     found: dict[int, list[int]] = {}
-    by_passage: dict[str, list[Comment]] = {}
-    for proposal in of_round(session, round_id):
-        by_passage.setdefault(proposal.block_id, []).append(proposal)
+    by_passage: dict[str, list[tuple[int, tuple[int, int]]]] = {}
+    for proposal_id, block_id, where in spans:
+        by_passage.setdefault(block_id, []).append((proposal_id, where))
     for proposals in by_passage.values():
-        for index, one in enumerate(proposals):
-            for other in proposals[index + 1:]:
-                if same_words(span(one), span(other)):
-                    found.setdefault(one.id, []).append(other.id)
-                    found.setdefault(other.id, []).append(one.id)
+        for index, (one, one_span) in enumerate(proposals):
+            for other, other_span in proposals[index + 1:]:
+                if same_words(one_span, other_span):
+                    found.setdefault(one, []).append(other)
+                    found.setdefault(other, []).append(one)
     return found
+
+
+@dataclass
+class Overview:
+    """What the processing page says of a round's proposals: the others on the same words, each one's number in
+    the commentaartabel and place in the processing list (a link to it on another page), whose wording is taken."""
+
+    collisions: dict[int, list[int]]
+    numbers: dict[int, int]
+    positions: dict[int, int]
+    taken: set[int]
+
+
+def overview(session: Session, round_id: int) -> Overview:
+    """The round's proposals on the same words, in one statement whatever the size of the round."""
+    top = select(Comment.id, Comment.block_id, Comment.start_offset, Comment.quote, Comment.proposed_text,
+                 Comment.taken_text,
+                 # The commentaartabel's numbers (comments.TABLE_ORDER) and the processing list's order (by id).
+                 func.row_number().over(order_by=(Comment.created_at, Comment.id)).label("number"),
+                 func.row_number().over(order_by=Comment.id).label("position")) \
+        .where(Comment.round_id == round_id, Comment.parent_id.is_(None)).subquery()
+    rows = session.execute(
+        select(top.c.id, top.c.block_id, top.c.start_offset, top.c.quote, top.c.number, top.c.position,
+               top.c.taken_text.is_not(None))
+        .where(top.c.proposed_text.is_not(None)).order_by(top.c.block_id, top.c.start_offset, top.c.id)).all()
+    return Overview(
+        collisions=_colliding((row.id, row.block_id, (row.start_offset, row.start_offset + len(row.quote)))
+                              for row in rows),
+        numbers={row.id: row.number for row in rows}, positions={row.id: row.position for row in rows},
+        taken={row.id for row in rows if row[-1]})
 
 
 def taken_collision(session: Session, comment: Comment) -> int | None:

@@ -27,6 +27,7 @@ from storage.database.models import (
     Version,
     utcnow,
 )
+from storage.formats.docx_draft import TEXT_TYPES
 from workflows import audit
 from workflows.domain import deciders, decisions, inputs
 from workflows.domain.notifications import Recipient, queue_email, queue_emails
@@ -321,7 +322,8 @@ class OnBehalf:
     substitute: Participant
 
 
-def _lock_open_round(session: Session, participant: Participant) -> Round:
+def lock_open_round(session: Session, participant: Participant) -> Round:
+    """The participant's round, locked, while it is open and they are in it (what a member may act in)."""
     round_ = lock(session, Round, participant.round_id)
     if not round_.is_open:
         raise RoundClosed()
@@ -334,7 +336,7 @@ def record_verdict(session: Session, participant: Participant, *, value: str, re
                    on_behalf: OnBehalf | None = None) -> Verdict:
     """Record a verdict on the round's version; the last one before the round closes counts. `on_behalf`: a
     substitute gives it for the absent `participant` (workflows.domain.substitutes checks the substitution)."""
-    round_ = _lock_open_round(session, participant)
+    round_ = lock_open_round(session, participant)
     if not participant.can_vote:
         raise NotAllowed("observer_no_verdict")
     # Per organisation: a representative's verdict counts for the organisation, a colleague's is a suggestion.
@@ -388,7 +390,7 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
     `kind`: general, technical or editorial (algemeen, inhoudelijk, redactioneel). `proposed_text` makes it a
     proposal: that wording instead of the selection (the whole passage when nothing is selected; at `start`
     when start == end and nothing is selected, an insertion); its reason (`body`) may then be left empty."""
-    round_ = _lock_open_round(session, participant)
+    round_ = lock_open_round(session, participant)
     if kind not in COMMENT_KINDS:
         raise InvalidInput("unknown_comment_kind")
     if proposed_text is None:
@@ -405,6 +407,9 @@ def add_comment(session: Session, participant: Participant, *, body: str, block_
         block = next((b for b in version.blocks if b["id"] == block_id), None)
         if block is None:
             raise InvalidInput("unknown_passage")
+        if proposed_text is not None and block["type"] not in TEXT_TYPES:
+            # A table, an image or a note has no wording a tracked change in the draft next version could replace.
+            raise InvalidInput("proposal_not_text")
         text = block_text(block)
         if proposed_text is not None and not selected and (start is None or start == end):
             # A proposal for the whole passage, or text to insert at one place.
@@ -496,7 +501,7 @@ def add_reply(session: Session, parent_id: int, *, body: str, participant: Parti
     if (participant is None) == (staff is None):
         raise ValueError("a reply comes from a participant or from the project group")
     if participant is not None:
-        round_ = _lock_open_round(session, participant)
+        round_ = lock_open_round(session, participant)
         root = thread_root(session, parent_id, round_.id)
         is_staff = participant.membership.is_staff
         if not can_see_thread(round_, root, participant.person_id, is_staff=is_staff):

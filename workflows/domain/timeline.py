@@ -36,6 +36,7 @@ class RoundFigures:
     processed: int = 0
     participants: int = 0  # everyone in it, with a vote or not
     messages: int = 0  # its comments with their replies
+    taken: int = 0  # its proposals whose wording is taken (into the draft next version)
 
     @property
     def decided(self) -> int:
@@ -126,13 +127,14 @@ def facts(session: Session, document: Document) -> Facts:
             figures[r.id].voters = len(values)
             figures[r.id].counts = {value: values.count(value) for value in VERDICTS}
     top = Comment.parent_id.is_(None)
-    for round_id, total, processed, messages in session.execute(
+    for round_id, total, processed, messages, taken in session.execute(
         select(Comment.round_id, func.count(case((top, 1))), func.count(case((top, Comment.processed_at))),
-               func.count(Comment.id))
+               func.count(Comment.id), func.count(Comment.taken_text))
         .join(Round, Comment.round_id == Round.id)
         .where(Round.document_id == document.id).group_by(Comment.round_id)
     ):
         figures[round_id].comments, figures[round_id].processed, figures[round_id].messages = total, processed, messages
+        figures[round_id].taken = taken
     discussed: dict[int, Discussion] = {}
     for meeting, title in session.execute(
             select(Meeting, AgendaItem.title).join(AgendaItem, AgendaItem.meeting_id == Meeting.id)

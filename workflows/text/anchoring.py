@@ -114,6 +114,32 @@ def _same_words(a: str, b: str) -> bool:
     return a.split() == b.split()
 
 
+def edited_span(old: str, new: str) -> tuple[int, int, str] | None:
+    """What a reader changed in a copy of `old`: (start, end, wording) such that old[:start] + wording +
+    old[end:] == new, widened to whole words (a proposal reads "60 maanden → 12 maanden", not "6 → 1").
+    None: nothing changed. Line breaks count alike whichever kind a browser sends."""
+    new = new.replace("\r\n", "\n").replace("\r", "\n")
+    if new == old:
+        return None
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    tail = 0
+    while tail < limit - start and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+    end_old, end_new = len(old) - tail, len(new) - tail
+    # Widen to whole words on both sides; the characters added are the same in both texts.
+    while start > 0 and old[start - 1].isalnum() and (start < end_old and old[start].isalnum()
+                                                      or start < end_new and new[start].isalnum()):
+        start -= 1
+    while end_old < len(old) and old[end_old].isalnum() and (end_old > start and old[end_old - 1].isalnum()
+                                                             or end_new > start and new[end_new - 1].isalnum()):
+        end_old += 1
+        end_new += 1
+    return start, end_old, new[start:end_new]
+
+
 def anchor_of(comment) -> Anchor:
     """A stored comment's anchor (`storage.database.models.Comment`)."""
     return Anchor(comment.block_id, comment.quote or "", comment.context_before or "", comment.context_after or "")
