@@ -32,6 +32,14 @@ def message(app, msgid: str, **params) -> str:
         return str(gettext(msgid, **params))
 
 
+def plural(app, singular: str, many: str, count: int) -> str:
+    """A counted text as the Dutch pages show it."""
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context(), force_locale("nl"):
+        return str(ngettext(singular, many, count))
+
+
 def error(app, code: str, **params) -> str:
     from flask_babel import force_locale
     from markupsafe import escape
@@ -198,8 +206,9 @@ def test_the_draft_next_version_carries_the_taken_wording_as_changes_by_the_memb
         page = client.get(path).get_data(as_text=True)
         assert f'href="/r/{round_.id}/draft"' in page and no_draft not in page
         assert message(app, "Draft next version (.docx) with the text taken over") in page
-        assert message(app, "Proposals whose wording it carries, each a tracked change by the member who proposed "
-                            "it: %(count)s.", count=2) in page
+        assert plural(app, "It carries the wording taken from %(num)d proposal, as a tracked change by the member "
+                           "who proposed it.", "It carries the wording taken from %(num)d proposals, each as a "
+                           "tracked change by the member who proposed it.", 2) in page
 
     response = client.get(f"/r/{round_.id}/draft")
     assert response.status_code == 200
