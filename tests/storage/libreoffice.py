@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -64,30 +65,57 @@ def available() -> bool:
     return probe.returncode == 0
 
 
-def accept_and_reject(data: bytes, *, timeout: int = 600) -> dict[str, list]:
+def accept_and_reject(data: bytes, *, timeout: int = 600, attempts: int = 3) -> dict[str, list]:
     """{"accept": [...], "reject": [...]}: the body's texts after LibreOffice's Accept All and Reject All.
-    A trailing empty paragraph (Word's required last paragraph mark) is left out."""
+    A trailing empty paragraph (Word's required last paragraph mark) is left out.
+
+    The UNO client is only started once LibreOffice listens. Even so, pyuno's client has been seen to die with
+    SIGSEGV on a loaded machine before it read the document (CI, 2026-12-03): a run that dies without an answer is
+    tried again with a fresh LibreOffice, at most `attempts` times. A wrong answer is never retried."""
+    for attempt in range(1, attempts + 1):
+        try:
+            found = _accept_and_reject_once(data, timeout)
+            break
+        except subprocess.CalledProcessError:
+            if attempt == attempts:
+                raise
+    for texts in found.values():
+        while texts and texts[-1] == "":
+            texts.pop()
+    return found
+
+
+def _accept_and_reject_once(data: bytes, timeout: int) -> dict[str, list]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "document.docx"
         path.write_bytes(data)
-        port = str(_free_port())
+        port = _free_port()
         office = subprocess.Popen(["soffice", "--headless", "--invisible", "--nologo", "--norestore",
                                    f"-env:UserInstallation=file://{folder}/profile",
                                    f"--accept=socket,host=127.0.0.1,port={port};urp;"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+            _wait_for_port(port, timeout=120)
             script = Path(folder) / "uno_part.py"
             script.write_text(UNO_PART)
-            result = subprocess.run([SYSTEM_PYTHON, str(script), str(path), port], check=True, capture_output=True,
-                                    text=True, timeout=timeout, env=_system_env())
+            result = subprocess.run([SYSTEM_PYTHON, str(script), str(path), str(port)], check=True,
+                                    capture_output=True, text=True, timeout=timeout, env=_system_env())
         finally:
             office.terminate()
             office.wait(30)
-    found = json.loads(result.stdout)
-    for texts in found.values():
-        while texts and texts[-1] == "":
-            texts.pop()
-    return found
+    return json.loads(result.stdout)
+
+
+def _wait_for_port(port: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def text_of(data: bytes, *, timeout: int = 300) -> str:
